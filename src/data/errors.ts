@@ -1,0 +1,34 @@
+// DataError: the one error type of the data layer. Each carries a stable `code` that callers
+// (CLI, worker) can switch on, the file it concerns when there is one, and a message that says
+// what was expected, what came, and what to do about it.
+
+export type DataErrorCode =
+  | 'IDX_BAD_MAGIC'
+  | 'IDX_BAD_GZIP'
+  | 'IDX_TRUNCATED'
+  | 'IDX_SIZE_MISMATCH'
+  | 'IDX_UNSUPPORTED_DTYPE'
+  | 'DATA_COUNT_MISMATCH'
+  | 'DATA_LABEL_RANGE'
+  | 'DATA_SHAPE'
+  | 'DATA_EMPTY'
+  | 'DATA_MISSING_FILE'
+  | 'DATA_CLASS_LIST'
+  | 'DATA_BATCH'
+  | 'CACHE_CORRUPT';
+
+export class DataError extends Error {
+  readonly code: DataErrorCode;
+  readonly file?: string;
+
+  constructor(code: DataErrorCode, message: string, file?: string) {
+    super(message);
+    this.name = 'DataError';
+    this.code = code;
+    if (file !== undefined) this.file = file;
+  }
+}
+
+export function isDataError(err: unknown, code?: DataErrorCode): err is DataError {
+  return err instanceof DataError && (code === undefined || err.code === code);
+}
