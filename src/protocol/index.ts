@@ -1,0 +1,43 @@
+// Public API of the wire protocol. Coordinator and worker import from here, never from the files.
+
+export {
+  PROTOCOL_VERSION,
+  CloseCode,
+  DEFAULT_LIMITS,
+  DEFAULT_FRAME_OVERHEAD_BYTES,
+  MAX_CLOSE_REASON_BYTES,
+  type DecodeLimits,
+} from './constants.js';
+export { closeFrameFor, protocolError, type ProtocolError, type ProtocolErrorCode } from './errors.js';
+export { maxPayloadBytes, resolveLimits, type PayloadBudget } from './limits.js';
+export type {
+  ByeMessage,
+  CoordinatorMessage,
+  ErrorMessage,
+  GradientsMessage,
+  HeartbeatMessage,
+  HelloMessage,
+  JsonObject,
+  JsonValue,
+  Message,
+  MessageOf,
+  MessageType,
+  ShardInfo,
+  StepMessage,
+  WeightsMessage,
+  WelcomeMessage,
+  WorkerMessage,
+} from './messages.js';
+export {
+  checkTensors,
+  decodeTensorValues,
+  elementCount,
+  encodeTensor,
+  findNonFinite,
+  type CheckTensorsOptions,
+  type TensorSpec,
+  type WireTensor,
+} from './tensors.js';
+export { isMessageType, validateMessage, type DecodeResult } from './validate.js';
+export { decodeFrame, decodeMessage, encodeMessage, type FrameData } from './codec.js';
+export { mapFromTensors, tensorsFromMap } from './tensorMaps.js';
