@@ -1,0 +1,23 @@
+// Errors of checkpoint save/load: a code to branch on and a message naming the directory or
+// file and what was wrong with it.
+
+export type CheckpointErrorCode =
+  /** Neither a run directory with checkpoints/ nor a checkpoint directory was found. */
+  | 'CKPT_NOT_FOUND'
+  /** A checkpoint's files disagree with its manifest, or cannot be parsed. */
+  | 'CKPT_CORRUPT'
+  /** A run directory holds no checkpoint that passes verification. */
+  | 'CKPT_NO_VALID'
+  /** saveCheckpoint was called with a state or option it cannot write. */
+  | 'CKPT_INVALID_ARGUMENT';
+
+export class CheckpointError extends Error {
+  override readonly name = 'CheckpointError';
+  constructor(
+    readonly code: CheckpointErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
