@@ -1,0 +1,386 @@
+// SIMD kernels for DSDC-Net training on the TensorFlow.js wasm backend.
+//
+// Built by kernels/build.sh into dsdc_kernels.wasm, which imports the backend's own memory
+// ("env"."memory") and works on tensors in place: every pointer is a byte offset in the
+// backend's heap. Rules that keep this safe (build.sh checks them on the binary):
+//   - no data segments (no static or global arrays, no string literals): they would be copied
+//     over the backend's memory at instantiation;
+//   - no shadow stack (no local arrays, no address-taken locals): the stack pointer of this
+//     module is not the backend's and points into memory the backend owns;
+//   - scratch memory comes from the caller, allocated with the backend's malloc.
+// Every kernel needs channel counts that are multiples of 4 (tails are left to the JS path).
+// Plain wasm SIMD (simd128) only: relaxed SIMD (FMA) is behind a flag in Node 20.
+#include <wasm_simd128.h>
+
+#define EXPORT(name) __attribute__((export_name(#name)))
+#define ADD wasm_f32x4_add
+#define MUL wasm_f32x4_mul
+#define SUB wasm_f32x4_sub
+#define LOAD(p) wasm_v128_load(p)
+#define STORE(p, v) wasm_v128_store((p), (v))
+#define SPLAT(p) wasm_v128_load32_splat(p)
+#define LANE(v, i) wasm_i32x4_shuffle((v), (v), (i), (i), (i), (i))
+
+static inline void zero_floats(float *p, int count) {
+  v128_t zero = wasm_f32x4_splat(0.0f);
+  int i = 0;
+  for (; i + 4 <= count; i += 4) STORE(p + i, zero);
+  for (; i < count; i++) p[i] = 0.0f;
+}
+
+// ---------------------------------------------------------------------------------------------
+// out[K, N] = aᵀ · b for a: [M, K], b: [M, N]; K % 4 == 0, N % 8 == 0.
+// The weight gradient of a pointwise convolution (dW = Xᵀ · dY). The output is small (at most
+// 128 × 128) and stays in cache; rows of a and b stream through in blocks of ROW_BLOCK rows so
+// that each block is read from L1/L2 once per 4 × 8 register tile of the output.
+#define ROW_BLOCK 128
+EXPORT(matmul_ta)
+void matmul_ta(const float *a, const float *b, float *out, int M, int K, int N) {
+  zero_floats(out, K * N);
+  for (int m0 = 0; m0 < M; m0 += ROW_BLOCK) {
+    int rows = M - m0 < ROW_BLOCK ? M - m0 : ROW_BLOCK;
+    for (int k0 = 0; k0 < K; k0 += 4) {
+      for (int n0 = 0; n0 < N; n0 += 8) {
+        float *o = out + k0 * N + n0;
+        v128_t c00 = LOAD(o), c01 = LOAD(o + 4);
+        v128_t c10 = LOAD(o + N), c11 = LOAD(o + N + 4);
+        v128_t c20 = LOAD(o + 2 * N), c21 = LOAD(o + 2 * N + 4);
+        v128_t c30 = LOAD(o + 3 * N), c31 = LOAD(o + 3 * N + 4);
+        const float *ap = a + m0 * K + k0;
+        const float *bp = b + m0 * N + n0;
+        for (int r = 0; r < rows; r++) {
+          // One load of a[r, k0..k0+3] and four lane broadcasts: fewer loads than 4 splats.
+          v128_t b0 = LOAD(bp), b1 = LOAD(bp + 4), va = LOAD(ap);
+          v128_t a0 = LANE(va, 0), a1 = LANE(va, 1), a2 = LANE(va, 2), a3 = LANE(va, 3);
+          c00 = ADD(c00, MUL(a0, b0)); c01 = ADD(c01, MUL(a0, b1));
+          c10 = ADD(c10, MUL(a1, b0)); c11 = ADD(c11, MUL(a1, b1));
+          c20 = ADD(c20, MUL(a2, b0)); c21 = ADD(c21, MUL(a2, b1));
+          c30 = ADD(c30, MUL(a3, b0)); c31 = ADD(c31, MUL(a3, b1));
+          ap += K;
+          bp += N;
+        }
+        STORE(o, c00); STORE(o + 4, c01);
+        STORE(o + N, c10); STORE(o + N + 4, c11);
+        STORE(o + 2 * N, c20); STORE(o + 2 * N + 4, c21);
+        STORE(o + 3 * N, c30); STORE(o + 3 * N + 4, c31);
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Batch norm + ReLU over [rows, C] (NHWC flattened), C % 4 == 0.
+// Statistics: sums of (x − x[0, c]) and its square (the shift avoids cancellation when the mean
+// is large against the spread), accumulated in float32 over blocks of STAT_BLOCK rows and in
+// float64 across blocks. scratch: 64·C bytes, 8-byte aligned.
+#define STAT_BLOCK 64
+
+EXPORT(bn_relu_forward)
+void bn_relu_forward(const float *x, const float *gamma, const float *beta, float *y, float *mean,
+                     float *variance, int rows, int C, float epsilon, void *scratch) {
+  double *s1 = (double *)scratch;
+  double *s2 = s1 + C;
+  float *b1 = (float *)(s2 + C);
+  float *b2 = b1 + C;
+  float *shift_by = b2 + C;
+  float *scale = shift_by + C;
+  float *shift = scale + C;
+  for (int c = 0; c < C; c++) {
+    s1[c] = 0.0;
+    s2[c] = 0.0;
+    shift_by[c] = x[c];
+  }
+  for (int r0 = 0; r0 < rows; r0 += STAT_BLOCK) {
+    int r1 = rows - r0 < STAT_BLOCK ? rows : r0 + STAT_BLOCK;
+    zero_floats(b1, C);
+    zero_floats(b2, C);
+    for (int r = r0; r < r1; r++) {
+      const float *row = x + r * C;
+      for (int c = 0; c < C; c += 4) {
+        v128_t v = SUB(LOAD(row + c), LOAD(shift_by + c));
+        STORE(b1 + c, ADD(LOAD(b1 + c), v));
+        STORE(b2 + c, ADD(LOAD(b2 + c), MUL(v, v)));
+      }
+    }
+    for (int c = 0; c < C; c++) {
+      s1[c] += b1[c];
+      s2[c] += b2[c];
+    }
+  }
+  for (int c = 0; c < C; c++) {
+    double m = s1[c] / rows;
+    double var = s2[c] / rows - m * m;
+    if (var < 0) var = 0;
+    double mu = m + shift_by[c];
+    mean[c] = (float)mu;
+    variance[c] = (float)var;
+    float inv_std = 1.0f / __builtin_sqrtf((float)var + epsilon);
+    scale[c] = gamma[c] * inv_std;
+    shift[c] = beta[c] - (float)mu * scale[c];
+  }
+  v128_t zero = wasm_f32x4_splat(0.0f);
+  for (int r = 0; r < rows; r++) {
+    const float *in = x + r * C;
+    float *o = y + r * C;
+    for (int c = 0; c < C; c += 4) {
+      v128_t v = ADD(MUL(LOAD(in + c), LOAD(scale + c)), LOAD(shift + c));
+      STORE(o + c, wasm_f32x4_pmax(v, zero));  // v < 0 ? 0 : v, NaN passes through
+    }
+  }
+}
+
+// g = dy·[y > 0]; dβ = Σ g; dγ = σ⁻¹ Σ g (x − μ);
+// dx = γσ⁻¹/N (N g − dβ − x̂ dγ) = A g + B x + D per channel. scratch: 64·C bytes.
+EXPORT(bn_relu_backward)
+void bn_relu_backward(const float *dy, const float *x, const float *gamma, const float *output,
+                      const float *mean, const float *variance, float *dx, float *dgamma,
+                      float *dbeta, int rows, int C, float epsilon, void *scratch) {
+  double *sg = (double *)scratch;
+  double *sgx = sg + C;
+  float *b1 = (float *)(sgx + C);
+  float *b2 = b1 + C;
+  float *coef_g = b2 + C;
+  float *coef_x = coef_g + C;
+  float *coef_1 = coef_x + C;
+  for (int c = 0; c < C; c++) {
+    sg[c] = 0.0;
+    sgx[c] = 0.0;
+  }
+  v128_t zero = wasm_f32x4_splat(0.0f);
+  for (int r0 = 0; r0 < rows; r0 += STAT_BLOCK) {
+    int r1 = rows - r0 < STAT_BLOCK ? rows : r0 + STAT_BLOCK;
+    zero_floats(b1, C);
+    zero_floats(b2, C);
+    for (int r = r0; r < r1; r++) {
+      int base = r * C;
+      for (int c = 0; c < C; c += 4) {
+        v128_t g = wasm_v128_and(LOAD(dy + base + c), wasm_f32x4_gt(LOAD(output + base + c), zero));
+        v128_t centred = SUB(LOAD(x + base + c), LOAD(mean + c));
+        STORE(b1 + c, ADD(LOAD(b1 + c), g));
+        STORE(b2 + c, ADD(LOAD(b2 + c), MUL(g, centred)));
+      }
+    }
+    for (int c = 0; c < C; c++) {
+      sg[c] += b1[c];
+      sgx[c] += b2[c];
+    }
+  }
+  for (int c = 0; c < C; c++) {
+    float inv_std = 1.0f / __builtin_sqrtf(variance[c] + epsilon);
+    float d_beta = (float)sg[c];
+    float d_gamma = (float)sgx[c] * inv_std;
+    float coef = gamma[c] * inv_std / (float)rows;
+    dbeta[c] = d_beta;
+    dgamma[c] = d_gamma;
+    coef_g[c] = coef * (float)rows;
+    coef_x[c] = -coef * d_gamma * inv_std;
+    coef_1[c] = -coef * d_beta + coef * d_gamma * inv_std * mean[c];
+  }
+  for (int r = 0; r < rows; r++) {
+    int base = r * C;
+    for (int c = 0; c < C; c += 4) {
+      v128_t g = wasm_v128_and(LOAD(dy + base + c), wasm_f32x4_gt(LOAD(output + base + c), zero));
+      v128_t v = ADD(ADD(MUL(LOAD(coef_g + c), g), MUL(LOAD(coef_x + c), LOAD(x + base + c))), LOAD(coef_1 + c));
+      STORE(dx + base + c, v);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Zero-padded copy of one NHWC image [H, W, C] into padded [H + 2p, W + 2p, C]. The border is
+// zeroed by the caller once; only the interior is written here.
+static void pad_interior(const float *image, float *padded, int H, int W, int C, int p) {
+  int padded_w = W + 2 * p;
+  for (int h = 0; h < H; h++) {
+    const float *src = image + h * W * C;
+    float *dst = padded + ((h + p) * padded_w + p) * C;
+    for (int i = 0; i < W * C; i += 4) STORE(dst + i, LOAD(src + i));
+  }
+}
+
+// dW[i, j, c] (3 × 3, dilation d, stride 1, "same") = Σ_{b,h,w} xpad[b, h + i·d, w + j·d, c] · dy[b, h, w, c].
+// Per image: pad x into scratch, then for each group of 4 channels keep the 9 tap sums in
+// registers while sweeping the image. scratch: (H + 2d)(W + 2d)·C floats.
+EXPORT(depthwise3x3_filter_grad)
+void depthwise3x3_filter_grad(const float *x, const float *dy, float *out, int B, int H, int W,
+                              int C, int d, float *scratch) {
+  int pw = W + 2 * d;
+  int row = pw * C;   // floats per padded row
+  int tap_w = d * C;  // offset between horizontal taps
+  int tap_h = d * row;
+  zero_floats(out, 9 * C);
+  zero_floats(scratch, (H + 2 * d) * pw * C);
+  for (int b = 0; b < B; b++) {
+    pad_interior(x + b * H * W * C, scratch, H, W, C, d);
+    const float *dy_image = dy + b * H * W * C;
+    for (int c = 0; c < C; c += 4) {
+      v128_t a00 = LOAD(out + 0 * C + c), a01 = LOAD(out + 1 * C + c), a02 = LOAD(out + 2 * C + c);
+      v128_t a10 = LOAD(out + 3 * C + c), a11 = LOAD(out + 4 * C + c), a12 = LOAD(out + 5 * C + c);
+      v128_t a20 = LOAD(out + 6 * C + c), a21 = LOAD(out + 7 * C + c), a22 = LOAD(out + 8 * C + c);
+      for (int h = 0; h < H; h++) {
+        const float *g_row = dy_image + h * W * C + c;
+        const float *p = scratch + h * row + c;
+        for (int w = 0; w < W; w++) {
+          v128_t g = LOAD(g_row);
+          a00 = ADD(a00, MUL(LOAD(p), g));
+          a01 = ADD(a01, MUL(LOAD(p + tap_w), g));
+          a02 = ADD(a02, MUL(LOAD(p + 2 * tap_w), g));
+          a10 = ADD(a10, MUL(LOAD(p + tap_h), g));
+          a11 = ADD(a11, MUL(LOAD(p + tap_h + tap_w), g));
+          a12 = ADD(a12, MUL(LOAD(p + tap_h + 2 * tap_w), g));
+          a20 = ADD(a20, MUL(LOAD(p + 2 * tap_h), g));
+          a21 = ADD(a21, MUL(LOAD(p + 2 * tap_h + tap_w), g));
+          a22 = ADD(a22, MUL(LOAD(p + 2 * tap_h + 2 * tap_w), g));
+          g_row += C;
+          p += C;
+        }
+      }
+      STORE(out + 0 * C + c, a00); STORE(out + 1 * C + c, a01); STORE(out + 2 * C + c, a02);
+      STORE(out + 3 * C + c, a10); STORE(out + 4 * C + c, a11); STORE(out + 5 * C + c, a12);
+      STORE(out + 6 * C + c, a20); STORE(out + 7 * C + c, a21); STORE(out + 8 * C + c, a22);
+    }
+  }
+}
+
+// Weight gradient of a 3 × 3, stride-1, dilation-1 convolution with ONE input channel (the
+// stem): dW[i, j, 0, co] = Σ_{b,oh,ow} xpad[b, oh + i, ow + j] · dy[b, oh, ow, co], where xpad
+// is x shifted by (padTop, padLeft) with zeros outside. Cout % 4 == 0.
+// scratch: (outH + 2)(outW + 2) floats.
+EXPORT(conv3x3_single_channel_filter_grad)
+void conv3x3_single_channel_filter_grad(const float *x, const float *dy, float *out, int B, int inH,
+                                        int inW, int outH, int outW, int Cout, int pad_top,
+                                        int pad_left, float *scratch) {
+  int pw = outW + 2;
+  int ph = outH + 2;
+  zero_floats(out, 9 * Cout);
+  for (int b = 0; b < B; b++) {
+    const float *image = x + b * inH * inW;
+    for (int r = 0; r < ph; r++) {
+      int ih = r - pad_top;
+      for (int s = 0; s < pw; s++) {
+        int iw = s - pad_left;
+        scratch[r * pw + s] = (ih >= 0 && ih < inH && iw >= 0 && iw < inW) ? image[ih * inW + iw] : 0.0f;
+      }
+    }
+    const float *dy_image = dy + b * outH * outW * Cout;
+    for (int c = 0; c < Cout; c += 4) {
+      v128_t a00 = LOAD(out + 0 * Cout + c), a01 = LOAD(out + 1 * Cout + c), a02 = LOAD(out + 2 * Cout + c);
+      v128_t a10 = LOAD(out + 3 * Cout + c), a11 = LOAD(out + 4 * Cout + c), a12 = LOAD(out + 5 * Cout + c);
+      v128_t a20 = LOAD(out + 6 * Cout + c), a21 = LOAD(out + 7 * Cout + c), a22 = LOAD(out + 8 * Cout + c);
+      for (int h = 0; h < outH; h++) {
+        const float *g_row = dy_image + h * outW * Cout + c;
+        const float *p = scratch + h * pw;
+        for (int w = 0; w < outW; w++) {
+          v128_t g = LOAD(g_row);
+          a00 = ADD(a00, MUL(SPLAT(p), g));
+          a01 = ADD(a01, MUL(SPLAT(p + 1), g));
+          a02 = ADD(a02, MUL(SPLAT(p + 2), g));
+          a10 = ADD(a10, MUL(SPLAT(p + pw), g));
+          a11 = ADD(a11, MUL(SPLAT(p + pw + 1), g));
+          a12 = ADD(a12, MUL(SPLAT(p + pw + 2), g));
+          a20 = ADD(a20, MUL(SPLAT(p + 2 * pw), g));
+          a21 = ADD(a21, MUL(SPLAT(p + 2 * pw + 1), g));
+          a22 = ADD(a22, MUL(SPLAT(p + 2 * pw + 2), g));
+          g_row += Cout;
+          p += 1;
+        }
+      }
+      STORE(out + 0 * Cout + c, a00); STORE(out + 1 * Cout + c, a01); STORE(out + 2 * Cout + c, a02);
+      STORE(out + 3 * Cout + c, a10); STORE(out + 4 * Cout + c, a11); STORE(out + 5 * Cout + c, a12);
+      STORE(out + 6 * Cout + c, a20); STORE(out + 7 * Cout + c, a21); STORE(out + 8 * Cout + c, a22);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Gradient of a 2 × 2, stride-2, unpadded max-pool, NHWC, C % 4 == 0. Each dy goes to the first
+// maximum of its window in row-major order (the rule of tfjs's cpu backend: strictly greater
+// replaces). Rows and columns that no window covers (odd H or W) get zero.
+EXPORT(maxpool2x2_grad)
+void maxpool2x2_grad(const float *x, const float *dy, float *dx, int B, int H, int W, int C, int outH,
+                     int outW) {
+  if (H != 2 * outH || W != 2 * outW) zero_floats(dx, B * H * W * C);
+  v128_t ones = wasm_i32x4_splat(-1);
+  for (int b = 0; b < B; b++) {
+    for (int i = 0; i < outH; i++) {
+      int top = ((b * H + 2 * i) * W) * C;
+      int bottom = top + W * C;
+      const float *g_row = dy + ((b * outH + i) * outW) * C;
+      for (int j = 0; j < outW; j++) {
+        int o00 = top + 2 * j * C, o01 = o00 + C, o10 = bottom + 2 * j * C, o11 = o10 + C;
+        for (int c = 0; c < C; c += 4) {
+          v128_t g = LOAD(g_row + j * C + c);
+          v128_t m = LOAD(x + o00 + c);
+          v128_t x01 = LOAD(x + o01 + c), x10 = LOAD(x + o10 + c), x11 = LOAD(x + o11 + c);
+          v128_t s1 = wasm_f32x4_gt(x01, m);
+          m = wasm_v128_bitselect(x01, m, s1);
+          v128_t s2 = wasm_f32x4_gt(x10, m);
+          m = wasm_v128_bitselect(x10, m, s2);
+          v128_t s3 = wasm_f32x4_gt(x11, m);
+          s2 = wasm_v128_andnot(s2, s3);
+          s1 = wasm_v128_andnot(s1, wasm_v128_or(s2, s3));
+          v128_t s0 = wasm_v128_xor(wasm_v128_or(wasm_v128_or(s1, s2), s3), ones);
+          STORE(dx + o00 + c, wasm_v128_and(g, s0));
+          STORE(dx + o01 + c, wasm_v128_and(g, s1));
+          STORE(dx + o10 + c, wasm_v128_and(g, s2));
+          STORE(dx + o11 + c, wasm_v128_and(g, s3));
+        }
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Input gradient of a 3 × 3, stride-1, "same" convolution with ONE input channel (the stem):
+// dx[b, h, w] = Σ_{i,j,co} dyPad[b, h + 2 − i, w + 2 − j, co] · W[i, j, 0, co], where dyPad is
+// dy with a zero border of 1. Four adjacent pixels share each weight load; their four channel
+// vectors are reduced to one vector of four sums at the end. Cout % 4 == 0.
+// scratch: (H + 2)(W + 2)·Cout floats.
+static inline v128_t sum4(v128_t a0, v128_t a1, v128_t a2, v128_t a3) {
+  v128_t t0 = ADD(wasm_i32x4_shuffle(a0, a1, 0, 4, 1, 5), wasm_i32x4_shuffle(a0, a1, 2, 6, 3, 7));
+  v128_t t1 = ADD(wasm_i32x4_shuffle(a2, a3, 0, 4, 1, 5), wasm_i32x4_shuffle(a2, a3, 2, 6, 3, 7));
+  return ADD(wasm_i32x4_shuffle(t0, t1, 0, 1, 4, 5), wasm_i32x4_shuffle(t0, t1, 2, 3, 6, 7));
+}
+
+EXPORT(conv3x3_single_channel_input_grad)
+void conv3x3_single_channel_input_grad(const float *dy, const float *filter, float *dx, int B, int H,
+                                       int W, int Cout, float *scratch) {
+  int pw = W + 2;
+  zero_floats(scratch, (H + 2) * pw * Cout);
+  for (int b = 0; b < B; b++) {
+    pad_interior(dy + b * H * W * Cout, scratch, H, W, Cout, 1);
+    float *dx_image = dx + b * H * W;
+    for (int h = 0; h < H; h++) {
+      int w = 0;
+      for (; w + 4 <= W; w += 4) {
+        v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0, a2 = a0, a3 = a0;
+        for (int i = 0; i < 3; i++) {
+          for (int j = 0; j < 3; j++) {
+            const float *p = scratch + ((h + 2 - i) * pw + (w + 2 - j)) * Cout;
+            const float *f = filter + (i * 3 + j) * Cout;
+            for (int c = 0; c < Cout; c += 4) {
+              v128_t wv = LOAD(f + c);
+              a0 = ADD(a0, MUL(LOAD(p + c), wv));
+              a1 = ADD(a1, MUL(LOAD(p + Cout + c), wv));
+              a2 = ADD(a2, MUL(LOAD(p + 2 * Cout + c), wv));
+              a3 = ADD(a3, MUL(LOAD(p + 3 * Cout + c), wv));
+            }
+          }
+        }
+        STORE(dx_image + h * W + w, sum4(a0, a1, a2, a3));
+      }
+      for (; w < W; w++) {
+        v128_t a0 = wasm_f32x4_splat(0.0f);
+        for (int i = 0; i < 3; i++) {
+          for (int j = 0; j < 3; j++) {
+            const float *p = scratch + ((h + 2 - i) * pw + (w + 2 - j)) * Cout;
+            const float *f = filter + (i * 3 + j) * Cout;
+            for (int c = 0; c < Cout; c += 4) a0 = ADD(a0, MUL(LOAD(p + c), LOAD(f + c)));
+          }
+        }
+        dx_image[h * W + w] = wasm_f32x4_extract_lane(a0, 0) + wasm_f32x4_extract_lane(a0, 1) +
+                              wasm_f32x4_extract_lane(a0, 2) + wasm_f32x4_extract_lane(a0, 3);
+      }
+    }
+  }
+}

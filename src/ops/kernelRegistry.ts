@@ -1,0 +1,16 @@
+// Looks up optional fast kernels. Ops in this folder call a named kernel when the active
+// backend has one registered (see src/backend/wasm) and fall back to a composite of stock
+// tfjs ops otherwise, so every backend trains and new speed-ups are added by registering.
+import * as tf from '@tensorflow/tfjs';
+
+export function hasKernel(kernelName: string): boolean {
+  return tf.getKernel(kernelName, tf.getBackend()) !== undefined;
+}
+
+export function runKernel<T extends tf.Tensor>(
+  kernelName: string,
+  inputs: Record<string, tf.Tensor>,
+  attrs: Record<string, unknown> = {},
+): T {
+  return tf.engine().runKernel(kernelName, inputs as tf.NamedTensorMap, attrs as tf.NamedAttrMap) as T;
+}

@@ -1,0 +1,38 @@
+// The arithmetic behind our wasm kernels, as one interface with two implementations: the SIMD
+// module compiled from kernels/dsdc_kernels.c (simdMath.ts) and plain JavaScript loops over the
+// heap (jsMath.ts, used when the module cannot be instantiated). All pointers are byte offsets
+// into the wasm heap; all tensors are float32, NHWC, contiguous.
+
+export interface ConvFilterGradShape {
+  batch: number;
+  inHeight: number;
+  inWidth: number;
+  inChannels: number;
+  outHeight: number;
+  outWidth: number;
+  outChannels: number;
+  filterHeight: number;
+  filterWidth: number;
+  strideHeight: number;
+  strideWidth: number;
+  dilationHeight: number;
+  dilationWidth: number;
+  padTop: number;
+  padLeft: number;
+}
+
+export interface KernelMath {
+  readonly name: string;
+  /** dW[fh, fw, ci, co] = Σ x[b, oh·s + fh·d − pad, ow·s + fw·d − pad, ci] · dy[b, oh, ow, co]. */
+  conv2dFilterGrad(x: number, dy: number, out: number, s: ConvFilterGradShape): void;
+  /** dW[i, j, c] of a stride-1 "same" depthwise convolution with dilation d, k×k filter. */
+  depthwiseFilterGrad(x: number, dy: number, out: number, batch: number, height: number, width: number, channels: number, kernelSize: number, dilation: number): void;
+  /** out[K, N] = aᵀ · b for a: [M, K], b: [M, N]. */
+  matMulTransposeA(a: number, b: number, out: number, m: number, k: number, n: number): void;
+  /** Batch statistics over rows, then y = max(0, γ(x − μ)σ⁻¹ + β). */
+  bnReluForward(x: number, gamma: number, beta: number, y: number, mean: number, variance: number, rows: number, channels: number, epsilon: number): void;
+  /** dx of a 2×2, stride-2, unpadded max-pool: dy goes to the first maximum of each window. */
+  maxPool2x2Grad(x: number, dy: number, dx: number, batch: number, height: number, width: number, channels: number, outHeight: number, outWidth: number): void;
+  /** dx, dγ, dβ of the fused op. */
+  bnReluBackward(dy: number, x: number, gamma: number, output: number, mean: number, variance: number, dx: number, dgamma: number, dbeta: number, rows: number, channels: number, epsilon: number): void;
+}

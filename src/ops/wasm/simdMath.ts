@@ -1,0 +1,81 @@
+// KernelMath backed by kernels/dsdc_kernels.wasm (C + wasm SIMD, built by kernels/build.sh).
+// The module imports the backend's own WebAssembly.Memory, so it reads and writes tensors in
+// place; scratch space comes from the backend's malloc. Shapes the C kernels do not cover
+// (channel counts not a multiple of 4, filters other than 3×3, …) go to the JS loops.
+import * as fs from 'node:fs';
+import { type WasmBackendLike, withScratch } from './heap.js';
+import { createJsMath } from './jsMath.js';
+import type { KernelMath } from './kernelMath.js';
+
+export const KERNEL_WASM_URL = new URL('../../../kernels/dsdc_kernels.wasm', import.meta.url);
+
+interface KernelExports {
+  matmul_ta(a: number, b: number, out: number, m: number, k: number, n: number): void;
+  bn_relu_forward(x: number, gamma: number, beta: number, y: number, mean: number, variance: number, rows: number, c: number, epsilon: number, scratch: number): void;
+  bn_relu_backward(dy: number, x: number, gamma: number, output: number, mean: number, variance: number, dx: number, dgamma: number, dbeta: number, rows: number, c: number, epsilon: number, scratch: number): void;
+  depthwise3x3_filter_grad(x: number, dy: number, out: number, b: number, h: number, w: number, c: number, d: number, scratch: number): void;
+  maxpool2x2_grad(x: number, dy: number, dx: number, b: number, h: number, w: number, c: number, outH: number, outW: number): void;
+  conv3x3_single_channel_filter_grad(x: number, dy: number, out: number, b: number, inH: number, inW: number, outH: number, outW: number, cout: number, padTop: number, padLeft: number, scratch: number): void;
+}
+
+let compiled: WebAssembly.Module | null | undefined;
+
+function compiledModule(): WebAssembly.Module | null {
+  if (compiled === undefined) {
+    try {
+      compiled = new WebAssembly.Module(fs.readFileSync(KERNEL_WASM_URL));
+    } catch {
+      compiled = null;
+    }
+  }
+  return compiled;
+}
+
+/** Undefined when the module is missing or the backend's memory cannot be imported. */
+export function createSimdMath(backend: WasmBackendLike): KernelMath | undefined {
+  const module = compiledModule();
+  const memory = backend.wasm.asm?.memory;
+  if (module === null || !(memory instanceof WebAssembly.Memory)) return undefined;
+  let k: KernelExports;
+  try {
+    k = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as KernelExports;
+  } catch {
+    return undefined;
+  }
+  const js = createJsMath(() => backend.wasm.HEAPF32);
+  const scratch = <T>(bytes: number, use: (pointer: number) => T) => withScratch(backend, bytes, use);
+  return {
+    name: 'simd',
+    conv2dFilterGrad(x, dy, out, s) {
+      const covered =
+        s.inChannels === 1 && s.filterHeight === 3 && s.filterWidth === 3 && s.outChannels % 4 === 0 &&
+        s.strideHeight === 1 && s.strideWidth === 1 && s.dilationHeight === 1 && s.dilationWidth === 1;
+      if (!covered) return js.conv2dFilterGrad(x, dy, out, s);
+      scratch(4 * (s.outHeight + 2) * (s.outWidth + 2), (p) =>
+        k.conv3x3_single_channel_filter_grad(x, dy, out, s.batch, s.inHeight, s.inWidth, s.outHeight, s.outWidth, s.outChannels, s.padTop, s.padLeft, p),
+      );
+    },
+    depthwiseFilterGrad(x, dy, out, batch, height, width, channels, kernelSize, dilation) {
+      if (kernelSize !== 3 || channels % 4 !== 0) return js.depthwiseFilterGrad(x, dy, out, batch, height, width, channels, kernelSize, dilation);
+      scratch(4 * (height + 2 * dilation) * (width + 2 * dilation) * channels, (p) =>
+        k.depthwise3x3_filter_grad(x, dy, out, batch, height, width, channels, dilation, p),
+      );
+    },
+    matMulTransposeA(a, b, out, m, kk, n) {
+      if (kk % 4 !== 0 || n % 8 !== 0) return js.matMulTransposeA(a, b, out, m, kk, n);
+      k.matmul_ta(a, b, out, m, kk, n);
+    },
+    maxPool2x2Grad(x, dy, dx, batch, height, width, channels, outHeight, outWidth) {
+      if (channels % 4 !== 0) return js.maxPool2x2Grad(x, dy, dx, batch, height, width, channels, outHeight, outWidth);
+      k.maxpool2x2_grad(x, dy, dx, batch, height, width, channels, outHeight, outWidth);
+    },
+    bnReluForward(x, gamma, beta, y, mean, variance, rows, channels, epsilon) {
+      if (channels % 4 !== 0) return js.bnReluForward(x, gamma, beta, y, mean, variance, rows, channels, epsilon);
+      scratch(64 * channels, (p) => k.bn_relu_forward(x, gamma, beta, y, mean, variance, rows, channels, epsilon, p));
+    },
+    bnReluBackward(dy, x, gamma, output, mean, variance, dx, dgamma, dbeta, rows, channels, epsilon) {
+      if (channels % 4 !== 0) return js.bnReluBackward(dy, x, gamma, output, mean, variance, dx, dgamma, dbeta, rows, channels, epsilon);
+      scratch(64 * channels, (p) => k.bn_relu_backward(dy, x, gamma, output, mean, variance, dx, dgamma, dbeta, rows, channels, epsilon, p));
+    },
+  };
+}
