@@ -1,0 +1,41 @@
+// `dsdc-dist evaluate --checkpoint DIR`: test-set metrics of a trained model.
+import type { Argv } from 'yargs';
+import { initBackend, type BackendChoice } from '../../backend/index.js';
+import { loadDataset } from '../../data/mnist.js';
+import { createLogger, type LogLevel } from '../../log/logger.js';
+import { formatEvaluation } from '../../metrics/format.js';
+import { evaluateModel } from '../../training/evaluate.js';
+import { loadCheckpointModel } from '../../training/loadModel.js';
+import { limitSplit } from '../../training/runSetup.js';
+import { printResult } from '../output.js';
+import { withCommonFlags } from '../trainingFlags.js';
+
+export const evaluateCommand = {
+  command: 'evaluate',
+  describe: 'accuracy, per-class precision/recall/F1, confusion matrix and ROC-AUC of a checkpoint on the test set',
+  builder: (y: Argv) =>
+    withCommonFlags(y)
+      .option('checkpoint', { type: 'string', demandOption: true, describe: 'checkpoint dir, or a run dir (its newest valid checkpoint)' })
+      .option('test-limit', { type: 'number', default: 0, describe: 'evaluate on the first N test images (0: all)' }),
+  handler: async (a: { checkpoint: string; dataDir?: string; testLimit: number; backend: BackendChoice; json: boolean; logLevel: LogLevel }) => {
+    const log = createLogger('evaluate', a.logLevel);
+    const backend = await initBackend(a.backend, (m) => log.info(m));
+    const { model, dir } = await loadCheckpointModel(a.checkpoint, (m) => log.warn(m));
+    const dataset = await loadDataset({ dataDir: a.dataDir, log: (m) => log.info(m) });
+    const test = limitSplit(dataset.test, a.testLimit);
+    const numClasses = (model.outputs[0].shape[1] as number) ?? dataset.numClasses;
+    const report = evaluateModel(model, test, numClasses);
+    const summary = {
+      checkpoint: dir,
+      dataset: dataset.name,
+      examples: test.count,
+      backend: backend.backend,
+      test_accuracy: report.accuracy,
+      macro: report.macro,
+      per_class: report.perClass,
+      roc_auc: report.rocAuc,
+      confusion_matrix: report.confusionMatrix,
+    };
+    printResult(a.json, summary, `checkpoint ${dir}, ${dataset.name} test set (${test.count} images)\n\n${formatEvaluation(report)}`);
+  },
+};

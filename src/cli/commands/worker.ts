@@ -1,0 +1,37 @@
+// `dsdc-dist worker`: train alone (--standalone) or join a coordinator (--coordinator URL).
+import type { Argv } from 'yargs';
+import { createLogger, type LogLevel } from '../../log/logger.js';
+import { formatSummary } from '../../training/summary.js';
+import { runRemoteWorker } from '../../worker/remoteWorker.js';
+import { runStandalone } from '../../worker/standalone.js';
+import { readToken } from '../token.js';
+import { printResult, stopSignal } from '../output.js';
+import { defaultRunDir, trainConfigFromArgs, withTrainingFlags, type TrainingArgs } from '../trainingFlags.js';
+import type { BackendChoice } from '../../backend/index.js';
+
+export const workerCommand = {
+  command: 'worker',
+  describe: 'run one worker: --standalone trains locally; --coordinator ws://HOST:PORT joins a distributed run',
+  builder: (y: Argv) =>
+    withTrainingFlags(y)
+      .option('standalone', { type: 'boolean', default: false, describe: 'train in this process alone (no coordinator)' })
+      .option('coordinator', { type: 'string', describe: 'coordinator URL, e.g. ws://127.0.0.1:7070' })
+      .option('worker-id', { type: 'string', describe: 'stable id of this worker (default: host-pid)' })
+      .option('token-file', { type: 'string', describe: 'file holding the shared secret (else $DSDC_TOKEN)' })
+      .check((a) => {
+        if (Boolean(a.standalone) === Boolean(a.coordinator)) throw new Error('give exactly one of --standalone or --coordinator URL');
+        return true;
+      }),
+  handler: async (a: TrainingArgs & { standalone: boolean; coordinator?: string; workerId?: string; tokenFile?: string; backend: BackendChoice; json: boolean; logLevel: LogLevel; runDir?: string; resume: boolean }) => {
+    if (a.standalone) {
+      const log = createLogger('worker', a.logLevel);
+      const runDir = a.runDir ?? defaultRunDir();
+      const stop = stopSignal((s) => log.warn(`${s}: finishing the current step, writing a checkpoint, then exiting`));
+      const { summary, result } = await runStandalone({ config: trainConfigFromArgs(a), runDir, resume: a.resume, backend: a.backend, log, quiet: false, stop });
+      printResult(a.json, summary, formatSummary(summary, result));
+      return;
+    }
+    const log = createLogger(`worker ${a.workerId ?? process.pid}`, a.logLevel);
+    await runRemoteWorker({ url: a.coordinator!, workerId: a.workerId, token: readToken(a.tokenFile), backend: a.backend, log, dataDir: a.dataDir });
+  },
+};

@@ -1,0 +1,27 @@
+// dsdc-dist's command line: each command parses its flags, calls one function and prints.
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { coordinatorCommand, trainCommand } from './commands/distributed.js';
+import { evaluateCommand } from './commands/evaluate.js';
+import { workerCommand } from './commands/worker.js';
+
+await yargs(hideBin(process.argv))
+  .scriptName('dsdc-dist')
+  .usage('$0 <command> [options]\n\nDistributed data-parallel training of DSDC-Net on MNIST with TensorFlow.js.')
+  .command(trainCommand as never)
+  .command(coordinatorCommand as never)
+  .command(workerCommand as never)
+  .command(evaluateCommand as never)
+  .demandCommand(1, 'name a command: worker, train, coordinator, evaluate')
+  .strict()
+  .wrap(Math.min(110, process.stdout.columns ?? 110))
+  .fail((message, error, y) => {
+    if (error) {
+      process.stderr.write(`dsdc-dist: ${error.message}\n`);
+      if (process.env.DSDC_DEBUG) process.stderr.write(`${error.stack}\n`);
+    } else {
+      process.stderr.write(`${y.help()}\n\ndsdc-dist: ${message}\n`);
+    }
+    process.exit(1);
+  })
+  .parseAsync();

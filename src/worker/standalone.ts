@@ -1,0 +1,49 @@
+// `dsdc-dist worker --standalone`: one process trains with the same replica code a distributed
+// worker runs, and applies Adam locally.
+import { initBackend, type BackendChoice } from '../backend/index.js';
+import type { Logger } from '../log/logger.js';
+import type { TrainConfig } from '../training/config.js';
+import { LocalGradientSource } from '../training/localSource.js';
+import { ProgressReporter } from '../training/progress.js';
+import { Replica } from '../training/replica.js';
+import { prepareRun } from '../training/runSetup.js';
+import { runSession, type SessionResult } from '../training/session.js';
+import { buildSummary, type RunSummary } from '../training/summary.js';
+
+export interface StandaloneOptions {
+  config: TrainConfig;
+  runDir: string;
+  resume: boolean;
+  backend: BackendChoice;
+  log: Logger;
+  quiet: boolean;
+  stop?: AbortSignal;
+}
+
+export async function runStandalone(o: StandaloneOptions): Promise<{ summary: RunSummary; result: SessionResult }> {
+  const backend = await initBackend(o.backend, (m) => o.log.info(m));
+  const run = await prepareRun(o.config, o.runDir, o.resume, o.log);
+  const replica = new Replica(run.config.model, run.train, run.config.augmentShift);
+  replica.setWeights(run.state.weights);
+  try {
+    const result = await runSession({
+      config: run.config,
+      runDir: o.runDir,
+      train: run.train,
+      test: run.test,
+      numClasses: run.config.model.numClasses,
+      source: new LocalGradientSource(replica),
+      state: run.state,
+      syncLocalModel: run.syncLocalModel,
+      saveCheckpoint: run.saveCheckpoint,
+      log: o.log,
+      progress: new ProgressReporter(process.stderr, o.quiet),
+      stop: o.stop,
+    });
+    const summary = buildSummary(result, { backend: backend.backend, device: backend.device, workers: 1, runDir: o.runDir });
+    return { summary, result };
+  } finally {
+    replica.dispose();
+    run.localModel.dispose();
+  }
+}
