@@ -1,5 +1,5 @@
-// Adam on plain Float32Arrays (Kingma & Ba, with tfjs/Keras's bias-corrected step size and
-// epsilon). The master weights live here rather than in tfjs variables so that the coordinator
+// Adam on plain Float32Arrays (Kingma & Ba, Algorithm 1: ε added to the bias-corrected √v̂,
+// as tf.train.adam and torch.optim.Adam do). The master weights live here rather than in tfjs variables so that the coordinator
 // and the standalone worker apply exactly the same update, cheaply, with no tensors allocated.
 
 export interface AdamHyperparameters {
@@ -39,8 +39,9 @@ export function adamUpdate(
 ): void {
   state.step += 1;
   const t = state.step;
-  const stepSize = (learningRate * Math.sqrt(1 - hyper.beta2 ** t)) / (1 - hyper.beta1 ** t);
   const { beta1, beta2, epsilon } = hyper;
+  const firstCorrection = 1 - beta1 ** t;
+  const secondCorrection = 1 - beta2 ** t;
   for (const [name, gradient] of gradients) {
     const weight = weights.get(name);
     const m = state.firstMoment.get(name);
@@ -53,7 +54,7 @@ export function adamUpdate(
       const g = gradient[i];
       m[i] = beta1 * m[i] + (1 - beta1) * g;
       v[i] = beta2 * v[i] + (1 - beta2) * g * g;
-      weight[i] -= (stepSize * m[i]) / (Math.sqrt(v[i]) + epsilon);
+      weight[i] -= (learningRate * (m[i] / firstCorrection)) / (Math.sqrt(v[i] / secondCorrection) + epsilon);
     }
   }
 }

@@ -3,7 +3,7 @@
 // resumed from the run directory's newest valid checkpoint), a local model for evaluation and
 // checkpoints, and the checkpoint writer.
 import * as tf from '@tensorflow/tfjs';
-import { loadCheckpoint, saveCheckpoint } from '../checkpoint/checkpoint.js';
+import { listCheckpoints, loadCheckpoint, saveCheckpoint } from '../checkpoint/checkpoint.js';
 import { loadDataset } from '../data/mnist.js';
 import type { Dataset, Split } from '../data/types.js';
 import type { Logger } from '../log/logger.js';
@@ -42,7 +42,9 @@ export function limitSplit(split: Split, limit: number): Split {
 export async function prepareRun(requested: TrainConfig, runDir: string, resume: boolean, log: Logger): Promise<PreparedRun> {
   let config = validateTrainConfig(requested);
   let saved: { dir: string; weights: Map<string, Float32Array>; run: SavedRunState; optimizer: Parameters<MasterState['restoreOptimizer']>[0] } | undefined;
-  if (resume) {
+  if (resume && (await listCheckpoints(runDir)).length === 0) {
+    log.info(`--resume: ${runDir} has no checkpoint yet; starting a new run there`);
+  } else if (resume) {
     const loaded = await loadCheckpoint(runDir, { log: (m) => log.warn(m) });
     const model = await tf.loadLayersModel(loaded.modelArtifactsHandler);
     const weights = new Map(namedVariables(model).map((v) => [v.name, (v.variable.dataSync() as Float32Array).slice()]));

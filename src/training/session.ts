@@ -75,7 +75,9 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
   const perEpoch = stepsPerEpoch(o.train.count, config.batchSize);
   const plannedSteps = config.epochs * perEpoch;
   const totalSteps = config.maxSteps > 0 ? Math.min(config.maxSteps, plannedSteps) : plannedSteps;
-  const schedule = { kind: config.schedule, baseRate: config.learningRate, totalSteps, warmupSteps: config.warmupSteps };
+  // The schedule spans the planned epochs; --max-steps only stops early, so a stopped and resumed
+  // run follows the same learning-rate curve as an uninterrupted one.
+  const schedule = { kind: config.schedule, baseRate: config.learningRate, totalSteps: plannedSteps, warmupSteps: config.warmupSteps };
   const runLog = new RunLog(o.runDir);
   const stats = new StepStatistics();
   let evaluation: EvaluationReport | undefined;
@@ -144,12 +146,18 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
       };
       runLog.write({ ...record });
       o.onStep?.(record);
-      if (state.position.globalStep % config.checkpointEvery === 0) checkpoint = await o.saveCheckpoint(state);
+      if (state.position.globalStep % config.checkpointEvery === 0) {
+        const saveStarted = performance.now();
+        checkpoint = await o.saveCheckpoint(state);
+        stats.exclude(performance.now() - saveStarted);
+      }
     }
     o.progress.endLine();
     if (state.position.stepInEpoch === perEpoch) {
       const epochStats = stats.snapshot();
+      const evalStarted = performance.now();
       if (config.evaluate) evaluation = evaluate(o);
+      stats.exclude(performance.now() - evalStarted);
       log.info(
         `epoch ${epoch + 1}/${config.epochs} done: loss ${epochStats.epochLoss.toFixed(4)}, train acc ${(100 * epochStats.epochAccuracy).toFixed(2)}%` +
           (evaluation ? `, test acc ${(100 * evaluation.accuracy).toFixed(2)}%` : '') +

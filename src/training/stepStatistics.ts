@@ -1,5 +1,6 @@
-// Running figures of a training run: throughput (excluding the first, warm-up step), loss and
-// accuracy over the epoch so far, bytes and mean time per phase.
+// Running figures of a training run: throughput (wall clock from the end of the first, warm-up
+// step, so everything between steps counts too), loss and accuracy over the epoch so far, bytes
+// and mean time per phase.
 import type { StepContribution } from './aggregate.js';
 import type { StepTimings } from './source.js';
 
@@ -9,6 +10,7 @@ export class StepStatistics {
   private steps = 0;
   private timedImages = 0;
   private timedMs = 0;
+  private timedSince = 0;
   private bytes = 0;
   private epochLossSum = 0;
   private epochCorrect = 0;
@@ -31,13 +33,20 @@ export class StepStatistics {
     this.epochCount += c.count;
     this.lastLoss = c.loss;
     this.lastAccuracy = c.correct / c.count;
+    const now = performance.now();
+    if (this.steps === WARMUP_STEPS) this.timedSince = now;
     if (this.steps > WARMUP_STEPS) {
       this.timedImages += c.count;
-      this.timedMs += timings.totalMs ?? timings.computeMs;
+      this.timedMs = now - this.timedSince;
       for (const [phase, ms] of Object.entries(timings)) {
         if (typeof ms === 'number') this.timingSums.set(phase, (this.timingSums.get(phase) ?? 0) + ms);
       }
     }
+  }
+
+  /** Leaves time spent outside training steps (evaluation, checkpoints) out of the throughput. */
+  exclude(ms: number): void {
+    this.timedSince += ms;
   }
 
   snapshot() {

@@ -1,0 +1,44 @@
+// pm2 process file: `npx pm2 start ecosystem.config.js` starts the coordinator and
+// DSDC_WORKERS workers (default 2) on this machine, with logs and restarts.
+// Settings come from the environment so the file itself never needs editing:
+//   DSDC_WORKERS   number of worker processes (default 2)
+//   DSDC_PORT      coordinator port (default 7070)
+//   DSDC_RUN_DIR   run directory: checkpoints, metrics.jsonl (default runs/pm2)
+//   DSDC_ARGS      extra training flags for the coordinator, e.g. "--epochs 3 --batch-size 128"
+//   DSDC_BACKEND   tfjs backend for the workers (default auto)
+//   DSDC_TOKEN     shared secret (optional on 127.0.0.1)
+const workers = Number(process.env.DSDC_WORKERS ?? 2);
+const port = Number(process.env.DSDC_PORT ?? 7070);
+const runDir = process.env.DSDC_RUN_DIR ?? 'runs/pm2';
+const backend = process.env.DSDC_BACKEND ?? 'auto';
+const extra = process.env.DSDC_ARGS ?? '';
+
+const common = {
+  script: 'bin/dsdc-dist.js',
+  cwd: import.meta.dirname,
+  interpreter: 'node',
+  autorestart: true,
+  // A clean finish (exit 0) is the end of the run, not a crash: do not start it again.
+  stop_exit_codes: [0],
+  restart_delay: 2000,
+  kill_timeout: 30000,
+  time: true,
+};
+
+// pm2 reads `apps` from this module (a named export: pm2 require()s the file).
+export const apps = [
+  {
+    ...common,
+    name: 'dsdc-coordinator',
+    // --resume continues from the newest checkpoint after a crash or a restart.
+    args: `coordinator --workers ${workers} --port ${port} --run-dir ${runDir} --resume --backend ${backend} ${extra}`.trim(),
+  },
+  {
+    ...common,
+    name: 'dsdc-worker',
+    instances: workers,
+    exec_mode: 'fork',
+    args: `worker --coordinator ws://127.0.0.1:${port} --backend ${backend}`,
+    env: { TF_FORCE_GPU_ALLOW_GROWTH: 'true' },
+  },
+];

@@ -1,0 +1,60 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { adamUpdate, createAdamState, DEFAULT_ADAM } from '../../src/training/adam.js';
+
+/** Adam written out in float64, straight from Kingma & Ba (Algorithm 1). */
+function naiveAdam(w: number[], grads: number[][], lr: number) {
+  const m = w.map(() => 0);
+  const v = w.map(() => 0);
+  const { beta1, beta2, epsilon } = DEFAULT_ADAM;
+  grads.forEach((g, step) => {
+    const t = step + 1;
+    for (let i = 0; i < w.length; i++) {
+      m[i] = beta1 * m[i] + (1 - beta1) * g[i];
+      v[i] = beta2 * v[i] + (1 - beta2) * g[i] * g[i];
+      const mHat = m[i] / (1 - beta1 ** t);
+      const vHat = v[i] / (1 - beta2 ** t);
+      w[i] -= (lr * mHat) / (Math.sqrt(vHat) + epsilon);
+    }
+  });
+  return w;
+}
+
+describe('adamUpdate', () => {
+  beforeAll(async () => {
+    await tf.setBackend('cpu');
+  });
+
+  const initial = [0.5, -0.25, 1.5, 0];
+  const grads = [
+    [0.1, -0.2, 0.3, 0],
+    [0.05, 0.1, -0.4, 1e-6],
+    [-0.3, 0.2, 0.1, -1e-6],
+  ];
+
+  it('matches a float64 reference over several steps', () => {
+    const weights = new Map([['w', Float32Array.from(initial)]]);
+    const state = createAdamState(weights, ['w']);
+    for (const g of grads) adamUpdate(weights, new Map([['w', Float32Array.from(g)]]), state, 1e-2);
+    const expected = naiveAdam([...initial], grads, 1e-2);
+    weights.get('w')!.forEach((value, i) => expect(value).toBeCloseTo(expected[i], 6));
+    expect(state.step).toBe(3);
+  });
+
+  it('matches tfjs tf.train.adam', () => {
+    const variable = tf.variable(tf.tensor1d(initial));
+    const optimizer = tf.train.adam(1e-2, DEFAULT_ADAM.beta1, DEFAULT_ADAM.beta2, DEFAULT_ADAM.epsilon);
+    for (const g of grads) optimizer.applyGradients({ [variable.name]: tf.tensor1d(g) });
+    const weights = new Map([['w', Float32Array.from(initial)]]);
+    const state = createAdamState(weights, ['w']);
+    for (const g of grads) adamUpdate(weights, new Map([['w', Float32Array.from(g)]]), state, 1e-2);
+    const theirs = variable.dataSync();
+    weights.get('w')!.forEach((value, i) => expect(value).toBeCloseTo(theirs[i], 6));
+  });
+
+  it('refuses a gradient for a weight it does not optimise, naming it', () => {
+    const weights = new Map([['w', new Float32Array(2)]]);
+    const state = createAdamState(weights, ['w']);
+    expect(() => adamUpdate(weights, new Map([['other', new Float32Array(2)]]), state, 1e-3)).toThrow(/other/);
+  });
+});
