@@ -62,4 +62,6 @@ export function validateModelSpec(spec: ModelSpec): void {
     positiveInt(block.filters, `blocks[${i}].filters`);
     positiveInt(block.dilation, `blocks[${i}].dilation`);
   });
+  if (!(spec.bnMomentum >= 0 && spec.bnMomentum < 1)) throw new Error(`model spec: bnMomentum must be in [0, 1), got ${JSON.stringify(spec.bnMomentum)}`);
+  if (!(spec.bnEpsilon > 0)) throw new Error(`model spec: bnEpsilon must be positive, got ${JSON.stringify(spec.bnEpsilon)}`);
 }

@@ -88,7 +88,9 @@ describe('DSDC-Net', () => {
     const bn = model.getLayer('stem_bn');
     bn.trainable = false;
     const before = bn.getWeights().map((t) => t.dataSync().slice());
-    tf.tidy(() => model.apply(tf.randomUniform([4, 28, 28, 1]), { training: true }));
+    tf.tidy(() => {
+      model.apply(tf.randomUniform([4, 28, 28, 1]), { training: true });
+    });
     const after = bn.getWeights().map((t) => t.dataSync());
     before.forEach((values, i) => expect(Array.from(after[i])).toEqual(Array.from(values)));
     model.dispose();

@@ -44,7 +44,7 @@ describe('adamUpdate', () => {
   it('matches tfjs tf.train.adam', () => {
     const variable = tf.variable(tf.tensor1d(initial));
     const optimizer = tf.train.adam(1e-2, DEFAULT_ADAM.beta1, DEFAULT_ADAM.beta2, DEFAULT_ADAM.epsilon);
-    for (const g of grads) optimizer.applyGradients({ [variable.name]: tf.tensor1d(g) });
+    for (const g of grads) optimizer.applyGradients([{ name: variable.name, tensor: tf.tensor1d(g) }]);
     const weights = new Map([['w', Float32Array.from(initial)]]);
     const state = createAdamState(weights, ['w']);
     for (const g of grads) adamUpdate(weights, new Map([['w', Float32Array.from(g)]]), state, 1e-2);
