@@ -1,10 +1,12 @@
 // Pointwise (1×1) convolution as one matrix product on [B·H·W, C], NHWC, no bias.
 // The gradient avoids transposed products of large operands: dX = dY · Wᵀ transposes the small
-// weight first; dW = Xᵀ · dY goes to a registered kernel when the backend has one.
+// weight first; dW = Xᵀ · dY goes to a registered kernel when the backend has one. Plain
+// products go to MATMUL when registered (the wasm one beats XNNPACK for these shapes).
 import * as tf from '@tensorflow/tfjs';
 import { hasKernel, runKernel } from './kernelRegistry.js';
 
 export const MATMUL_TRANSPOSE_A = 'DsdcMatMulTransposeA';
+export const MATMUL = 'DsdcMatMul';
 
 export function pointwiseConv(x: tf.Tensor4D, kernel: tf.Tensor4D): tf.Tensor4D {
   const [batch, height, width, inChannels] = x.shape;
@@ -13,17 +15,23 @@ export function pointwiseConv(x: tf.Tensor4D, kernel: tf.Tensor4D): tf.Tensor4D 
     const rows = tf.reshape(xIn as tf.Tensor, [batch * height * width, inChannels]) as tf.Tensor2D;
     const weights = tf.reshape(kernelIn as tf.Tensor, [inChannels, outChannels]) as tf.Tensor2D;
     (save as tf.GradSaveFunc)([rows, weights]);
-    const value = tf.reshape(tf.matMul(rows, weights), [batch, height, width, outChannels]);
+    const value = tf.reshape(matMul(rows, weights), [batch, height, width, outChannels]);
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [savedRows, savedWeights] = saved as [tf.Tensor2D, tf.Tensor2D];
       const dyRows = tf.reshape(dy, [batch * height * width, outChannels]) as tf.Tensor2D;
-      const dx = tf.reshape(tf.matMul(dyRows, tf.transpose(savedWeights)), [batch, height, width, inChannels]);
+      const dx = tf.reshape(matMul(dyRows, tf.transpose(savedWeights)), [batch, height, width, inChannels]);
       const dKernel = tf.reshape(matMulTransposeA(savedRows, dyRows), [1, 1, inChannels, outChannels]);
       return [dx, dKernel];
     };
     return { value, gradFunc };
   });
   return op(x, kernel) as tf.Tensor4D;
+}
+
+/** a · b for a: [M, K], b: [K, N] → [M, N]. */
+function matMul(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
+  if (hasKernel(MATMUL)) return runKernel<tf.Tensor2D>(MATMUL, { a, b });
+  return tf.matMul(a, b);
 }
 
 /** aᵀ · b for a: [M, K], b: [M, N] → [K, N]. */

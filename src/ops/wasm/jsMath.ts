@@ -33,6 +33,52 @@ export function createJsMath(heap: () => Float32Array): KernelMath {
         }
       }
     },
+    conv3x3SingleChannelInputGrad(dy, filter, dx, batch, height, width, outChannels) {
+      const h = heap();
+      const di = dy >> 2, fi = filter >> 2, oi = dx >> 2;
+      for (let b = 0; b < batch; b++) {
+        for (let y = 0; y < height; y++) {
+          for (let x = 0; x < width; x++) {
+            let sum = 0;
+            for (let i = 0; i < 3; i++) {
+              const oy = y + 1 - i;
+              if (oy < 0 || oy >= height) continue;
+              for (let j = 0; j < 3; j++) {
+                const ox = x + 1 - j;
+                if (ox < 0 || ox >= width) continue;
+                const row = di + ((b * height + oy) * width + ox) * outChannels;
+                const tap = fi + (i * 3 + j) * outChannels;
+                for (let c = 0; c < outChannels; c++) sum += h[row + c] * h[tap + c];
+              }
+            }
+            h[oi + (b * height + y) * width + x] = sum;
+          }
+        }
+      }
+    },
+    depthwise3x3Forward(x, filter, y, batch, height, width, channels, dilation) {
+      const h = heap();
+      const xi = x >> 2, fi = filter >> 2, yi = y >> 2;
+      for (let b = 0; b < batch; b++) {
+        for (let r = 0; r < height; r++) {
+          for (let q = 0; q < width; q++) {
+            const o = yi + ((b * height + r) * width + q) * channels;
+            for (let c = 0; c < channels; c++) h[o + c] = 0;
+            for (let i = 0; i < 3; i++) {
+              const ir = r + (i - 1) * dilation;
+              if (ir < 0 || ir >= height) continue;
+              for (let j = 0; j < 3; j++) {
+                const iq = q + (j - 1) * dilation;
+                if (iq < 0 || iq >= width) continue;
+                const src = xi + ((b * height + ir) * width + iq) * channels;
+                const tap = fi + (i * 3 + j) * channels;
+                for (let c = 0; c < channels; c++) h[o + c] += h[src + c] * h[tap + c];
+              }
+            }
+          }
+        }
+      }
+    },
     depthwiseFilterGrad(x, dy, out, batch, height, width, channels, kernelSize, dilation) {
       const h = heap();
       const xi = x >> 2, di = dy >> 2, oi = out >> 2;
@@ -53,6 +99,20 @@ export function createJsMath(heap: () => Float32Array): KernelMath {
           }
           const o = oi + (i * kernelSize + j) * channels;
           for (let c = 0; c < channels; c++) h[o + c] = acc[c];
+        }
+      }
+    },
+    // JS loops lose to the stock kernel (XNNPACK, or its scalar loop for transposed operands).
+    coversMatMul: () => false,
+    matMul(a, b, out, m, k, n) {
+      const h = heap();
+      const ai = a >> 2, bi = b >> 2, oi = out >> 2;
+      h.fill(0, oi, oi + m * n);
+      for (let r = 0; r < m; r++) {
+        for (let p = 0; p < k; p++) {
+          const av = h[ai + r * k + p];
+          const bRow = bi + p * n, o = oi + r * n;
+          for (let q = 0; q < n; q++) h[o + q] += av * h[bRow + q];
         }
       }
     },

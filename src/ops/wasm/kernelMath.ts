@@ -25,8 +25,16 @@ export interface KernelMath {
   readonly name: string;
   /** dW[fh, fw, ci, co] = Σ x[b, oh·s + fh·d − pad, ow·s + fw·d − pad, ci] · dy[b, oh, ow, co]. */
   conv2dFilterGrad(x: number, dy: number, out: number, s: ConvFilterGradShape): void;
+  /** dx[b, h, w, 0] of a 3×3, stride-1, "same" convolution with one input channel (the stem). */
+  conv3x3SingleChannelInputGrad(dy: number, filter: number, dx: number, batch: number, height: number, width: number, outChannels: number): void;
+  /** y of a 3×3, stride-1, "same" depthwise convolution with dilation d, channel multiplier 1. */
+  depthwise3x3Forward(x: number, filter: number, y: number, batch: number, height: number, width: number, channels: number, dilation: number): void;
   /** dW[i, j, c] of a stride-1 "same" depthwise convolution with dilation d, k×k filter. */
   depthwiseFilterGrad(x: number, dy: number, out: number, batch: number, height: number, width: number, channels: number, kernelSize: number, dilation: number): void;
+  /** Whether matMul / matMulTransposeA beat the stock BatchMatMul for this shape (else use it). */
+  coversMatMul(k: number, n: number, transposeA: boolean): boolean;
+  /** out[M, N] = a · b for a: [M, K], b: [K, N]. */
+  matMul(a: number, b: number, out: number, m: number, k: number, n: number): void;
   /** out[K, N] = aᵀ · b for a: [M, K], b: [M, N]. */
   matMulTransposeA(a: number, b: number, out: number, m: number, k: number, n: number): void;
   /** Batch statistics over rows, then y = max(0, γ(x − μ)σ⁻¹ + β). */

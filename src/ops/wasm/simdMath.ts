@@ -10,10 +10,13 @@ import type { KernelMath } from './kernelMath.js';
 export const KERNEL_WASM_URL = new URL('../../../kernels/dsdc_kernels.wasm', import.meta.url);
 
 interface KernelExports {
+  matmul(a: number, b: number, out: number, m: number, k: number, n: number): void;
   matmul_ta(a: number, b: number, out: number, m: number, k: number, n: number): void;
   bn_relu_forward(x: number, gamma: number, beta: number, y: number, mean: number, variance: number, rows: number, c: number, epsilon: number, scratch: number): void;
   bn_relu_backward(dy: number, x: number, gamma: number, output: number, mean: number, variance: number, dx: number, dgamma: number, dbeta: number, rows: number, c: number, epsilon: number, scratch: number): void;
+  depthwise3x3_forward(x: number, filter: number, y: number, b: number, h: number, w: number, c: number, d: number, scratch: number): void;
   depthwise3x3_filter_grad(x: number, dy: number, out: number, b: number, h: number, w: number, c: number, d: number, scratch: number): void;
+  conv3x3_single_channel_input_grad(dy: number, filter: number, dx: number, b: number, h: number, w: number, cout: number, scratch: number): void;
   maxpool2x2_grad(x: number, dy: number, dx: number, b: number, h: number, w: number, c: number, outH: number, outW: number): void;
   conv3x3_single_channel_filter_grad(x: number, dy: number, out: number, b: number, inH: number, inW: number, outH: number, outW: number, cout: number, padTop: number, padLeft: number, scratch: number): void;
 }
@@ -55,14 +58,31 @@ export function createSimdMath(backend: WasmBackendLike): KernelMath | undefined
         k.conv3x3_single_channel_filter_grad(x, dy, out, s.batch, s.inHeight, s.inWidth, s.outHeight, s.outWidth, s.outChannels, s.padTop, s.padLeft, p),
       );
     },
+    conv3x3SingleChannelInputGrad(dy, filter, dx, batch, height, width, outChannels) {
+      if (outChannels % 4 !== 0) return js.conv3x3SingleChannelInputGrad(dy, filter, dx, batch, height, width, outChannels);
+      scratch(4 * (height + 2) * (width + 2) * outChannels, (p) =>
+        k.conv3x3_single_channel_input_grad(dy, filter, dx, batch, height, width, outChannels, p),
+      );
+    },
+    depthwise3x3Forward(x, filter, y, batch, height, width, channels, dilation) {
+      if (channels % 4 !== 0) return js.depthwise3x3Forward(x, filter, y, batch, height, width, channels, dilation);
+      scratch(4 * (height + 2 * dilation) * (width + 2 * dilation) * channels, (p) =>
+        k.depthwise3x3_forward(x, filter, y, batch, height, width, channels, dilation, p),
+      );
+    },
     depthwiseFilterGrad(x, dy, out, batch, height, width, channels, kernelSize, dilation) {
       if (kernelSize !== 3 || channels % 4 !== 0) return js.depthwiseFilterGrad(x, dy, out, batch, height, width, channels, kernelSize, dilation);
       scratch(4 * (height + 2 * dilation) * (width + 2 * dilation) * channels, (p) =>
         k.depthwise3x3_filter_grad(x, dy, out, batch, height, width, channels, dilation, p),
       );
     },
+    coversMatMul: (kk, n, transposeA) => n % 16 === 0 && (!transposeA || kk % 2 === 0),
+    matMul(a, b, out, m, kk, n) {
+      if (n % 16 !== 0) return js.matMul(a, b, out, m, kk, n);
+      k.matmul(a, b, out, m, kk, n);
+    },
     matMulTransposeA(a, b, out, m, kk, n) {
-      if (kk % 4 !== 0 || n % 8 !== 0) return js.matMulTransposeA(a, b, out, m, kk, n);
+      if (kk % 2 !== 0 || n % 16 !== 0) return js.matMulTransposeA(a, b, out, m, kk, n);
       k.matmul_ta(a, b, out, m, kk, n);
     },
     maxPool2x2Grad(x, dy, dx, batch, height, width, channels, outHeight, outWidth) {

@@ -1,0 +1,106 @@
+// The kernels the ops in src/ops call by name (DEPTHWISE_FILTER_GRAD, MATMUL, MATMUL_TRANSPOSE_A,
+// BN_RELU_FORWARD, BN_RELU_BACKWARD), for the wasm backend. Each kernelFunc does the tfjs
+// plumbing (shapes, outputs, heap offsets) and leaves the arithmetic to the KernelMath in use.
+import * as tf from '@tensorflow/tfjs';
+import { BN_RELU_BACKWARD, BN_RELU_FORWARD } from '../batchNormRelu.js';
+import { DEPTHWISE_FILTER_GRAD } from '../depthwiseDilated.js';
+import { MATMUL, MATMUL_TRANSPOSE_A } from '../pointwise.js';
+import { type KernelArgs, type WasmBackendLike, offsetOf, requireFloat32 } from './heap.js';
+import { mathFor } from './kernelMathChoice.js';
+
+function depthwiseFilterGrad({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
+  const wasmBackend = backend as WasmBackendLike;
+  const { x, dy } = inputs;
+  requireFloat32(DEPTHWISE_FILTER_GRAD, { x, dy });
+  const { kernelSize, dilation } = attrs as { kernelSize: number; dilation: number };
+  const [batch, height, width, channels] = x.shape;
+  const out = wasmBackend.makeOutput([kernelSize, kernelSize, channels, 1], 'float32');
+  mathFor(wasmBackend).depthwiseFilterGrad(
+    offsetOf(wasmBackend, x),
+    offsetOf(wasmBackend, dy),
+    offsetOf(wasmBackend, out),
+    batch,
+    height,
+    width,
+    channels,
+    kernelSize,
+    dilation,
+  );
+  return out;
+}
+
+// Shapes our matrix kernels do not cover go to the stock BatchMatMul (registered, set up).
+function stockMatMul(args: KernelArgs, transposeA: boolean): tf.TensorInfo {
+  const stock = tf.getKernel('BatchMatMul', 'wasm');
+  if (stock === undefined) throw new Error('wasm kernels: the stock BatchMatMul kernel is not registered');
+  return stock.kernelFunc({ ...args, attrs: { transposeA, transposeB: false } } as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+}
+
+function matMul(args: KernelArgs): tf.TensorInfo {
+  const wasmBackend = args.backend as WasmBackendLike;
+  const { a, b } = args.inputs;
+  requireFloat32(MATMUL, { a, b });
+  const [m, k] = a.shape;
+  const [kb, n] = b.shape;
+  if (k !== kb) throw new Error(`${MATMUL}: a is [${a.shape}] and b is [${b.shape}]; a's columns must match b's rows`);
+  const math = mathFor(wasmBackend);
+  if (!math.coversMatMul(k, n, false)) return stockMatMul(args, false);
+  const out = wasmBackend.makeOutput([m, n], 'float32');
+  math.matMul(offsetOf(wasmBackend, a), offsetOf(wasmBackend, b), offsetOf(wasmBackend, out), m, k, n);
+  return out;
+}
+
+function matMulTransposeA(args: KernelArgs): tf.TensorInfo {
+  const wasmBackend = args.backend as WasmBackendLike;
+  const { a, b } = args.inputs;
+  requireFloat32(MATMUL_TRANSPOSE_A, { a, b });
+  const [m, k] = a.shape;
+  const [mb, n] = b.shape;
+  if (m !== mb) throw new Error(`${MATMUL_TRANSPOSE_A}: a is [${a.shape}] and b is [${b.shape}]; their first dimensions must match`);
+  const math = mathFor(wasmBackend);
+  if (!math.coversMatMul(k, n, true)) return stockMatMul(args, true);
+  const out = wasmBackend.makeOutput([k, n], 'float32');
+  math.matMulTransposeA(offsetOf(wasmBackend, a), offsetOf(wasmBackend, b), offsetOf(wasmBackend, out), m, k, n);
+  return out;
+}
+
+function rowsAndChannels(shape: number[]): [number, number] {
+  const channels = shape[shape.length - 1];
+  return [shape.reduce((p, v) => p * v, 1) / channels, channels];
+}
+
+function bnReluForward({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] {
+  const wasmBackend = backend as WasmBackendLike;
+  const { x, gamma, beta } = inputs;
+  requireFloat32(BN_RELU_FORWARD, { x, gamma, beta });
+  const { epsilon } = attrs as { epsilon: number };
+  const [rows, channels] = rowsAndChannels(x.shape);
+  const y = wasmBackend.makeOutput(x.shape, 'float32');
+  const mean = wasmBackend.makeOutput([channels], 'float32');
+  const variance = wasmBackend.makeOutput([channels], 'float32');
+  const at = (t: tf.TensorInfo) => offsetOf(wasmBackend, t);
+  mathFor(wasmBackend).bnReluForward(at(x), at(gamma), at(beta), at(y), at(mean), at(variance), rows, channels, epsilon);
+  return [y, mean, variance];
+}
+
+function bnReluBackward({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] {
+  const wasmBackend = backend as WasmBackendLike;
+  const { dy, x, gamma, output, mean, variance } = inputs;
+  requireFloat32(BN_RELU_BACKWARD, { dy, x, gamma, output, mean, variance });
+  const { epsilon } = attrs as { epsilon: number };
+  const [rows, channels] = rowsAndChannels(x.shape);
+  const dx = wasmBackend.makeOutput(x.shape, 'float32');
+  const dgamma = wasmBackend.makeOutput([channels], 'float32');
+  const dbeta = wasmBackend.makeOutput([channels], 'float32');
+  const at = (t: tf.TensorInfo) => offsetOf(wasmBackend, t);
+  mathFor(wasmBackend).bnReluBackward(at(dy), at(x), at(gamma), at(output), at(mean), at(variance), at(dx), at(dgamma), at(dbeta), rows, channels, epsilon);
+  return [dx, dgamma, dbeta];
+}
+
+export const DSDC_KERNELS: Array<[string, (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[]]> = [
+  [DEPTHWISE_FILTER_GRAD, depthwiseFilterGrad],
+  [MATMUL, matMul],
+  [MATMUL_TRANSPOSE_A, matMulTransposeA],
+  [BN_RELU_FORWARD, bnReluForward],
+  [BN_RELU_BACKWARD, bnReluBackward],
+];
