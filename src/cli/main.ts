@@ -3,6 +3,9 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { coordinatorCommand, trainCommand } from './commands/distributed.js';
 import { evaluateCommand } from './commands/evaluate.js';
+import { reportCommand } from './commands/report.js';
+import { predictCommand } from './commands/predict.js';
+import { serveCommand } from './commands/serve.js';
 import { workerCommand } from './commands/worker.js';
 
 await yargs(hideBin(process.argv))
@@ -12,6 +15,9 @@ await yargs(hideBin(process.argv))
   .command(coordinatorCommand as never)
   .command(workerCommand as never)
   .command(evaluateCommand as never)
+  .command(reportCommand as never)
+  .command(predictCommand as never)
+  .command(serveCommand as never)
   .demandCommand(1, 'name a command: worker, train, coordinator, evaluate')
   .strict()
   .wrap(Math.min(110, process.stdout.columns ?? 110))

@@ -88,7 +88,7 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: 
   status.attach(pool);
 
   const url = await listen(http, o.host, o.port);
-  log.info(`listening on ${url} (metrics: ${url.replace(/^ws/, 'http')}/metrics); waiting for ${o.workers} worker(s)`);
+  log.info(`listening on ${url} (dashboard: ${url.replace(/^ws/, 'http')}/, metrics: ${url.replace(/^ws/, 'http')}/metrics); waiting for ${o.workers} worker(s)`);
   o.onListening?.(url);
   try {
     await pool.waitForWorkers(o.workers, o.joinTimeoutMs ?? DEFAULT_JOIN_TIMEOUT_MS);

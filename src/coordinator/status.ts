@@ -1,20 +1,47 @@
-// The live picture of a run that /metrics serves: updated by the training loop's step records
-// and read from the worker pool on each request.
+// The live picture of a run that /metrics and the dashboard serve: updated by the training
+// loop's step records and read from the worker pool on each request. It keeps a bounded
+// history of step records (so a page opened mid-run sees the whole curve) and tells
+// listeners about each new step and each change of phase.
+import { EventEmitter } from 'node:events';
 import type { StepRecord } from '../training/session.js';
+import { StepHistory } from './stepHistory.js';
 import type { WorkerPool } from './workerPool.js';
 
 export type RunPhase = 'waiting-for-workers' | 'training' | 'finished' | 'failed';
 
-export class RunStatus {
-  phase: RunPhase = 'waiting-for-workers';
+/** Phases after which no step will come. */
+export const FINAL_PHASES: readonly RunPhase[] = ['finished', 'failed'];
+
+export interface RunStatusEvents {
+  step: [record: StepRecord];
+  phase: [phase: RunPhase];
+}
+
+export class RunStatus extends EventEmitter<RunStatusEvents> {
   lastStep?: StepRecord;
   readonly startedAt = new Date().toISOString();
+  readonly history: StepHistory<StepRecord>;
   private pool?: WorkerPool;
+  private currentPhase: RunPhase = 'waiting-for-workers';
 
   constructor(
     readonly runId: string,
     readonly expectedWorkers: number,
-  ) {}
+    historyLimit?: number,
+  ) {
+    super();
+    this.history = new StepHistory(historyLimit);
+  }
+
+  get phase(): RunPhase {
+    return this.currentPhase;
+  }
+
+  set phase(phase: RunPhase) {
+    if (phase === this.currentPhase) return;
+    this.currentPhase = phase;
+    this.emit('phase', phase);
+  }
 
   attach(pool: WorkerPool): void {
     this.pool = pool;
@@ -23,6 +50,8 @@ export class RunStatus {
   recordStep(record: StepRecord): void {
     this.phase = 'training';
     this.lastStep = record;
+    this.history.add(record);
+    this.emit('step', record);
   }
 
   toJSON() {

@@ -1,0 +1,81 @@
+// `dsdc-dist predict --checkpoint DIR FILE...`: the digit in each PNG/JPEG file, or with
+// `--idx FILE` the accuracy on the images of an IDX file. Exit code 1 when any file failed.
+import type { Argv } from 'yargs';
+import { BACKEND_CHOICES, initBackend, type BackendChoice } from '../../backend/index.js';
+import { createLogger, LOG_LEVELS, type LogLevel } from '../../log/logger.js';
+import type { Prediction } from '../../predict/classify.js';
+import { predictFiles } from '../../predict/files.js';
+import { predictIdx, readLabelledIdx } from '../../predict/idxInput.js';
+import { loadCheckpointModel } from '../../training/loadModel.js';
+
+interface PredictArgs {
+  checkpoint: string;
+  files?: string[];
+  idx?: string;
+  labels?: string;
+  limit: number;
+  backend: BackendChoice;
+  json: boolean;
+  logLevel: LogLevel;
+}
+
+export const predictCommand = {
+  command: 'predict [files..]',
+  describe: 'classify PNG/JPEG images of digits, or the images of an IDX file (--idx) with its accuracy',
+  builder: (y: Argv) =>
+    y
+      .positional('files', { type: 'string', array: true, describe: 'PNG or JPEG files, any size and colour, dark-on-light or light-on-dark' })
+      .option('checkpoint', { type: 'string', demandOption: true, describe: 'checkpoint dir, or a run dir (its newest valid checkpoint)' })
+      .option('idx', { type: 'string', describe: 'an MNIST-format IDX images file (raw or .gz) instead of image files' })
+      .option('labels', { type: 'string', describe: 'labels for --idx (default: the matching *-labels-idx1-* file beside it)' })
+      .option('limit', { type: 'number', default: 0, describe: 'with --idx: the first N images only (0: all)' })
+      .option('backend', { choices: BACKEND_CHOICES, default: 'auto' as BackendChoice, describe: 'tfjs backend' })
+      .option('json', { type: 'boolean', default: false, describe: 'one JSON object per line per input (with --idx a summary line last)' })
+      .option('log-level', { choices: LOG_LEVELS, default: 'info' as LogLevel })
+      .check((a) => {
+        const files = (a.files as string[] | undefined) ?? [];
+        if (a.idx === undefined && files.length === 0) throw new Error('name image files to classify, or an IDX file with --idx');
+        if (a.idx !== undefined && files.length > 0) throw new Error('give image files or --idx, not both');
+        if (a.labels !== undefined && a.idx === undefined) throw new Error('--labels goes with --idx');
+        return true;
+      }),
+  handler: async (a: PredictArgs) => {
+    const log = createLogger('predict', a.logLevel);
+    await initBackend(a.backend, (m) => log.info(m));
+    const { model, dir } = await loadCheckpointModel(a.checkpoint, (m) => log.warn(m));
+    log.info(`model from ${dir}`);
+    const numClasses = model.outputs[0].shape[1] as number;
+    if (a.idx !== undefined) {
+      const { split, labelsPath } = await readLabelledIdx(a.idx, a.labels, numClasses, a.limit);
+      const result = predictIdx(model, split, numClasses);
+      if (a.json) {
+        result.predictions.forEach((p, index) => writeLine(JSON.stringify({ index, label: result.labels[index], ...predictionJson(p) })));
+      }
+      const summary = { checkpoint: dir, images: a.idx, labels: labelsPath, examples: split.count, correct: result.correct, accuracy: result.accuracy };
+      writeLine(a.json ? JSON.stringify(summary) : `accuracy ${(100 * result.accuracy).toFixed(2)}% (${result.correct}/${split.count}) on ${a.idx} with labels ${labelsPath}`);
+      return;
+    }
+    const results = await predictFiles(model, a.files ?? []);
+    for (const r of results) {
+      if ('error' in r) {
+        process.stderr.write(`dsdc-dist: ${r.error.message}\n`);
+        if (a.json) writeLine(JSON.stringify({ file: r.file, error: { code: r.error.code, message: r.error.message } }));
+        process.exitCode = 1;
+      } else {
+        writeLine(a.json ? JSON.stringify({ file: r.file, ...predictionJson(r.prediction) }) : `${r.file}: ${r.prediction.predicted}  (${topText(r.prediction)})`);
+      }
+    }
+  },
+};
+
+function predictionJson(p: Prediction) {
+  return { predicted: p.predicted, top: p.top, probabilities: p.probabilities };
+}
+
+function topText(p: Prediction): string {
+  return p.top.map((t) => `${t.class} ${(100 * t.probability).toFixed(1)}%`).join(', ');
+}
+
+function writeLine(line: string): void {
+  process.stdout.write(line + '\n');
+}

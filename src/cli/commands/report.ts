@@ -1,0 +1,65 @@
+// `dsdc-dist report RUN_DIR`: one self-contained HTML report of a run (and PNG figures).
+import { dirname, join } from 'node:path';
+import type { Argv } from 'yargs';
+import { initBackend, type BackendChoice } from '../../backend/index.js';
+import { createLogger, type LogLevel } from '../../log/logger.js';
+import { buildReport, DEFAULT_WORST_COUNT, FIGURES_DIR, REPORT_FILE } from '../../report/buildReport.js';
+import { printResult } from '../output.js';
+import { withCommonFlags } from '../trainingFlags.js';
+
+interface ReportArgs {
+  runDir: string;
+  out?: string;
+  checkpoint?: string;
+  testLimit?: number;
+  worst: number;
+  png: boolean;
+  dataDir?: string;
+  backend: BackendChoice;
+  json: boolean;
+  logLevel: LogLevel;
+}
+
+export const reportCommand = {
+  command: 'report <run-dir>',
+  describe: 'write one self-contained HTML report of a run: curves, confusion matrix, per-class metrics, worst mistakes, config',
+  builder: (y: Argv) =>
+    withCommonFlags(y)
+      .positional('run-dir', { type: 'string', demandOption: true, describe: 'the run directory (holds metrics.jsonl and checkpoints/)' })
+      .option('out', { type: 'string', describe: `HTML file to write (default RUN_DIR/${REPORT_FILE})` })
+      .option('checkpoint', { type: 'string', describe: 'checkpoint dir to evaluate (default: the run\'s newest valid one)' })
+      .option('test-limit', { type: 'number', describe: 'evaluate on the first N test images (default: as the run did; 0: all)' })
+      .option('worst', { type: 'number', default: DEFAULT_WORST_COUNT, describe: 'how many of the most confident mistakes to show' })
+      .option('png', { type: 'boolean', default: false, describe: `also write one PNG per figure into ${FIGURES_DIR}/ beside the HTML file (needs Chromium)` })
+      .check((a) => {
+        if (!Number.isInteger(a.worst) || (a.worst as number) < 0) throw new Error(`--worst must be a non-negative integer, got ${a.worst}`);
+        if (a.testLimit !== undefined && (!Number.isInteger(a.testLimit) || (a.testLimit as number) < 0)) throw new Error(`--test-limit must be a non-negative integer, got ${a.testLimit}`);
+        return true;
+      }),
+  handler: async (a: ReportArgs) => {
+    const log = createLogger('report', a.logLevel);
+    const backend = await initBackend(a.backend, (m) => log.info(m));
+    const out = a.out ?? join(a.runDir, REPORT_FILE);
+    const result = await buildReport({
+      runDir: a.runDir,
+      out,
+      checkpoint: a.checkpoint,
+      dataDir: a.dataDir,
+      testLimit: a.testLimit,
+      worstCount: a.worst,
+      pngDir: a.png ? join(dirname(out), FIGURES_DIR) : undefined,
+      backend: backend.backend,
+      log: (m) => log.info(m),
+      warn: (m) => log.warn(m),
+    });
+    const summary = {
+      report: result.html,
+      pngs: result.pngs,
+      checkpoint: result.checkpoint,
+      examples: result.examples,
+      test_accuracy: result.testAccuracy,
+      final_loss: result.finalLoss,
+    };
+    printResult(a.json, summary, [`report: ${result.html}`, ...result.pngs.map((p) => `figure: ${p}`)].join('\n'));
+  },
+};

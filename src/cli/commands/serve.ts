@@ -1,0 +1,28 @@
+// `dsdc-dist serve --checkpoint DIR`: a page to draw digits on, classified live in the browser.
+import type { Argv } from 'yargs';
+import { initBackend } from '../../backend/index.js';
+import { createLogger, LOG_LEVELS, type LogLevel } from '../../log/logger.js';
+import { DEFAULT_HOST, DEFAULT_PORT, startServer } from '../../serve/server.js';
+import { printResult, stopSignal } from '../output.js';
+
+export const serveCommand = {
+  command: 'serve',
+  describe: 'serve a page where you draw a digit and see the model (running in the browser) classify it live',
+  builder: (y: Argv) =>
+    y
+      .option('checkpoint', { type: 'string', demandOption: true, describe: 'checkpoint dir, or a run dir (its newest valid checkpoint)' })
+      .option('port', { type: 'number', default: DEFAULT_PORT, describe: 'TCP port (0: any free one)' })
+      .option('host', { type: 'string', default: DEFAULT_HOST, describe: 'address to listen on (0.0.0.0: every interface)' })
+      .option('json', { type: 'boolean', default: false, describe: 'print {url, checkpoint} as one JSON line once listening' })
+      .option('log-level', { choices: LOG_LEVELS, default: 'info' as LogLevel }),
+  handler: async (a: { checkpoint: string; port: number; host: string; json: boolean; logLevel: LogLevel }) => {
+    const log = createLogger('serve', a.logLevel);
+    // Node only reads the checkpoint (no inference here), so the plain cpu backend is enough.
+    await initBackend('cpu');
+    const running = await startServer({ checkpoint: a.checkpoint, port: a.port, host: a.host, log: (m) => log.warn(m) });
+    printResult(a.json, { url: running.url, checkpoint: running.checkpointDir }, `serving ${running.url} (model from ${running.checkpointDir}); Ctrl-C stops`);
+    const stop = stopSignal((signal) => log.info(`${signal}: stopping`));
+    await new Promise((resolve) => stop.addEventListener('abort', resolve));
+    await running.close();
+  },
+};

@@ -1,0 +1,272 @@
+// The live dashboard: listens to the coordinator's Server-Sent Events (/events) and draws
+// the workers table and the training curves with Chart.js (served at assets/chart.umd.js).
+// Events: `status` (the /metrics object), `history` (step records so far), `step` (one new
+// step record), `end` (the run is over; the stream closes).
+'use strict';
+
+/** Points kept per curve; past it every other point is dropped (the newest survives). */
+const MAX_POINTS = 10000;
+/** Steps shown in the step-time breakdown. */
+const BREAKDOWN_STEPS = 100;
+/** Weight of the newest value in the smoothed curves (exponential moving average). */
+const SMOOTHING = 0.1;
+
+const TIMING_PARTS = [
+  ['computeMs', 'compute', '#2f6fdf'],
+  ['encodeMs', 'encode', '#8c6bd6'],
+  ['transferMs', 'transfer', '#21a3b3'],
+  ['waitForSlowestMs', 'wait for slowest', '#e0a21b'],
+  ['aggregateMs', 'aggregate', '#d0453a'],
+  ['applyMs', 'apply (Adam)', '#1e9e62'],
+  ['broadcastMs', 'broadcast', '#6b7385'],
+  ['otherMs', 'other', '#c4c9d4'],
+];
+
+const $ = (id) => document.getElementById(id);
+
+function formatBytes(n) {
+  if (n === undefined || n === null) return '–';
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(2)} MiB`;
+}
+
+function formatNumber(x, digits) {
+  return typeof x === 'number' && Number.isFinite(x) ? x.toFixed(digits) : '–';
+}
+
+function thinKeepingNewest(points) {
+  const last = points.length - 1;
+  return points.filter((_, i) => (last - i) % 2 === 0);
+}
+
+function lineChart(canvasId, datasets, yTitle, yOptions = {}) {
+  return new Chart($(canvasId), {
+    type: 'line',
+    data: {
+      datasets: datasets.map((d) => ({
+        label: d.label,
+        data: [],
+        borderColor: d.color,
+        backgroundColor: d.color,
+        borderWidth: d.width ?? 1.5,
+        pointRadius: 0,
+        tension: 0,
+      })),
+    },
+    options: {
+      animation: false,
+      responsive: true,
+      maintainAspectRatio: false,
+      interaction: { mode: 'nearest', axis: 'x', intersect: false },
+      plugins: { legend: { display: datasets.length > 1, labels: { boxWidth: 12 } } },
+      scales: {
+        x: { type: 'linear', title: { display: true, text: 'step' }, ticks: { precision: 0 } },
+        y: { title: { display: true, text: yTitle }, ...yOptions },
+      },
+    },
+  });
+}
+
+function createCharts() {
+  Chart.defaults.font.size = 11;
+  return {
+    loss: lineChart('loss-chart', [
+      { label: 'batch loss', color: 'rgba(47,111,223,0.35)', width: 1 },
+      { label: 'smoothed', color: '#2f6fdf', width: 2 },
+    ], 'cross-entropy'),
+    accuracy: lineChart('accuracy-chart', [
+      { label: 'batch accuracy', color: 'rgba(30,158,98,0.35)', width: 1 },
+      { label: 'smoothed', color: '#1e9e62', width: 2 },
+    ], 'accuracy', { min: 0, max: 1 }),
+    throughput: lineChart('throughput-chart', [{ label: 'images/s', color: '#8c6bd6', width: 2 }], 'images/s', { beginAtZero: true }),
+    bytes: lineChart('bytes-chart', [{ label: 'MiB per step', color: '#21a3b3', width: 2 }], 'MiB', { beginAtZero: true }),
+    timings: new Chart($('timings-chart'), {
+      type: 'bar',
+      data: {
+        labels: [],
+        datasets: TIMING_PARTS.map(([, label, color]) => ({ label, data: [], backgroundColor: color, borderWidth: 0 })),
+      },
+      options: {
+        animation: false,
+        responsive: true,
+        maintainAspectRatio: false,
+        plugins: { legend: { position: 'right', labels: { boxWidth: 12 } } },
+        scales: {
+          x: { stacked: true, title: { display: true, text: 'step' } },
+          y: { stacked: true, beginAtZero: true, title: { display: true, text: 'ms' } },
+        },
+      },
+    }),
+  };
+}
+
+/** The curves and the breakdown as plain arrays; the charts are redrawn from them. */
+class Curves {
+  constructor(charts) {
+    this.charts = charts;
+    this.reset();
+  }
+
+  reset() {
+    this.lastStep = 0;
+    this.smoothLoss = undefined;
+    this.smoothAccuracy = undefined;
+    this.breakdown = [];
+    for (const chart of [this.charts.loss, this.charts.accuracy, this.charts.throughput, this.charts.bytes]) {
+      for (const dataset of chart.data.datasets) dataset.data = [];
+    }
+  }
+
+  add(record) {
+    if (record.step <= this.lastStep) return; // replayed after a reconnect
+    this.lastStep = record.step;
+    const x = record.step;
+    this.smoothLoss = this.smoothLoss === undefined ? record.loss : this.smoothLoss + SMOOTHING * (record.loss - this.smoothLoss);
+    this.smoothAccuracy = this.smoothAccuracy === undefined ? record.accuracy : this.smoothAccuracy + SMOOTHING * (record.accuracy - this.smoothAccuracy);
+    this.push(this.charts.loss, 0, { x, y: record.loss });
+    this.push(this.charts.loss, 1, { x, y: this.smoothLoss });
+    this.push(this.charts.accuracy, 0, { x, y: record.accuracy });
+    this.push(this.charts.accuracy, 1, { x, y: this.smoothAccuracy });
+    // The first steps' rate is not measured yet (0): leave it out rather than draw a dip.
+    if (record.images_per_s > 0) this.push(this.charts.throughput, 0, { x, y: record.images_per_s });
+    this.push(this.charts.bytes, 0, { x, y: record.bytes / 1024 / 1024 });
+    this.breakdown.push(record);
+    if (this.breakdown.length > BREAKDOWN_STEPS) this.breakdown.shift();
+  }
+
+  push(chart, index, point) {
+    const dataset = chart.data.datasets[index];
+    dataset.data.push(point);
+    if (dataset.data.length > MAX_POINTS) dataset.data = thinKeepingNewest(dataset.data);
+  }
+
+  draw() {
+    const latest = this.breakdown[this.breakdown.length - 1];
+    for (const chart of [this.charts.loss, this.charts.accuracy, this.charts.throughput, this.charts.bytes]) {
+      // The x axis spans the whole run, so the curves show how far along it is.
+      if (latest) chart.options.scales.x.max = latest.total_steps;
+      chart.update('none');
+    }
+    const timings = this.charts.timings;
+    timings.data.labels = this.breakdown.map((r) => r.step);
+    TIMING_PARTS.forEach(([key], i) => {
+      timings.data.datasets[i].data = this.breakdown.map((r) => timingPart(r.timings, key));
+    });
+    timings.update('none');
+    $('breakdown-window').textContent = this.breakdown.length ? `steps ${this.breakdown[0].step}–${this.lastStep}` : 'no step yet';
+    if (latest) showLatest(latest);
+    document.body.dataset.step = String(this.lastStep);
+  }
+}
+
+/** One part of a step's time; `other` is what the named parts leave of the total. */
+function timingPart(timings, key) {
+  if (!timings) return 0;
+  if (key !== 'otherMs') return timings[key] ?? 0;
+  const named = TIMING_PARTS.filter(([k]) => k !== 'otherMs').reduce((sum, [k]) => sum + (timings[k] ?? 0), 0);
+  return Math.max(0, (timings.totalMs ?? named) - named);
+}
+
+function setBadge(element, text) {
+  element.textContent = text;
+  element.className = `badge ${text.replace(/\s+/g, '-')}`;
+}
+
+function showStatus(status) {
+  setBadge($('phase'), status.phase);
+  $('run-id').textContent = status.run_id;
+  $('started-at').textContent = new Date(status.started_at).toLocaleString();
+  showWorkers(status.workers ?? [], status.expected_workers);
+}
+
+/** The number tiles, from the newest step record. */
+function showLatest(record) {
+  $('n-step').textContent = `${record.step} / ${record.total_steps}`;
+  $('n-epoch').textContent = String(record.epoch + 1);
+  $('n-loss').textContent = formatNumber(record.loss, 4);
+  $('n-accuracy').textContent = `${(100 * record.accuracy).toFixed(1)}%`;
+  $('n-lr').textContent = record.lr.toExponential(2);
+  $('n-images').textContent = formatNumber(record.images_per_s, 0);
+  $('n-bytes').textContent = formatBytes(record.bytes);
+  $('n-steptime').textContent = record.timings ? `${formatNumber(record.timings.totalMs, 0)} ms` : '–';
+}
+
+function showWorkers(workers, expected) {
+  $('worker-count').textContent = `(${workers.filter((w) => w.state !== 'gone').length} of ${expected} expected)`;
+  const body = $('workers').tBodies[0];
+  const rows = workers.map((w) => {
+    const row = document.createElement('tr');
+    row.dataset.workerId = w.id;
+    const cells = [
+      [w.id],
+      [w.state, 'state'],
+      [w.backend, 'backend'],
+      [w.device, 'device'],
+      [w.pid ?? '–'],
+      [w.steps, 'num'],
+      [`${w.last_step_ms} ms`, 'num'],
+      [w.images_per_s, 'num'],
+      [formatBytes(w.bytes_sent), 'num'],
+      [formatBytes(w.bytes_received), 'num'],
+    ];
+    for (const [text, cls] of cells) {
+      const cell = document.createElement('td');
+      if (cls === 'state') {
+        const badge = document.createElement('span');
+        setBadge(badge, String(text));
+        cell.append(badge);
+      } else {
+        cell.textContent = String(text);
+      }
+      if (cls) cell.classList.add(cls);
+      row.append(cell);
+    }
+    return row;
+  });
+  if (rows.length === 0) {
+    const row = document.createElement('tr');
+    row.className = 'empty';
+    row.innerHTML = '<td colspan="10">no worker has joined yet</td>';
+    rows.push(row);
+  }
+  body.replaceChildren(...rows);
+}
+
+function connect(curves) {
+  const source = new EventSource('events');
+  let drawPending = false;
+  // Many records can arrive at once (history, a fast run): draw at most once per frame.
+  const scheduleDraw = () => {
+    if (drawPending) return;
+    drawPending = true;
+    requestAnimationFrame(() => {
+      drawPending = false;
+      curves.draw();
+    });
+  };
+  const setConnection = (state) => {
+    document.body.dataset.connection = state;
+    setBadge($('connection'), state);
+  };
+  source.onopen = () => setConnection('open');
+  source.onerror = () => setConnection(source.readyState === EventSource.CLOSED ? 'closed' : 'reconnecting');
+  source.addEventListener('status', (e) => showStatus(JSON.parse(e.data)));
+  source.addEventListener('history', (e) => {
+    curves.reset();
+    for (const record of JSON.parse(e.data)) curves.add(record);
+    scheduleDraw();
+  });
+  source.addEventListener('step', (e) => {
+    curves.add(JSON.parse(e.data));
+    scheduleDraw();
+  });
+  source.addEventListener('end', (e) => {
+    source.close();
+    setConnection('closed');
+    setBadge($('phase'), JSON.parse(e.data).phase);
+    scheduleDraw();
+  });
+}
+
+connect(new Curves(createCharts()));

@@ -1,0 +1,96 @@
+// Server-Sent Events at /events: the live feed of the dashboard. A new client gets the run's
+// status and its step history first, then every new step record as it happens, the status
+// again every STATUS_INTERVAL_MS (worker states change between steps) and, when the run
+// ends, one `end` event after which the stream closes (so the HTTP server can close too).
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { FINAL_PHASES, type RunPhase, type RunStatus } from '../status.js';
+
+export const STATUS_INTERVAL_MS = 1_000;
+/** Clients beyond this are refused with 503: each one costs a timer tick and a copy of every record. */
+export const MAX_EVENT_CLIENTS = 32;
+/** A client whose unsent data grows past this is too slow to follow the run and is dropped. */
+export const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+/** How long a browser waits before reconnecting after the stream breaks. */
+export const RECONNECT_DELAY_MS = 2_000;
+
+export type RunEventName = 'status' | 'history' | 'step' | 'end';
+
+/** One SSE frame: `event:` line, one `data:` line (JSON has no raw newlines), blank line. */
+export function formatEvent(name: RunEventName, data: unknown): string {
+  return `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+export class RunEventStream {
+  private readonly clients = new Set<ServerResponse>();
+  private timer?: NodeJS.Timeout;
+
+  constructor(private readonly status: RunStatus) {
+    status.on('step', (record) => this.broadcast(formatEvent('step', record)));
+    status.on('phase', (phase) => this.onPhase(phase));
+  }
+
+  get clientCount(): number {
+    return this.clients.size;
+  }
+
+  handle(request: IncomingMessage, response: ServerResponse): void {
+    if (this.clients.size >= MAX_EVENT_CLIENTS) {
+      response.writeHead(503, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ error: `too many dashboard clients (${MAX_EVENT_CLIENTS}); close a tab and retry` }));
+      return;
+    }
+    response.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    response.write(`retry: ${RECONNECT_DELAY_MS}\n\n`);
+    response.write(formatEvent('status', this.status));
+    response.write(formatEvent('history', this.status.history.all()));
+    if (FINAL_PHASES.includes(this.status.phase)) {
+      response.end(formatEvent('end', { phase: this.status.phase }));
+      return;
+    }
+    this.clients.add(response);
+    const forget = () => this.remove(response);
+    request.on('close', forget);
+    response.on('error', forget);
+    this.timer ??= setInterval(() => this.broadcast(formatEvent('status', this.status)), STATUS_INTERVAL_MS).unref();
+  }
+
+  /** Ends every stream, e.g. before the HTTP server closes. */
+  close(): void {
+    for (const client of this.clients) client.end();
+    this.clients.clear();
+    this.stopTimer();
+  }
+
+  private onPhase(phase: RunPhase): void {
+    this.broadcast(formatEvent('status', this.status));
+    if (!FINAL_PHASES.includes(phase)) return;
+    this.broadcast(formatEvent('end', { phase }));
+    this.close();
+  }
+
+  private broadcast(frame: string): void {
+    for (const client of this.clients) {
+      if (client.writableLength > MAX_BUFFERED_BYTES) {
+        client.destroy();
+        this.remove(client);
+        continue;
+      }
+      client.write(frame);
+    }
+  }
+
+  private remove(client: ServerResponse): void {
+    this.clients.delete(client);
+    if (this.clients.size === 0) this.stopTimer();
+  }
+
+  private stopTimer(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}

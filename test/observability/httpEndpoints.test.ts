@@ -1,0 +1,51 @@
+// The coordinator's HTTP side serves the dashboard and its charting library itself (no CDN).
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHART_ASSET_PATH } from '../../src/coordinator/dashboard/assets.js';
+import { handleHttp } from '../../src/coordinator/httpEndpoints.js';
+import { RunStatus } from '../../src/coordinator/status.js';
+
+describe('coordinator HTTP endpoints', () => {
+  let server: Server;
+  let base: string;
+  beforeAll(async () => {
+    server = createServer(handleHttp(new RunStatus('run-1', 2)));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise((resolve) => server.close(resolve)));
+
+  it('serves the dashboard page at /, which loads only same-origin scripts', async () => {
+    const response = await fetch(`${base}/`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/html/);
+    const html = await response.text();
+    expect(html).toContain('id="workers"');
+    expect(html).not.toMatch(/(src|href)="(https?:)?\/\//);
+    for (const [, src] of html.matchAll(/<script src="([^"]+)"/g)) expect((await fetch(`${base}/${src}`)).status, src).toBe(200);
+  });
+
+  it('serves Chart.js from node_modules as a browser script', async () => {
+    const response = await fetch(`${base}${CHART_ASSET_PATH}`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/javascript/);
+    const source = await response.text();
+    expect(source).toContain('Chart.js v4');
+    expect(source).not.toContain('sourceMappingURL');
+  });
+
+  it('answers an unknown path with 404 and the paths that exist', async () => {
+    const response = await fetch(`${base}/nope`);
+    expect(response.status).toBe(404);
+    expect((await response.json()).error).toMatch(/\/events/);
+  });
+
+  it('keeps /metrics free of the step history', async () => {
+    const body = await (await fetch(`${base}/metrics`)).json();
+    expect(body).toMatchObject({ run_id: 'run-1', phase: 'waiting-for-workers', expected_workers: 2 });
+    expect(body).not.toHaveProperty('history');
+  });
+});
