@@ -3,6 +3,7 @@
 // loop with gradients from the worker pool.
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { initBackend, type BackendChoice } from '../backend/index.js';
@@ -14,6 +15,7 @@ import { prepareRun } from '../training/runSetup.js';
 import { runSession, type SessionResult } from '../training/session.js';
 import { buildSummary, type RunSummary } from '../training/summary.js';
 import { handleHttp } from './httpEndpoints.js';
+import { DEFAULT_HEARTBEAT_TIMEOUT_MS } from './heartbeat.js';
 import { RemoteGradientSource, type NonFinitePolicy } from './remoteSource.js';
 import { RunStatus } from './status.js';
 import { WorkerPool } from './workerPool.js';
@@ -38,6 +40,10 @@ export interface CoordinatorOptions {
   joinTimeoutMs?: number;
   stepTimeoutMs?: number;
   nonFinitePolicy?: NonFinitePolicy;
+  /** Silence after which a worker is treated as stalled (ms). */
+  heartbeatTimeoutMs?: number;
+  /** Serve wss:// (and https://) with this certificate and key (PEM); absent: plain ws://. */
+  tls?: { cert: Buffer | string; key: Buffer | string };
   /** Called once the port is bound, with the URL workers should connect to. */
   onListening?: (url: string) => void;
 }
@@ -45,7 +51,7 @@ export interface CoordinatorOptions {
 export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: RunSummary; result: SessionResult }> {
   const { log } = o;
   if (!o.token && !LOOPBACK.has(o.host)) {
-    throw new Error(`refusing to listen on ${o.host} without a token: set DSDC_TOKEN or --token-file, or use --host 127.0.0.1`);
+    throw new Error(`refusing to listen on ${o.host} without a token: anyone who can reach it could join the run; set DSDC_TOKEN or --token-file, or use --host 127.0.0.1`);
   }
   if (!o.token) log.info('no token set (DSDC_TOKEN / --token-file): listening on loopback only');
   const backend = await initBackend(o.backend, (m) => log.info(m));
@@ -56,7 +62,7 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: 
   const paramCount = [...state.weights.values()].reduce((s, v) => s + v.length, 0);
   const limits = { maxPayloadBytes: maxPayloadBytes(paramCount, { maxIndices: 2 * run.config.batchSize }) };
 
-  const http = createServer(handleHttp(status));
+  const http = o.tls ? createTlsServer({ cert: o.tls.cert, key: o.tls.key }, handleHttp(status)) : createServer(handleHttp(status));
   const wss = new WebSocketServer({ server: http, maxPayload: limits.maxPayloadBytes });
   const pool = new WorkerPool(wss, {
     token: o.token,
@@ -70,9 +76,18 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: 
       weightsVersion: state.weightsVersion,
       weights: tensorsFromMap(state.weights, state.shapes),
       trainable: state.trainableNames,
-      shardInfo: { workerIndex: index, workers: o.workers },
+      // More workers than asked for may join (replacements before the old one is noticed gone).
+      shardInfo: { workerIndex: index, workers: Math.max(o.workers, index + 1) },
     }),
     onGradients: (worker, message, receivedAt, bytes) => source.receiveGradients(worker, message, receivedAt, bytes),
+    fullWeights: () => ({
+      type: 'weights',
+      weightsVersion: state.weightsVersion,
+      step: state.position.globalStep,
+      tensors: tensorsFromMap(state.weights, state.shapes),
+      full: true,
+    }),
+    heartbeatTimeoutMs: o.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS,
   });
   const source: RemoteGradientSource = new RemoteGradientSource({
     pool,
@@ -84,14 +99,16 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: 
     rejoinTimeoutMs: o.joinTimeoutMs ?? DEFAULT_JOIN_TIMEOUT_MS,
     nonFinitePolicy: o.nonFinitePolicy ?? 'skip',
     weightsVersion: () => state.weightsVersion,
+    stop: o.stop,
   });
   status.attach(pool);
 
-  const url = await listen(http, o.host, o.port);
+  const url = await listen(http, o.host, o.port, o.tls ? 'wss' : 'ws');
   log.info(`listening on ${url} (dashboard: ${url.replace(/^ws/, 'http')}/, metrics: ${url.replace(/^ws/, 'http')}/metrics); waiting for ${o.workers} worker(s)`);
   o.onListening?.(url);
   try {
-    await pool.waitForWorkers(o.workers, o.joinTimeoutMs ?? DEFAULT_JOIN_TIMEOUT_MS);
+    // A stop request while waiting goes straight to the session, which checkpoints and returns.
+    await pool.waitForWorkers(o.workers, o.joinTimeoutMs ?? DEFAULT_JOIN_TIMEOUT_MS, o.stop);
     const result = await runSession({
       config: run.config,
       runDir: o.runDir,
@@ -120,7 +137,7 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: 
   }
 }
 
-function listen(http: Server, host: string, port: number): Promise<string> {
+function listen(http: Server, host: string, port: number, scheme: 'ws' | 'wss'): Promise<string> {
   return new Promise((resolve, reject) => {
     http.once('error', (error: NodeJS.ErrnoException) =>
       reject(new Error(error.code === 'EADDRINUSE' ? `port ${port} on ${host} is already in use; pick another with --port` : error.message)),
@@ -128,7 +145,7 @@ function listen(http: Server, host: string, port: number): Promise<string> {
     http.listen(port, host, () => {
       const address = http.address() as AddressInfo;
       const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-      resolve(`ws://${shownHost}:${address.port}`);
+      resolve(`${scheme}://${shownHost}:${address.port}`);
     });
   });
 }

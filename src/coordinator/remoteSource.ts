@@ -14,7 +14,7 @@ import {
   type GradientsMessage,
 } from '../protocol/index.js';
 import { combineContributions, type StepContribution } from '../training/aggregate.js';
-import type { GradientSource, StepOutcome, StepRequest } from '../training/source.js';
+import { StepInterruptedError, type GradientSource, type StepOutcome, type StepRequest } from '../training/source.js';
 import type { WorkerConnection } from './workerConnection.js';
 import type { WorkerPool } from './workerPool.js';
 
@@ -33,6 +33,8 @@ export interface RemoteSourceOptions {
   nonFinitePolicy: NonFinitePolicy;
   /** The current master weights version; gradients computed on another version are refused. */
   weightsVersion: () => number;
+  /** Aborted when the run is asked to stop: a step that cannot finish is given up instead of retried. */
+  stop?: AbortSignal;
 }
 
 export class RunStoppedError extends Error {}
@@ -62,7 +64,14 @@ export class RemoteGradientSource implements GradientSource {
       worker.send({ type: 'error', code: 'GRADIENTS_REFUSED', message: why });
     };
     if (!pending || pending.step !== message.step) {
-      refuse(pending ? `the step in flight is ${pending.step}` : 'no step is in flight for this worker (late or repeated)');
+      const late = message.step <= worker.abandonedStep;
+      refuse(
+        late
+          ? `late: step ${message.step} was finished without this worker`
+          : pending
+            ? `the step in flight is ${pending.step}`
+            : 'no step is in flight for this worker (late or repeated)',
+      );
       return;
     }
     worker.pending = undefined;
@@ -85,11 +94,12 @@ export class RemoteGradientSource implements GradientSource {
 
   async computeStep(request: StepRequest): Promise<StepOutcome> {
     for (;;) {
-      let workers = this.o.pool.active();
+      if (this.o.stop?.aborted) throw new StepInterruptedError(`step ${request.globalStep} given up: the run was asked to stop`);
+      const workers = this.o.pool.active();
       if (workers.length === 0) {
         this.o.log.warn(`no worker left; waiting up to ${Math.round(this.o.rejoinTimeoutMs / 1000)} s for one to join`);
-        await this.o.pool.waitForWorkers(1, this.o.rejoinTimeoutMs);
-        workers = this.o.pool.active();
+        await this.o.pool.waitForWorkers(1, this.o.rejoinTimeoutMs, this.o.stop);
+        continue;
       }
       const parts = splitBatch(request.indices, workers.length);
       const nextParts = request.next ? splitBatch(request.next.indices, workers.length) : undefined;

@@ -1,9 +1,10 @@
 // One worker's connection as the coordinator sees it: its identity, its state, sending typed
-// messages, and the gradients it owes for the step in flight.
+// messages, and the gradients it owes for the step in flight. A worker that misses its
+// heartbeats is 'stalled': it gets no steps until it answers again and has been resynced.
 import type { WebSocket } from 'ws';
 import { encodeMessage, type CoordinatorMessage, type GradientsMessage, type HelloMessage } from '../protocol/index.js';
 
-export type WorkerState = 'joining' | 'idle' | 'computing' | 'gone';
+export type WorkerState = 'joining' | 'idle' | 'computing' | 'stalled' | 'gone';
 
 export interface PendingStep {
   step: number;
@@ -21,8 +22,13 @@ export class WorkerConnection {
   stepsDone = 0;
   bytesSent = 0;
   bytesReceived = 0;
+  /** When anything (a frame or a pong) last came from this worker, by Date.now(). */
   lastSeen = Date.now();
   pending?: PendingStep;
+  /** The last step this worker's part was given up on (timeout, stall): its gradients for it are late. */
+  abandonedStep = -1;
+  /** Weights version last sent to this worker in full after it fell behind (one resync per version). */
+  resyncedVersion = -1;
   readonly joinedAt = Date.now();
 
   constructor(
@@ -58,6 +64,7 @@ export class WorkerConnection {
   failPendingStep(reason: string): void {
     const pending = this.pending;
     this.pending = undefined;
+    if (pending) this.abandonedStep = pending.step;
     pending?.reject(new Error(`worker ${this.id} ${reason} during step ${pending.step}`));
   }
 

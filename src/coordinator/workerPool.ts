@@ -1,7 +1,9 @@
 // Who is in the run: accepts WebSocket connections, runs the handshake (protocol version,
-// token, unique worker id), dispatches each worker's messages, and notices workers leaving.
-// Every received frame is decoded and validated by the protocol module before anything else
-// sees it; a bad frame is logged with its sender and answered with an error, never applied.
+// token, unique worker id), dispatches each worker's messages, and notices workers leaving,
+// stalling (missed heartbeats) and coming back. Every received frame is decoded and validated
+// by the protocol module before anything else sees it; a bad frame is logged with its sender
+// and answered with an error, never applied. A worker that fell behind (stalled, or refused
+// weights) is sent the current weights in full before it gets another step.
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket, WebSocketServer } from 'ws';
@@ -15,9 +17,12 @@ import {
   type FrameData,
   type GradientsMessage,
   type HelloMessage,
+  type WeightsMessage,
   type WelcomeMessage,
+  closeFrameFor,
 } from '../protocol/index.js';
 import { tokensMatch } from './auth.js';
+import { DEFAULT_HEARTBEAT_TIMEOUT_MS, Heartbeat } from './heartbeat.js';
 import { WorkerConnection } from './workerConnection.js';
 
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -30,11 +35,16 @@ export interface WorkerPoolOptions {
   welcome: (hello: HelloMessage, index: number) => WelcomeMessage;
   /** Called for every well-formed gradients message; the source decides whether to accept it. */
   onGradients: (worker: WorkerConnection, message: GradientsMessage, receivedAt: number, frameBytes: number) => void;
+  /** The current weights, every variable, for a worker that has to catch up. */
+  fullWeights: () => WeightsMessage;
+  /** Silence after which a worker is treated as stalled; default DEFAULT_HEARTBEAT_TIMEOUT_MS. */
+  heartbeatTimeoutMs?: number;
 }
 
 export class WorkerPool extends EventEmitter {
   private readonly workers = new Map<string, WorkerConnection>();
   private closing = false;
+  private readonly heartbeat: Heartbeat;
 
   constructor(
     server: WebSocketServer,
@@ -42,6 +52,13 @@ export class WorkerPool extends EventEmitter {
   ) {
     super();
     server.on('connection', (socket, request) => this.accept(socket, request));
+    this.heartbeat = new Heartbeat({
+      timeoutMs: options.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS,
+      workers: () => this.workers.values(),
+      onSilent: (worker, silentMs) => this.stall(worker, silentMs),
+      onEvict: (worker, silentMs) => this.evict(worker, silentMs),
+    });
+    this.heartbeat.start();
   }
 
   /** Workers that have joined and not left, in the order they joined. */
@@ -53,11 +70,11 @@ export class WorkerPool extends EventEmitter {
     return [...this.workers.values()];
   }
 
-  /** Resolves once at least `count` workers are active. */
-  waitForWorkers(count: number, timeoutMs: number): Promise<void> {
+  /** Resolves once at least `count` workers are active, or early when `stop` is aborted. */
+  waitForWorkers(count: number, timeoutMs: number, stop?: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
       const check = () => {
-        if (this.active().length >= count) {
+        if (this.active().length >= count || stop?.aborted) {
           cleanup();
           resolve();
         }
@@ -69,8 +86,10 @@ export class WorkerPool extends EventEmitter {
       const cleanup = () => {
         clearTimeout(timer);
         this.off('join', check);
+        stop?.removeEventListener('abort', check);
       };
       this.on('join', check);
+      stop?.addEventListener('abort', check);
       check();
     });
   }
@@ -78,6 +97,7 @@ export class WorkerPool extends EventEmitter {
   /** Says goodbye to every worker (they exit instead of reconnecting) and closes the sockets. */
   closeAll(reason: string): void {
     this.closing = true;
+    this.heartbeat.stop();
     for (const worker of this.workers.values()) {
       if (worker.state === 'gone') continue;
       worker.send({ type: 'bye', reason });
@@ -99,10 +119,14 @@ export class WorkerPool extends EventEmitter {
       const receivedAt = performance.now();
       const decoded = decodeFrame(data, isBinary, this.options.limits);
       const size = frameSize(data);
+      if (worker) this.heard(worker);
       if (!decoded.ok) {
-        log.warn(`refused a message from ${worker ? `worker ${worker.id}` : address}: ${decoded.error.code}: ${decoded.error.message}`);
+        log.warn(`refused a message from ${worker ? `worker ${worker.id} (${address})` : address}: ${decoded.error.code}: ${decoded.error.message}; nothing applied`);
         socket.send(encodeError(decoded.error.code, decoded.error.message), { binary: true });
-        if (!worker) socket.close(CloseCode.MALFORMED_MESSAGE, decoded.error.code);
+        if (!worker) {
+          const close = closeFrameFor(decoded.error);
+          socket.close(close.code, close.reason);
+        }
         return;
       }
       const message = decoded.message;
@@ -126,6 +150,8 @@ export class WorkerPool extends EventEmitter {
         case 'error':
           log.warn(`worker ${worker.id} reports ${message.code}: ${message.message}`);
           worker.failPendingStep(`worker reported ${message.code}`);
+          // It may hold other weights than we think (it refused some): bring it up to date.
+          this.resync(worker, `it reported ${message.code}`);
           break;
         case 'bye':
           log.info(`worker ${worker.id} leaves: ${message.reason}`);
@@ -134,6 +160,9 @@ export class WorkerPool extends EventEmitter {
         default:
           log.warn(`worker ${worker.id} sent an unexpected ${message.type} message; ignored`);
       }
+    });
+    socket.on('pong', () => {
+      if (worker) this.heard(worker);
     });
     socket.on('close', (code, reason) => {
       clearTimeout(handshakeTimer);
@@ -146,6 +175,45 @@ export class WorkerPool extends EventEmitter {
     socket.on('error', (error) => log.warn(`socket error from ${worker?.id ?? address}: ${error.message}`));
   }
 
+  /** Something came from this worker: it is alive; a stalled one is resynced and rejoins. */
+  private heard(worker: WorkerConnection): void {
+    const silentMs = Date.now() - worker.lastSeen;
+    worker.lastSeen = Date.now();
+    if (worker.state !== 'stalled' || this.workers.get(worker.id) !== worker) return;
+    worker.state = 'idle';
+    this.options.log.warn(`worker ${worker.id} answers again after ${(silentMs / 1000).toFixed(1)} s of silence; it rejoins at the next step`);
+    this.resync(worker, 'it was stalled', true);
+    this.emit('join', worker);
+  }
+
+  /** Sends the current weights in full (at most once per version unless forced). */
+  private resync(worker: WorkerConnection, why: string, force = false): void {
+    if (worker.state === 'gone') return;
+    const weights = this.options.fullWeights();
+    if (!force && worker.resyncedVersion === weights.weightsVersion) return;
+    worker.resyncedVersion = weights.weightsVersion;
+    worker.send(weights);
+    worker.weightsVersion = weights.weightsVersion;
+    this.options.log.info(`sent worker ${worker.id} the full weights, version ${weights.weightsVersion} (${why})`);
+  }
+
+  private stall(worker: WorkerConnection, silentMs: number): void {
+    worker.state = 'stalled';
+    this.options.log.warn(
+      `worker ${worker.id} (${worker.remoteAddress}) missed its heartbeats for ${(silentMs / 1000).toFixed(1)} s: stalled; ` +
+        'it gets no steps until it answers, and its part of the step in flight goes to the others',
+    );
+    worker.failPendingStep(`stalled (no heartbeat for ${(silentMs / 1000).toFixed(1)} s)`);
+    this.emit('stall', worker);
+  }
+
+  private evict(worker: WorkerConnection, silentMs: number): void {
+    this.options.log.warn(`worker ${worker.id} silent for ${(silentMs / 1000).toFixed(0)} s: disconnecting it; it may connect again`);
+    worker.markGone(`silent for ${(silentMs / 1000).toFixed(0)} s`);
+    worker.socket.terminate();
+    this.emit('leave', worker);
+  }
+
   private handshake(socket: WebSocket, hello: HelloMessage, address: string): WorkerConnection | undefined {
     const log = this.options.log;
     if (hello.protocolVersion !== PROTOCOL_VERSION) {
@@ -154,15 +222,21 @@ export class WorkerPool extends EventEmitter {
       return undefined;
     }
     if (this.options.token !== undefined && !tokensMatch(this.options.token, hello.token)) {
-      log.warn(`refused ${hello.workerId} from ${address}: wrong or missing token`);
+      log.warn(`refused ${hello.workerId} from ${address}: wrong or missing token; closed with code ${CloseCode.BAD_TOKEN}`);
       socket.close(CloseCode.BAD_TOKEN, 'bad token');
       return undefined;
     }
     const existing = this.workers.get(hello.workerId);
-    if (existing && existing.state !== 'gone') {
-      log.warn(`refused a second connection claiming worker id ${hello.workerId} from ${address}; the live one stays`);
+    if (existing && existing.state !== 'gone' && existing.state !== 'stalled') {
+      log.warn(`refused a second connection claiming worker id ${hello.workerId} from ${address}; the live one (${existing.remoteAddress}) stays; closed with code ${CloseCode.DUPLICATE_WORKER_ID}`);
       socket.close(CloseCode.DUPLICATE_WORKER_ID, 'worker id already connected');
       return undefined;
+    }
+    if (existing?.state === 'stalled') {
+      // A restarted worker whose old connection has not timed out yet: the new one replaces it.
+      log.warn(`worker ${hello.workerId} connects again from ${address} while its old connection is stalled; dropping the old one`);
+      existing.markGone('replaced by a new connection');
+      existing.socket.terminate();
     }
     const worker = new WorkerConnection(socket, hello, address);
     this.workers.set(hello.workerId, worker);

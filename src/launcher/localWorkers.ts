@@ -15,6 +15,8 @@ export interface LocalWorkersOptions {
   backend: BackendChoice;
   logLevel: string;
   dataDir?: string;
+  /** File with the certificate to trust for a wss:// coordinator. */
+  tlsCaFile?: string;
   log: Logger;
 }
 
@@ -33,6 +35,7 @@ export class LocalWorkers {
       }
       const args = [CLI_ENTRY, 'worker', '--coordinator', this.o.url, '--worker-id', `local-${i}`, '--backend', this.o.backend, '--log-level', this.o.logLevel];
       if (this.o.dataDir) args.push('--data-dir', this.o.dataDir);
+      if (this.o.tlsCaFile) args.push('--tls-ca', this.o.tlsCaFile);
       const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'inherit', 'inherit'] });
       child.on('exit', (code, signal) => {
         if (code !== 0) this.o.log.warn(`worker process local-${i} (pid ${child.pid}) exited with ${signal ?? `code ${code}`}`);

@@ -14,7 +14,7 @@ import type { MasterState } from './masterState.js';
 import { ProgressReporter } from './progress.js';
 import { RunLog } from './runLog.js';
 import { learningRateAt } from './schedule.js';
-import type { GradientSource, StepRequest, StepTimings } from './source.js';
+import { StepInterruptedError, type GradientSource, type StepRequest, type StepTimings } from './source.js';
 import { StepStatistics } from './stepStatistics.js';
 
 export interface SessionOptions {
@@ -110,7 +110,16 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
         weightsVersion: state.weightsVersion,
       };
       const stepStarted = performance.now();
-      const outcome = await source.computeStep(request);
+      let outcome;
+      try {
+        outcome = await source.computeStep(request);
+      } catch (error) {
+        if (!(error instanceof StepInterruptedError)) throw error;
+        // Nothing of this step was applied: the checkpoint below holds the last finished one.
+        log.warn(error.message);
+        interrupted = true;
+        break outer;
+      }
       const applyStarted = performance.now();
       const learningRate = learningRateAt(state.position.globalStep, schedule);
       const changed = state.apply(outcome.contribution, learningRate);

@@ -35,6 +35,9 @@ export interface StepOutcome {
   workers: number;
 }
 
+/** Thrown by computeStep when the run was asked to stop before the step could finish. */
+export class StepInterruptedError extends Error {}
+
 export interface GradientSource {
   computeStep(request: StepRequest): Promise<StepOutcome>;
   /** Makes every replica hold these weights before the next step. */

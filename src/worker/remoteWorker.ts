@@ -36,6 +36,8 @@ export interface RemoteWorkerOptions {
   log: Logger;
   /** Give up when no coordinator answers for this long (ms). */
   giveUpAfterMs?: number;
+  /** PEM certificate(s) to trust for a wss:// coordinator (e.g. its self-signed one); absent: the system's CAs. */
+  tlsCa?: Buffer | string;
 }
 
 export const DEFAULT_GIVE_UP_AFTER_MS = 600_000;
@@ -88,7 +90,7 @@ class RemoteWorker {
   private connectOnce(): Promise<boolean> {
     return new Promise((resolve) => {
       let welcomed = false;
-      const socket = new WebSocket(this.o.url, { maxPayload: MAX_COORDINATOR_FRAME_BYTES });
+      const socket = new WebSocket(this.o.url, { maxPayload: MAX_COORDINATOR_FRAME_BYTES, ...(this.o.tlsCa ? { ca: this.o.tlsCa } : {}) });
       const send = (message: WorkerMessage) => socket.send(encodeMessage(message), { binary: true });
       socket.on('open', () => {
         send({
@@ -152,7 +154,8 @@ class RemoteWorker {
         } else if (!this.finished) this.o.log.warn(`connection to ${this.o.url} closed (code ${code}${reason.length ? `, ${reason}` : ''})`);
         resolve(welcomed);
       });
-      socket.on('error', (error) => this.o.log.debug(`socket: ${error.message}`));
+      // Certificate problems do not go away by retrying quietly: say so at warn level.
+      socket.on('error', (error) => (/certificate|self[- ]signed|CERT/i.test(error.message) ? this.o.log.warn : this.o.log.debug)(`socket: ${error.message}`));
     });
   }
 

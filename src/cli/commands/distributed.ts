@@ -4,11 +4,13 @@ import { randomBytes } from 'node:crypto';
 import type { Argv } from 'yargs';
 import type { BackendChoice } from '../../backend/index.js';
 import { DEFAULT_PORT, runCoordinator } from '../../coordinator/coordinator.js';
+import { DEFAULT_HEARTBEAT_TIMEOUT_MS } from '../../coordinator/heartbeat.js';
 import { NON_FINITE_POLICIES, type NonFinitePolicy } from '../../coordinator/remoteSource.js';
 import { LocalWorkers } from '../../launcher/localWorkers.js';
 import { createLogger, type LogLevel } from '../../log/logger.js';
 import { formatSummary } from '../../training/summary.js';
 import { printResult, stopSignal } from '../output.js';
+import { readTlsPair } from '../tlsFiles.js';
 import { readToken } from '../token.js';
 import { defaultRunDir, trainConfigFromArgs, withTrainingFlags, type TrainingArgs } from '../trainingFlags.js';
 
@@ -18,6 +20,10 @@ interface DistributedArgs extends TrainingArgs {
   port: number;
   tokenFile?: string;
   stepTimeout: number;
+  heartbeatTimeout: number;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCa?: string;
   onNan: NonFinitePolicy;
   backend: BackendChoice;
   json: boolean;
@@ -33,9 +39,16 @@ function withDistributedFlags(y: Argv, defaultPort: number) {
     .option('port', { type: 'number', default: defaultPort, describe: 'port for WebSocket and HTTP (/healthz, /metrics); 0 picks a free one' })
     .option('token-file', { type: 'string', describe: 'file holding the shared secret (else $DSDC_TOKEN)' })
     .option('step-timeout', { type: 'number', default: 120, describe: 'seconds to wait for a worker\'s gradients before going on without them' })
+    .option('heartbeat-timeout', { type: 'number', default: DEFAULT_HEARTBEAT_TIMEOUT_MS / 1000, describe: 'seconds of silence (no pong, no message) after which a worker is treated as stalled and its part of the step goes to the others' })
+    .option('tls-cert', { type: 'string', describe: 'PEM certificate: serve wss:// (and https://) instead of ws://; needs --tls-key' })
+    .option('tls-key', { type: 'string', describe: 'PEM private key of --tls-cert' })
     .option('on-nan', { choices: NON_FINITE_POLICIES, default: 'skip' as NonFinitePolicy, describe: 'NaN/Inf in a gradient: skip that worker for the step, or stop the run' })
     .check((a) => {
       if (!Number.isInteger(a.workers) || a.workers < 1) throw new Error(`--workers must be a positive integer, got ${a.workers}`);
+      for (const flag of ['step-timeout', 'heartbeat-timeout'] as const) {
+        const value = a[flag] as number;
+        if (!(value > 0)) throw new Error(`--${flag} must be a positive number of seconds, got ${value}`);
+      }
       return true;
     });
 }
@@ -60,6 +73,8 @@ async function coordinate(a: DistributedArgs, token: string | undefined, onListe
     quiet: false,
     stop,
     stepTimeoutMs: a.stepTimeout * 1000,
+    heartbeatTimeoutMs: a.heartbeatTimeout * 1000,
+    tls: readTlsPair(a.tlsCert, a.tlsKey),
     nonFinitePolicy: a.onNan,
     onListening,
   });
@@ -76,7 +91,8 @@ export const coordinatorCommand = {
 export const trainCommand = {
   command: 'train',
   describe: 'train with a coordinator and --workers N local worker processes',
-  builder: (y: Argv) => withDistributedFlags(y, 0),
+  builder: (y: Argv) =>
+    withDistributedFlags(y, 0).option('tls-ca', { type: 'string', describe: 'certificate the local workers trust for wss:// (default: --tls-cert, i.e. self-signed)' }),
   handler: async (a: DistributedArgs) => {
     const log = createLogger('launcher', a.logLevel);
     const token = readToken(a.tokenFile) ?? randomBytes(24).toString('hex');
@@ -86,7 +102,8 @@ export const trainCommand = {
         a,
         token,
         (url) => {
-          workers = new LocalWorkers({ url, count: a.workers, token, backend: a.backend, logLevel: a.logLevel, dataDir: a.dataDir, log });
+          const tlsCaFile = a.tlsCa ?? a.tlsCert;
+          workers = new LocalWorkers({ url, count: a.workers, token, backend: a.backend, logLevel: a.logLevel, dataDir: a.dataDir, tlsCaFile, log });
           workers.start();
         },
         () => workers?.killAll(),

@@ -4,6 +4,7 @@ import { createLogger, type LogLevel } from '../../log/logger.js';
 import { formatSummary } from '../../training/summary.js';
 import { runRemoteWorker } from '../../worker/remoteWorker.js';
 import { runStandalone } from '../../worker/standalone.js';
+import { readTlsCa } from '../tlsFiles.js';
 import { readToken } from '../token.js';
 import { printResult, stopSignal } from '../output.js';
 import { defaultRunDir, trainConfigFromArgs, withTrainingFlags, type TrainingArgs } from '../trainingFlags.js';
@@ -18,11 +19,12 @@ export const workerCommand = {
       .option('coordinator', { type: 'string', describe: 'coordinator URL, e.g. ws://127.0.0.1:7070' })
       .option('worker-id', { type: 'string', describe: 'stable id of this worker (default: host-pid)' })
       .option('token-file', { type: 'string', describe: 'file holding the shared secret (else $DSDC_TOKEN)' })
+      .option('tls-ca', { type: 'string', describe: 'PEM certificate to trust for a wss:// coordinator, e.g. its self-signed --tls-cert' })
       .check((a) => {
         if (Boolean(a.standalone) === Boolean(a.coordinator)) throw new Error('give exactly one of --standalone or --coordinator URL');
         return true;
       }),
-  handler: async (a: TrainingArgs & { standalone: boolean; coordinator?: string; workerId?: string; tokenFile?: string; backend: BackendChoice; json: boolean; logLevel: LogLevel; runDir?: string; resume: boolean }) => {
+  handler: async (a: TrainingArgs & { standalone: boolean; coordinator?: string; workerId?: string; tokenFile?: string; tlsCa?: string; backend: BackendChoice; json: boolean; logLevel: LogLevel; runDir?: string; resume: boolean }) => {
     if (a.standalone) {
       const log = createLogger('worker', a.logLevel);
       const runDir = a.runDir ?? defaultRunDir();
@@ -32,6 +34,6 @@ export const workerCommand = {
       return;
     }
     const log = createLogger(`worker ${a.workerId ?? process.pid}`, a.logLevel);
-    await runRemoteWorker({ url: a.coordinator!, workerId: a.workerId, token: readToken(a.tokenFile), backend: a.backend, log, dataDir: a.dataDir });
+    await runRemoteWorker({ url: a.coordinator!, workerId: a.workerId, token: readToken(a.tokenFile), tlsCa: readTlsCa(a.tlsCa), backend: a.backend, log, dataDir: a.dataDir });
   },
 };
