@@ -3,6 +3,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { coordinatorCommand, trainCommand } from './commands/distributed.js';
 import { evaluateCommand } from './commands/evaluate.js';
+import { finetuneCommand } from './commands/finetune.js';
 import { reportCommand } from './commands/report.js';
 import { predictCommand } from './commands/predict.js';
 import { serveCommand } from './commands/serve.js';
@@ -14,11 +15,12 @@ await yargs(hideBin(process.argv))
   .command(trainCommand as never)
   .command(coordinatorCommand as never)
   .command(workerCommand as never)
+  .command(finetuneCommand as never)
   .command(evaluateCommand as never)
   .command(reportCommand as never)
   .command(predictCommand as never)
   .command(serveCommand as never)
-  .demandCommand(1, 'name a command: worker, train, coordinator, evaluate')
+  .demandCommand(1, 'name a command: worker, train, coordinator, finetune, evaluate')
   .strict()
   .wrap(Math.min(110, process.stdout.columns ?? 110))
   .fail((message, error, y) => {

@@ -1,6 +1,7 @@
 // The flags every training command shares, and their translation into a TrainConfig.
 import type { Argv } from 'yargs';
 import { BACKEND_CHOICES, type BackendChoice } from '../backend/index.js';
+import { parseClassList } from '../data/batching.js';
 import { LOG_LEVELS, type LogLevel } from '../log/logger.js';
 import { DEFAULT_MODEL_SPEC } from '../model/spec.js';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../training/config.js';
@@ -25,6 +26,7 @@ export function withTrainingFlags<T>(yargs: Argv<T>) {
     .option('seed', { type: 'number', default: d.seed })
     .option('max-steps', { type: 'number', default: d.maxSteps, describe: 'stop after this many steps in total (0: all epochs)' })
     .option('augment', { type: 'number', default: d.augmentShift, describe: 'random shift of up to N pixels (0: off)' })
+    .option('classes', { type: 'string', describe: "train and evaluate on these labels only, relabelled 0..K-1 in the order given, e.g. '5-9' or '0,2,4'" })
     .option('train-limit', { type: 'number', default: 0, describe: 'use only the first N training images (0: all)' })
     .option('test-limit', { type: 'number', default: 0, describe: 'evaluate on the first N test images (0: all)' })
     .option('eval', { type: 'boolean', default: true, describe: 'evaluate on the test set after each epoch (--no-eval: skip)' })
@@ -51,9 +53,11 @@ export interface TrainingArgs {
   bnMomentum: number;
   checkpointEvery: number;
   dataDir?: string;
+  classes?: string;
 }
 
 export function trainConfigFromArgs(a: TrainingArgs): TrainConfig {
+  const classes = a.classes === undefined ? undefined : parseClassList(a.classes);
   return {
     epochs: a.epochs,
     batchSize: a.batchSize,
@@ -68,7 +72,8 @@ export function trainConfigFromArgs(a: TrainingArgs): TrainConfig {
     dataDir: a.dataDir,
     checkpointEvery: a.checkpointEvery,
     evaluate: a.eval,
-    model: { ...DEFAULT_MODEL_SPEC, batchNorm: a.batchNorm, bnMomentum: a.bnMomentum },
+    model: { ...DEFAULT_MODEL_SPEC, batchNorm: a.batchNorm, bnMomentum: a.bnMomentum, numClasses: classes?.length ?? DEFAULT_MODEL_SPEC.numClasses },
+    ...(classes ? { classes } : {}),
   };
 }
 

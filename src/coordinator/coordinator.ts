@@ -44,6 +44,8 @@ export interface CoordinatorOptions {
   heartbeatTimeoutMs?: number;
   /** Serve wss:// (and https://) with this certificate and key (PEM); absent: plain ws://. */
   tls?: { cert: Buffer | string; key: Buffer | string };
+  /** Weights of a new run (a fine-tune run's, from its checkpoint); absent: seeded ones. */
+  initialWeights?: Map<string, Float32Array>;
   /** Called once the port is bound, with the URL workers should connect to. */
   onListening?: (url: string) => void;
 }
@@ -55,7 +57,7 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: 
   }
   if (!o.token) log.info('no token set (DSDC_TOKEN / --token-file): listening on loopback only');
   const backend = await initBackend(o.backend, (m) => log.info(m));
-  const run = await prepareRun(o.config, o.runDir, o.resume, log);
+  const run = await prepareRun(o.config, o.runDir, o.resume, log, o.initialWeights);
   const { state } = run;
   const runId = randomUUID();
   const status = new RunStatus(runId, o.workers);
@@ -76,6 +78,7 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: 
       weightsVersion: state.weightsVersion,
       weights: tensorsFromMap(state.weights, state.shapes),
       trainable: state.trainableNames,
+      statistics: state.movingStatisticNames,
       // More workers than asked for may join (replacements before the old one is noticed gone).
       shardInfo: { workerIndex: index, workers: Math.max(o.workers, index + 1) },
     }),

@@ -8,7 +8,9 @@ import type { Logger } from '../log/logger.js';
 import {
   checkTensors,
   encodeMessage,
+  findFrozenTensor,
   findNonFinite,
+  frozenVariables,
   mapFromTensors,
   tensorsFromMap,
   type GradientsMessage,
@@ -49,11 +51,14 @@ interface PartResult {
 export class RemoteGradientSource implements GradientSource {
   private readonly gradientShapes: Map<string, readonly number[]>;
   private readonly statisticShapes: Map<string, readonly number[]>;
+  /** Variables no gradients message may carry (fine-tuning); named in the refusal. */
+  private readonly frozen: Set<string>;
   private fatal?: Error;
 
   constructor(private readonly o: RemoteSourceOptions) {
     this.gradientShapes = new Map(o.trainableNames.map((n) => [n, o.shapes.get(n)!]));
     this.statisticShapes = new Map(o.movingStatisticNames.map((n) => [n, o.shapes.get(n)!]));
+    this.frozen = frozenVariables(o.shapes.keys(), { trainable: o.trainableNames, statistics: o.movingStatisticNames });
   }
 
   /** Checks one gradients message against the step it answers; called by the pool. */
@@ -81,7 +86,11 @@ export class RemoteGradientSource implements GradientSource {
     };
     if (message.weightsVersion !== this.o.weightsVersion()) return fail(`computed on weights version ${message.weightsVersion}, current is ${this.o.weightsVersion()}`);
     if (message.exampleCount !== pending.exampleCount) return fail(`${message.exampleCount} examples, ${pending.exampleCount} were sent`);
-    const problem = checkTensors(message.gradients, this.gradientShapes) ?? checkTensors(message.bnStats, this.statisticShapes);
+    const problem =
+      findFrozenTensor(message.gradients, this.frozen, 'gradients') ??
+      findFrozenTensor(message.bnStats, this.frozen, 'bnStats') ??
+      checkTensors(message.gradients, this.gradientShapes) ??
+      checkTensors(message.bnStats, this.statisticShapes);
     if (problem) return fail(`${problem.code}: ${problem.message}`);
     const nonFinite = findNonFinite(message.gradients) ?? findNonFinite(message.bnStats) ?? (Number.isFinite(message.loss) ? null : 'loss');
     if (nonFinite) {

@@ -15,6 +15,8 @@ export type ProtocolErrorCode =
   | 'BAD_TENSOR'
   /** A tensor (or trainable name) that the receiver does not know. */
   | 'UNKNOWN_TENSOR'
+  /** A tensor of a variable that is frozen in this run (fine-tuning): no message after `welcome` may carry it. */
+  | 'FROZEN_TENSOR'
   /** A tensor that the receiver expects is absent. */
   | 'MISSING_TENSOR'
   | 'SHAPE_MISMATCH'

@@ -158,6 +158,10 @@ export class FieldReader {
     return items as string[];
   }
 
+  optionalNames(key: string): string[] | undefined {
+    return this.isAbsent(key) ? undefined : this.names(key);
+  }
+
   tensors(key: string): WireTensor[] {
     const items = this.list(key, this.limits.maxTensors);
     const seen = new Set<string>();

@@ -43,6 +43,12 @@ export interface WelcomeMessage {
   weights: WireTensor[];
   /** Names of the variables that `gradients` must carry, each one of `weights`. */
   trainable: string[];
+  /**
+   * Names of the batch-norm moving statistics that `bnStats` must carry (those of trainable
+   * layers), each one of `weights` and none of `trainable`. Absent: every moving statistic.
+   * Variables in neither list are frozen: after the welcome no message carries them.
+   */
+  statistics?: string[];
   shardInfo: ShardInfo;
 }
 
@@ -73,9 +79,9 @@ export interface GradientsMessage {
   loss: number;
   /** Number of examples classified correctly, at most `exampleCount`. */
   correct: number;
-  /** Mean gradient over the examples, one tensor per trainable variable. */
+  /** Mean gradient over the examples, one tensor per name in `welcome.trainable`. */
   gradients: WireTensor[];
-  /** Batch-norm moving mean/variance after the step. */
+  /** Batch-norm moving mean/variance after the step, one tensor per name in `welcome.statistics`. */
   bnStats: WireTensor[];
   timings: { computeMs: number; encodeMs: number };
 }
@@ -85,6 +91,7 @@ export interface WeightsMessage {
   type: 'weights';
   weightsVersion: number;
   step: number;
+  /** With `full` false, only variables of `welcome.trainable` and `welcome.statistics`. */
   tensors: WireTensor[];
   /** True: `tensors` holds every variable. False: only some; the receiver keeps the others. */
   full: boolean;

@@ -43,21 +43,30 @@ const schemas: { [K in MessageType]: Schema<K> } = {
     if (unknown !== undefined) {
       fail('UNKNOWN_TENSOR', `'welcome' message, field 'trainable': '${unknown}' is not one of the ${weights.length} weights`);
     }
+    const statistics = f.optionalNames('statistics');
+    const trainableNames = new Set(trainable);
+    for (const name of statistics ?? []) {
+      if (!weightNames.has(name)) fail('UNKNOWN_TENSOR', `'welcome' message, field 'statistics': '${name}' is not one of the ${weights.length} weights`);
+      if (trainableNames.has(name)) f.bad('statistics', `names not in 'trainable'`, name);
+    }
     const shard = f.map('shardInfo');
     const workers = shard.count('workers');
     if (workers < 1) shard.bad('workers', 'an integer ≥ 1', workers);
     const workerIndex = shard.count('workerIndex');
     if (workerIndex >= workers) shard.bad('workerIndex', `an integer below workers (${workers})`, workerIndex);
-    return {
-      type: 'welcome',
-      runId: f.name('runId'),
-      config: f.json('config'),
-      modelSpec: f.json('modelSpec'),
-      weightsVersion: f.count('weightsVersion'),
-      weights,
-      trainable,
-      shardInfo: { workerIndex, workers },
-    };
+    return withOptional(
+      {
+        type: 'welcome',
+        runId: f.name('runId'),
+        config: f.json('config'),
+        modelSpec: f.json('modelSpec'),
+        weightsVersion: f.count('weightsVersion'),
+        weights,
+        trainable,
+        shardInfo: { workerIndex, workers },
+      },
+      { statistics },
+    );
   },
 
   step: (f) =>

@@ -25,6 +25,21 @@ export interface TrainConfig {
   /** Evaluate on the test set at the end of every epoch (and at the end of the run). */
   evaluate: boolean;
   model: ModelSpec;
+  /** Train and evaluate on these labels only, remapped to 0..K-1 in the order given (absent: all). */
+  classes?: number[];
+  /** Layers whose weights stay fixed (fine-tuning); a frozen batch norm runs in inference mode. */
+  frozenLayers?: string[];
+  /** Where a fine-tune run started from; for the record, training does not read it. */
+  finetune?: FinetuneOrigin;
+}
+
+export interface FinetuneOrigin {
+  /** The checkpoint the weights came from. */
+  from: string;
+  /** The --freeze spec as written. */
+  freeze: string;
+  /** True when the head was replaced by a freshly initialised one. */
+  newHead: boolean;
 }
 
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
@@ -61,5 +76,13 @@ export function validateTrainConfig(config: TrainConfig): TrainConfig {
   check(nonNegativeInt(config.testLimit), 'test-limit', 'a non-negative integer', config.testLimit);
   check(positiveInt(config.checkpointEvery), 'checkpoint-every', 'a positive integer', config.checkpointEvery);
   validateModelSpec(config.model);
+  if (config.classes !== undefined) {
+    const ok = Array.isArray(config.classes) && config.classes.length > 0 && config.classes.every((c) => nonNegativeInt(c)) && new Set(config.classes).size === config.classes.length;
+    check(ok, 'classes', 'a list of distinct class ids', config.classes);
+    check(config.classes.length === config.model.numClasses, 'classes', `a list of ${config.model.numClasses} ids (the model's classes)`, config.classes);
+  }
+  if (config.frozenLayers !== undefined) {
+    check(Array.isArray(config.frozenLayers) && config.frozenLayers.every((n) => typeof n === 'string' && n !== ''), 'freeze', 'a list of layer names', config.frozenLayers);
+  }
   return config;
 }

@@ -6,6 +6,7 @@ import type { Split } from '../data/types.js';
 import { buildDsdcNet } from '../model/dsdcNet.js';
 import type { ModelSpec } from '../model/spec.js';
 import type { StepContribution } from './aggregate.js';
+import { freezeLayers } from './freeze.js';
 import { batchTensors, computeGradients } from './gradientStep.js';
 import { movingStatisticVariables, namedVariables, trainableVariables, type NamedVariable } from './variables.js';
 
@@ -27,8 +28,11 @@ export class Replica {
     readonly spec: ModelSpec,
     private readonly split: Split,
     private readonly augmentShift: number,
+    /** Layers that get no gradients (fine-tuning); their batch norm runs in inference mode. */
+    readonly frozenLayers: readonly string[] = [],
   ) {
     this.model = buildDsdcNet(spec);
+    freezeLayers(this.model, frozenLayers);
     this.variables = new Map(namedVariables(this.model).map((v) => [v.name, v]));
     this.trainable = trainableVariables(this.model);
     this.movingStatistics = movingStatisticVariables(this.model);
@@ -37,6 +41,11 @@ export class Replica {
   /** Names of the variables whose gradients this replica computes. */
   trainableNames(): string[] {
     return this.trainable.map((v) => v.name);
+  }
+
+  /** Names of the batch-norm moving statistics this replica updates and reports. */
+  movingStatisticNames(): string[] {
+    return this.movingStatistics.map((v) => v.name);
   }
 
   /** Overwrites the named variables; names not given keep their values. */

@@ -1,21 +1,22 @@
 // Everything a run needs before its first step, the same for the standalone worker and the
 // coordinator: the data (with limits applied), the master state (fresh from the seed or
-// resumed from the run directory's newest valid checkpoint), a local model for evaluation and
-// checkpoints, and the checkpoint writer.
+// resumed from the run directory's newest valid checkpoint, or given, as a fine-tune run's are), a
+// local model for evaluation and checkpoints (with the run's frozen layers), and the checkpoint writer.
 import * as tf from '@tensorflow/tfjs';
 import { listCheckpoints, loadCheckpoint, saveCheckpoint } from '../checkpoint/checkpoint.js';
-import { loadDataset } from '../data/mnist.js';
-import type { Dataset, Split } from '../data/types.js';
+import type { Split } from '../data/types.js';
 import type { Logger } from '../log/logger.js';
 import { buildDsdcNet } from '../model/dsdcNet.js';
 import { type TrainConfig, validateTrainConfig } from './config.js';
+import { freezeLayers } from './freeze.js';
 import { seededInitialWeights } from './initialWeights.js';
 import { MasterState, type TrainingPosition } from './masterState.js';
+import { loadTrainingData, type TrainingData } from './trainingData.js';
 import { movingStatisticVariables, namedVariables, trainableVariables, variableShapes } from './variables.js';
 
 export interface PreparedRun {
   config: TrainConfig;
-  dataset: Dataset;
+  dataset: TrainingData;
   train: Split;
   test: Split;
   state: MasterState;
@@ -39,7 +40,11 @@ export function limitSplit(split: Split, limit: number): Split {
   return { ...split, count: limit, images: split.images.subarray(0, limit * pixels), labels: split.labels.subarray(0, limit) };
 }
 
-export async function prepareRun(requested: TrainConfig, runDir: string, resume: boolean, log: Logger): Promise<PreparedRun> {
+/**
+ * `initialWeights` (every variable, by name) replace the seeded ones of a new run: a fine-tune run
+ * starts from its source checkpoint's weights. A resumed run ignores them.
+ */
+export async function prepareRun(requested: TrainConfig, runDir: string, resume: boolean, log: Logger, initialWeights?: Map<string, Float32Array>): Promise<PreparedRun> {
   let config = validateTrainConfig(requested);
   let saved: { dir: string; weights: Map<string, Float32Array>; run: SavedRunState; optimizer: Parameters<MasterState['restoreOptimizer']>[0] } | undefined;
   if (resume && (await listCheckpoints(runDir)).length === 0) {
@@ -55,7 +60,7 @@ export async function prepareRun(requested: TrainConfig, runDir: string, resume:
     log.info(`resuming from ${loaded.dir} at step ${run.position.globalStep} (epoch ${run.position.epoch + 1}, step ${run.position.stepInEpoch} of it)`);
   }
 
-  const dataset = await loadDataset({ dataDir: config.dataDir, log: (m) => log.info(m) });
+  const dataset = await loadTrainingData(config, (m) => log.info(m));
   const train = limitSplit(dataset.train, config.trainLimit);
   const test = limitSplit(dataset.test, config.testLimit);
   if (dataset.numClasses !== config.model.numClasses) config = { ...config, model: { ...config.model, numClasses: dataset.numClasses } };
@@ -64,11 +69,14 @@ export async function prepareRun(requested: TrainConfig, runDir: string, resume:
   }
 
   const localModel = buildDsdcNet(config.model);
+  freezeLayers(localModel, config.frozenLayers ?? []);
   const variables = namedVariables(localModel);
   const shapes = variableShapes(variables);
   const trainable = trainableVariables(localModel).map((v) => v.name);
   const moving = movingStatisticVariables(localModel).map((v) => v.name);
-  const state = MasterState.fresh(saved?.weights ?? seededInitialWeights(shapes, config.seed), shapes, trainable, moving);
+  if (!saved && initialWeights) checkInitialWeights(initialWeights, shapes);
+  const startWeights = saved?.weights ?? initialWeights ?? seededInitialWeights(shapes, config.seed);
+  const state = MasterState.fresh(startWeights, shapes, trainable, moving);
   if (saved) {
     state.restoreOptimizer(saved.optimizer, saved.run.adamStep, saved.dir);
     tf.dispose(saved.optimizer.map((t) => t.tensor));
@@ -93,4 +101,13 @@ export async function prepareRun(requested: TrainConfig, runDir: string, resume:
     }
   };
   return { config, dataset, train, test, state, localModel, syncLocalModel, saveCheckpoint: save, resumedFrom: saved?.dir };
+}
+
+function checkInitialWeights(weights: ReadonlyMap<string, Float32Array>, shapes: ReadonlyMap<string, number[]>): void {
+  for (const [name, shape] of shapes) {
+    const size = shape.reduce((a, b) => a * b, 1);
+    const values = weights.get(name);
+    if (!values) throw new Error(`initial weights lack "${name}" (shape [${shape.join(', ')}])`);
+    if (values.length !== size) throw new Error(`initial weights: "${name}" has ${values.length} values, the model needs ${size} (shape [${shape.join(', ')}])`);
+  }
 }

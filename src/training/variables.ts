@@ -22,9 +22,19 @@ export function trainableVariables(model: tf.LayersModel): NamedVariable[] {
   return namedVariables(model).filter((v) => v.trainable);
 }
 
-/** Moving statistics of batch norm: state that is not trained but averaged across workers. */
+/**
+ * Moving statistics of batch norm: state that is not trained but averaged across workers. Only
+ * those of trainable layers: a frozen batch norm runs in inference mode and never updates them.
+ */
 export function movingStatisticVariables(model: tf.LayersModel): NamedVariable[] {
-  return namedVariables(model).filter((v) => !v.trainable && /moving_(mean|variance)$/.test(v.name));
+  const frozenLayers = new Set(model.layers.filter((l) => !l.trainable).map((l) => l.name));
+  return namedVariables(model).filter((v) => !v.trainable && /moving_(mean|variance)$/.test(v.name) && !frozenLayers.has(layerOf(v.name)));
+}
+
+/** The layer a variable belongs to: the part of its name before the first '/'. */
+export function layerOf(variableName: string): string {
+  const slash = variableName.indexOf('/');
+  return slash < 0 ? variableName : variableName.slice(0, slash);
 }
 
 export function variableShapes(variables: NamedVariable[]): Map<string, number[]> {

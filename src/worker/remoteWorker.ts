@@ -4,7 +4,6 @@
 import { hostname } from 'node:os';
 import { WebSocket } from 'ws';
 import { initBackend, type BackendChoice } from '../backend/index.js';
-import { loadDataset } from '../data/mnist.js';
 import type { Split } from '../data/types.js';
 import type { Logger } from '../log/logger.js';
 import { type ModelSpec, validateModelSpec } from '../model/spec.js';
@@ -14,7 +13,9 @@ import {
   checkTensors,
   decodeFrame,
   encodeMessage,
+  findFrozenTensor,
   findNonFinite,
+  frozenVariables,
   mapFromTensors,
   tensorsFromMap,
   type FrameData,
@@ -24,6 +25,7 @@ import {
   type WorkerMessage,
 } from '../protocol/index.js';
 import { Replica, type PreparedBatch } from '../training/replica.js';
+import { loadTrainingData } from '../training/trainingData.js';
 import { variableShapes, namedVariables } from '../training/variables.js';
 import { Backoff } from './backoff.js';
 
@@ -56,9 +58,11 @@ class RemoteWorker {
   private shapes = new Map<string, number[]>();
   private trainable: string[] = [];
   private moving: string[] = [];
+  /** Variables no partial weights message may carry (fine-tuning: frozen in this run). */
+  private frozen = new Set<string>();
   private weightsVersion = -1;
   private prefetched?: PreparedBatch;
-  private trainSplit?: Split;
+  private trainSplit?: { split: Split; key: string };
   private finished = false;
   private joinedOnce = false;
 
@@ -162,20 +166,27 @@ class RemoteWorker {
   private async onWelcome(welcome: WelcomeMessage): Promise<void> {
     const spec = welcome.modelSpec as unknown as ModelSpec;
     validateModelSpec(spec);
-    const config = welcome.config as { augmentShift?: number; dataDir?: string };
-    if (!this.trainSplit) {
-      const dataset = await loadDataset({ dataDir: this.o.dataDir ?? config.dataDir, log: (m) => this.o.log.info(m) });
-      this.trainSplit = dataset.train;
-    }
-    if (!this.replica || JSON.stringify(this.replica.spec) !== JSON.stringify(spec)) {
+    const config = welcome.config as { augmentShift?: number; dataDir?: string; classes?: number[]; frozenLayers?: string[] };
+    const frozenLayers = config.frozenLayers ?? [];
+    const dataKey = JSON.stringify([this.o.dataDir ?? config.dataDir, config.classes]);
+    if (this.trainSplit?.key !== dataKey) {
+      const data = await loadTrainingData(config, (m) => this.o.log.info(m), this.o.dataDir ?? config.dataDir);
+      this.trainSplit = { split: data.train, key: dataKey };
       this.replica?.dispose();
-      this.replica = new Replica(spec, this.trainSplit, Number(config.augmentShift ?? 0));
+      this.replica = undefined;
+    }
+    if (!this.replica || JSON.stringify(this.replica.spec) !== JSON.stringify(spec) || JSON.stringify(this.replica.frozenLayers) !== JSON.stringify(frozenLayers)) {
+      this.replica?.dispose();
+      this.replica = new Replica(spec, this.trainSplit.split, Number(config.augmentShift ?? 0), frozenLayers);
       this.shapes = variableShapes(namedVariables(this.replica.model));
     }
     const problem = checkTensors(welcome.weights, this.shapes);
     if (problem) throw new Error(`welcome weights do not fit the model: ${problem.code}: ${problem.message}`);
     this.trainable = welcome.trainable;
-    this.moving = [...this.shapes.keys()].filter((n) => /moving_(mean|variance)$/.test(n));
+    this.moving = welcome.statistics ?? [...this.shapes.keys()].filter((n) => /moving_(mean|variance)$/.test(n));
+    checkSameNames('trainable', welcome.trainable, this.replica.trainableNames(), frozenLayers);
+    checkSameNames('statistics', this.moving, this.replica.movingStatisticNames(), frozenLayers);
+    this.frozen = frozenVariables(this.shapes.keys(), { trainable: this.trainable, statistics: this.moving });
     this.replica.setWeights(mapFromTensors(welcome.weights));
     this.weightsVersion = welcome.weightsVersion;
     this.prefetched = undefined;
@@ -210,7 +221,9 @@ class RemoteWorker {
 
   private onWeights(weights: WeightsMessage, send: (m: WorkerMessage) => void): void {
     const replica = this.requireReplica();
-    const problem = checkTensors(weights.tensors, this.shapes, { allowSubset: !weights.full });
+    const problem =
+      (weights.full ? null : findFrozenTensor(weights.tensors, this.frozen, 'weights.tensors')) ??
+      checkTensors(weights.tensors, this.shapes, { allowSubset: !weights.full });
     const nonFinite = problem ? null : findNonFinite(weights.tensors);
     if (problem || nonFinite) {
       const why = problem ? `${problem.code}: ${problem.message}` : `NaN or Infinity in ${nonFinite}`;
@@ -228,3 +241,19 @@ class RemoteWorker {
   }
 }
 
+
+/** The welcome's variable list must be the one this worker's replica computes, or gradients would not fit. */
+function checkSameNames(field: string, welcomed: readonly string[], replica: readonly string[], frozenLayers: readonly string[]): void {
+  const mine = new Set(replica);
+  const extra = welcomed.filter((n) => !mine.has(n));
+  const theirs = new Set(welcomed);
+  const missing = replica.filter((n) => !theirs.has(n));
+  if (extra.length === 0 && missing.length === 0) return;
+  const frozen = frozenLayers.length ? `frozen layers ${frozenLayers.join(', ')}` : 'no frozen layers';
+  throw new Error(
+    `welcome.${field} does not match this worker's model (${frozen}): ` +
+      [extra.length ? `it lists ${extra.slice(0, 5).join(', ')} that the model does not` : '', missing.length ? `it lacks ${missing.slice(0, 5).join(', ')}` : '']
+        .filter(Boolean)
+        .join('; '),
+  );
+}

@@ -18,12 +18,14 @@ export interface StandaloneOptions {
   log: Logger;
   quiet: boolean;
   stop?: AbortSignal;
+  /** Weights of a new run (a fine-tune run's, from its checkpoint); absent: seeded ones. */
+  initialWeights?: Map<string, Float32Array>;
 }
 
 export async function runStandalone(o: StandaloneOptions): Promise<{ summary: RunSummary; result: SessionResult }> {
   const backend = await initBackend(o.backend, (m) => o.log.info(m));
-  const run = await prepareRun(o.config, o.runDir, o.resume, o.log);
-  const replica = new Replica(run.config.model, run.train, run.config.augmentShift);
+  const run = await prepareRun(o.config, o.runDir, o.resume, o.log, o.initialWeights);
+  const replica = new Replica(run.config.model, run.train, run.config.augmentShift, run.config.frozenLayers);
   replica.setWeights(run.state.weights);
   try {
     const result = await runSession({

@@ -8,13 +8,14 @@ import { DEFAULT_HEARTBEAT_TIMEOUT_MS } from '../../coordinator/heartbeat.js';
 import { NON_FINITE_POLICIES, type NonFinitePolicy } from '../../coordinator/remoteSource.js';
 import { LocalWorkers } from '../../launcher/localWorkers.js';
 import { createLogger, type LogLevel } from '../../log/logger.js';
+import type { TrainConfig } from '../../training/config.js';
 import { formatSummary } from '../../training/summary.js';
 import { printResult, stopSignal } from '../output.js';
 import { readTlsPair } from '../tlsFiles.js';
 import { readToken } from '../token.js';
 import { defaultRunDir, trainConfigFromArgs, withTrainingFlags, type TrainingArgs } from '../trainingFlags.js';
 
-interface DistributedArgs extends TrainingArgs {
+export interface DistributedArgs extends TrainingArgs {
   workers: number;
   host: string;
   port: number;
@@ -32,7 +33,7 @@ interface DistributedArgs extends TrainingArgs {
   resume: boolean;
 }
 
-function withDistributedFlags(y: Argv, defaultPort: number) {
+export function withDistributedFlags(y: Argv, defaultPort: number) {
   return withTrainingFlags(y)
     .option('workers', { type: 'number', default: Number(process.env.DSDC_WORKERS ?? 2), describe: 'number of workers to wait for' })
     .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on (other than loopback needs a token)' })
@@ -53,7 +54,13 @@ function withDistributedFlags(y: Argv, defaultPort: number) {
     });
 }
 
-async function coordinate(a: DistributedArgs, token: string | undefined, onListening?: (url: string) => void, onStop?: () => void) {
+/** What a run starts from when not from the flags alone: a fine-tune run's config and weights. */
+export interface RunStart {
+  config: TrainConfig;
+  initialWeights?: Map<string, Float32Array>;
+}
+
+export async function coordinate(a: DistributedArgs, token: string | undefined, onListening?: (url: string) => void, onStop?: () => void, start?: RunStart) {
   const log = createLogger('coordinator', a.logLevel);
   const runDir = a.runDir ?? defaultRunDir();
   const stop = stopSignal((s) => {
@@ -61,7 +68,8 @@ async function coordinate(a: DistributedArgs, token: string | undefined, onListe
     onStop?.();
   });
   const { summary, result } = await runCoordinator({
-    config: trainConfigFromArgs(a),
+    config: start?.config ?? trainConfigFromArgs(a),
+    initialWeights: start?.initialWeights,
     runDir,
     resume: a.resume,
     backend: a.backend,

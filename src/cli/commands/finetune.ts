@@ -1,0 +1,80 @@
+// `dsdc-dist finetune --from CHECKPOINT --freeze SPEC`: continues training a checkpoint on a task
+// (a class subset, another MNIST-format dataset) with some layers frozen, at a low learning rate.
+// Standalone (--standalone), with --workers N local worker processes, or as a coordinator that
+// waits for N workers started elsewhere (--no-launch-workers: pm2, other machines).
+import { randomBytes } from 'node:crypto';
+import type { Argv } from 'yargs';
+import { LocalWorkers } from '../../launcher/localWorkers.js';
+import { createLogger } from '../../log/logger.js';
+import { DEFAULT_FINETUNE_LEARNING_RATE, DEFAULT_FREEZE_SPEC, prepareFinetune } from '../../training/finetune.js';
+import { parseFreezeSpec } from '../../training/freeze.js';
+import { formatSummary } from '../../training/summary.js';
+import { runStandalone } from '../../worker/standalone.js';
+import { printResult, stopSignal } from '../output.js';
+import { readToken } from '../token.js';
+import { defaultRunDir, trainConfigFromArgs } from '../trainingFlags.js';
+import { coordinate, withDistributedFlags, type DistributedArgs, type RunStart } from './distributed.js';
+
+interface FinetuneArgs extends DistributedArgs {
+  from: string;
+  freeze: string;
+  newHead: boolean;
+  standalone: boolean;
+  launchWorkers: boolean;
+}
+
+export const DEFAULT_FINETUNE_EPOCHS = 3;
+
+export const finetuneCommand = {
+  command: 'finetune',
+  describe: 'fine-tune a checkpoint: freeze layers, train the rest at a low rate; only unfrozen weights cross the wire',
+  builder: (y: Argv) =>
+    withDistributedFlags(y, 0)
+      .option('from', { type: 'string', demandOption: true, describe: 'checkpoint dir, or a run dir (its newest valid checkpoint), to start from' })
+      .option('freeze', {
+        type: 'string',
+        default: DEFAULT_FREEZE_SPEC,
+        describe: "layers to keep fixed: 'all-but-last:K' (a conv and its batch norm count as one), names 'stem_conv,sdc1', a pattern 'sdc*' or '/regex/', or 'none'",
+      })
+      .option('new-head', { type: 'boolean', default: false, describe: 'start a new classification head even when the class count is unchanged (automatic when it changes)' })
+      .option('standalone', { type: 'boolean', default: false, describe: 'fine-tune in this process alone (no coordinator, no workers)' })
+      .option('launch-workers', { type: 'boolean', default: true, describe: 'start --workers N local worker processes (--no-launch-workers: wait for workers started elsewhere, e.g. by pm2)' })
+      .default('lr', DEFAULT_FINETUNE_LEARNING_RATE)
+      .default('epochs', DEFAULT_FINETUNE_EPOCHS)
+      .check((a) => {
+        parseFreezeSpec(String(a.freeze));
+        return true;
+      }),
+  handler: async (a: FinetuneArgs) => {
+    const log = createLogger(a.standalone ? 'finetune' : 'coordinator', a.logLevel);
+    const prepared = await prepareFinetune({ from: a.from, freeze: a.freeze, newHead: a.newHead, config: trainConfigFromArgs(a) }, log);
+    const start: RunStart = { config: prepared.config, initialWeights: prepared.initialWeights };
+    if (a.standalone) {
+      const runDir = a.runDir ?? defaultRunDir();
+      const stop = stopSignal((s) => log.warn(`${s}: finishing the current step, writing a checkpoint, then exiting`));
+      const { summary, result } = await runStandalone({ ...start, runDir, resume: a.resume, backend: a.backend, log, quiet: false, stop });
+      printResult(a.json, summary, formatSummary(summary, result));
+      return;
+    }
+    if (!a.launchWorkers) {
+      await coordinate(a, readToken(a.tokenFile), undefined, undefined, start);
+      return;
+    }
+    const token = readToken(a.tokenFile) ?? randomBytes(24).toString('hex');
+    let workers: LocalWorkers | undefined;
+    try {
+      await coordinate(
+        a,
+        token,
+        (url) => {
+          workers = new LocalWorkers({ url, count: a.workers, token, backend: a.backend, logLevel: a.logLevel, dataDir: a.dataDir, log });
+          workers.start();
+        },
+        () => workers?.killAll(),
+        start,
+      );
+    } finally {
+      await workers?.stop();
+    }
+  },
+};

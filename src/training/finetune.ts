@@ -1,0 +1,105 @@
+// Turns "fine-tune this checkpoint" into what any run starts from: a TrainConfig (the checkpoint's
+// architecture, the new task's classes, the frozen layers) and the initial weights (the
+// checkpoint's, with a freshly initialised head when the task's classes differ). After this a
+// fine-tune run is an ordinary run, standalone or distributed, that happens to freeze layers.
+import { MNIST_NUM_CLASSES } from '../data/types.js';
+import type { Logger } from '../log/logger.js';
+import { buildDsdcNet } from '../model/dsdcNet.js';
+import { type ModelSpec, validateModelSpec } from '../model/spec.js';
+import { type TrainConfig, validateTrainConfig } from './config.js';
+import { freezeLayers, parseFreezeSpec, resolveFreezeSpec } from './freeze.js';
+import { seededInitialWeights } from './initialWeights.js';
+import { loadCheckpointModel } from './loadModel.js';
+import { layerOf, namedVariables, trainableVariables, variableShapes } from './variables.js';
+
+/** The layer that maps features to class scores; replaced when the task's classes change. */
+export const HEAD_LAYER = 'head';
+export const DEFAULT_FREEZE_SPEC = 'all-but-last:2';
+export const DEFAULT_FINETUNE_LEARNING_RATE = 1e-4;
+
+export interface FinetuneRequest {
+  /** A checkpoint directory, or a run directory (its newest valid checkpoint). */
+  from: string;
+  /** The --freeze spec as written. */
+  freeze: string;
+  /** Replace the head even when the class count is unchanged (e.g. a new dataset). */
+  newHead: boolean;
+  /** The run's flags; its model spec is ignored: the architecture is the checkpoint's. */
+  config: TrainConfig;
+}
+
+export interface PreparedFinetune {
+  config: TrainConfig;
+  initialWeights: Map<string, Float32Array>;
+  /** The checkpoint directory actually read. */
+  sourceDir: string;
+  frozenLayers: string[];
+  trainableParameters: number;
+  totalParameters: number;
+}
+
+interface SavedConfig {
+  model?: ModelSpec;
+  classes?: number[];
+}
+
+export async function prepareFinetune(r: FinetuneRequest, log: Logger): Promise<PreparedFinetune> {
+  const spec = parseFreezeSpec(r.freeze);
+  const loaded = await loadCheckpointModel(r.from, (m) => log.warn(m)).catch((error: Error) => {
+    throw new Error(`--from ${r.from}: ${error.message}`);
+  });
+  const source = new Map(namedVariables(loaded.model).map((v) => [v.name, (v.variable.dataSync() as Float32Array).slice()]));
+  loaded.model.dispose();
+  const saved = (loaded.state as { config?: SavedConfig }).config;
+  if (!saved?.model) throw new Error(`--from ${r.from}: checkpoint ${loaded.dir} has no run config (state.json config.model); only checkpoints written by dsdc-dist training can be fine-tuned`);
+  validateModelSpec(saved.model);
+
+  const numClasses = r.config.classes?.length ?? MNIST_NUM_CLASSES;
+  const headReasons: string[] = [];
+  if (r.newHead) headReasons.push('--new-head');
+  if (numClasses !== saved.model.numClasses) headReasons.push(`the checkpoint's head has ${saved.model.numClasses} classes, this run has ${numClasses}`);
+  else if (JSON.stringify(saved.classes ?? null) !== JSON.stringify(r.config.classes ?? null)) {
+    const describe = (c?: number[]) => (c ? `classes ${c.join(',')}` : 'all classes');
+    headReasons.push(`the checkpoint was trained on ${describe(saved.classes)}, this run on ${describe(r.config.classes)}`);
+  }
+  const newHead = headReasons.length > 0;
+
+  const modelSpec: ModelSpec = { ...saved.model, numClasses };
+  const model = buildDsdcNet(modelSpec);
+  try {
+    const frozenLayers = resolveFreezeSpec(spec, model, r.freeze);
+    if (newHead && frozenLayers.includes(HEAD_LAYER)) {
+      throw new Error(`--freeze '${r.freeze}' freezes '${HEAD_LAYER}', but this run needs a new head (${headReasons.join('; ')}): leave '${HEAD_LAYER}' trainable`);
+    }
+    freezeLayers(model, frozenLayers);
+    const shapes = variableShapes(namedVariables(model));
+    const headShapes = new Map([...shapes].filter(([name]) => layerOf(name) === HEAD_LAYER));
+    const freshHead = newHead ? seededInitialWeights(headShapes, r.config.seed) : new Map<string, Float32Array>();
+    const initialWeights = new Map<string, Float32Array>();
+    for (const [name, shape] of shapes) {
+      const values = freshHead.get(name) ?? source.get(name);
+      const size = shape.reduce((a, b) => a * b, 1);
+      if (!values) throw new Error(`--from ${r.from}: checkpoint ${loaded.dir} has no variable "${name}"`);
+      if (values.length !== size) throw new Error(`--from ${r.from}: "${name}" has ${values.length} values in checkpoint ${loaded.dir}, the model needs ${size}`);
+      initialWeights.set(name, values);
+    }
+    const totalParameters = [...initialWeights.values()].reduce((sum, v) => sum + v.length, 0);
+    const trainableParameters = trainableVariables(model).reduce((sum, v) => sum + v.variable.size, 0);
+
+    if (newHead) log.info(`new head: ${headReasons.join('; ')}; "${HEAD_LAYER}" starts from seed ${r.config.seed} with ${numClasses} outputs`);
+    const trained = model.layers.filter((l) => l.weights.length > 0 && !frozenLayers.includes(l.name)).map((l) => l.name);
+    log.info(
+      `fine-tuning ${loaded.dir}: --freeze ${r.freeze} freezes ${frozenLayers.length ? frozenLayers.join(', ') : 'nothing'}; ` +
+        `trains ${trained.join(', ')} (${trainableParameters.toLocaleString('en-US')} of ${totalParameters.toLocaleString('en-US')} values)`,
+    );
+    const config = validateTrainConfig({
+      ...r.config,
+      model: modelSpec,
+      frozenLayers,
+      finetune: { from: loaded.dir, freeze: r.freeze, newHead },
+    });
+    return { config, initialWeights, sourceDir: loaded.dir, frozenLayers, trainableParameters, totalParameters };
+  } finally {
+    model.dispose();
+  }
+}
