@@ -123,7 +123,7 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: 
       syncLocalModel: run.syncLocalModel,
       saveCheckpoint: run.saveCheckpoint,
       log,
-      progress: new ProgressReporter(process.stderr, o.quiet),
+      progress: new ProgressReporter(log, o.quiet),
       onStep: (record) => status.recordStep(record),
       stop: o.stop,
     });

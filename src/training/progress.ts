@@ -1,5 +1,7 @@
-// What a person sees while training: a progress bar per epoch on a terminal, plain log lines
-// otherwise (pm2 logs, CI, pipes). Writes to stderr so that stdout stays for --json.
+// What a person sees while training: a progress bar per epoch on a terminal, info log lines
+// otherwise (pm2 logs, CI, pipes: with the time, level and component like every other line).
+// Both go to stderr so that stdout stays for --json, and both follow --log-level (info).
+import type { Logger } from '../log/logger.js';
 
 export interface ProgressSnapshot {
   epoch: number;
@@ -19,11 +21,15 @@ export class ProgressReporter {
   private lastPlainLog = 0;
   private readonly tty: boolean;
 
+  private readonly quiet: boolean;
+
   constructor(
+    private readonly log: Logger,
+    quiet = false,
     private readonly stream: NodeJS.WriteStream = process.stderr,
-    private readonly quiet = false,
   ) {
     this.tty = Boolean(stream.isTTY);
+    this.quiet = quiet || !log.enabled('info');
   }
 
   update(p: ProgressSnapshot): void {
@@ -38,7 +44,7 @@ export class ProgressReporter {
     const now = Date.now();
     if (now - this.lastPlainLog >= PLAIN_LOG_INTERVAL_MS || p.stepInEpoch === p.stepsInEpoch) {
       this.lastPlainLog = now;
-      this.stream.write(`epoch ${p.epoch + 1}/${p.epochs} ${line}\n`);
+      this.log.info(`epoch ${p.epoch + 1}/${p.epochs} ${line}`);
     }
   }
 

@@ -39,7 +39,7 @@ export async function runStandalone(o: StandaloneOptions): Promise<{ summary: Ru
       syncLocalModel: run.syncLocalModel,
       saveCheckpoint: run.saveCheckpoint,
       log: o.log,
-      progress: new ProgressReporter(process.stderr, o.quiet),
+      progress: new ProgressReporter(o.log, o.quiet),
       stop: o.stop,
     });
     const summary = buildSummary(result, { backend: backend.backend, device: backend.device, workers: 1, runDir: o.runDir });
