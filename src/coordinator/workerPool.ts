@@ -61,9 +61,9 @@ export class WorkerPool extends EventEmitter {
     this.heartbeat.start();
   }
 
-  /** Workers that have joined and not left, in the order they joined. */
+  /** Workers that have joined, not left and not stalled, in the order they joined. */
   active(): WorkerConnection[] {
-    return [...this.workers.values()].filter((w) => w.state !== 'gone' && w.state !== 'joining').sort((a, b) => a.joinedAt - b.joinedAt);
+    return [...this.workers.values()].filter((w) => w.state === 'idle' || w.state === 'computing').sort((a, b) => a.joinedAt - b.joinedAt);
   }
 
   all(): WorkerConnection[] {
