@@ -58,7 +58,7 @@ export const predictCommand = {
     const results = await predictFiles(model, a.files ?? []);
     for (const r of results) {
       if ('error' in r) {
-        process.stderr.write(`dsdc-dist: ${r.error.message}\n`);
+        log.error(r.error.message);
         if (a.json) writeLine(JSON.stringify({ file: r.file, error: { code: r.error.code, message: r.error.message } }));
         process.exitCode = 1;
       } else {
