@@ -7,11 +7,23 @@
 //   DSDC_ARGS      extra training flags for the coordinator, e.g. "--epochs 3 --batch-size 128"
 //   DSDC_BACKEND   tfjs backend for the workers (default auto)
 //   DSDC_TOKEN     shared secret (optional on 127.0.0.1)
+//   DSDC_COMMAND   what the coordinator process runs: 'coordinator' (default, training from
+//                  scratch) or 'finetune' (DSDC_ARGS then names the checkpoint and the freezing:
+//                  DSDC_COMMAND=finetune DSDC_ARGS="--from runs/base --freeze all-but-last:2 --classes 5-9")
 const workers = Number(process.env.DSDC_WORKERS ?? 2);
 const port = Number(process.env.DSDC_PORT ?? 7070);
 const runDir = process.env.DSDC_RUN_DIR ?? 'runs/pm2';
 const backend = process.env.DSDC_BACKEND ?? 'auto';
 const extra = process.env.DSDC_ARGS ?? '';
+const COMMANDS = {
+  coordinator: 'coordinator',
+  // The workers are pm2's own processes, so the fine-tune coordinator must not start any.
+  finetune: 'finetune --no-launch-workers',
+};
+const command = COMMANDS[process.env.DSDC_COMMAND ?? 'coordinator'];
+if (command === undefined) {
+  throw new Error(`DSDC_COMMAND must be one of ${Object.keys(COMMANDS).join(', ')}, got '${process.env.DSDC_COMMAND}'`);
+}
 
 const common = {
   script: 'bin/dsdc-dist.js',
@@ -30,8 +42,9 @@ export const apps = [
   {
     ...common,
     name: 'dsdc-coordinator',
-    // --resume continues from the newest checkpoint after a crash or a restart.
-    args: `coordinator --workers ${workers} --port ${port} --run-dir ${runDir} --resume --backend ${backend} ${extra}`.trim(),
+    // --resume continues from the newest checkpoint after a crash or a restart (a fine-tune run
+    // starts from --from only while its run directory has no checkpoint of its own).
+    args: `${command} --workers ${workers} --port ${port} --run-dir ${runDir} --resume --backend ${backend} ${extra}`.trim(),
   },
   {
     ...common,
