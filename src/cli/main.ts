@@ -8,6 +8,7 @@ import { reportCommand } from './commands/report.js';
 import { predictCommand } from './commands/predict.js';
 import { serveCommand } from './commands/serve.js';
 import { workerCommand } from './commands/worker.js';
+import { alreadyLogged } from './output.js';
 
 await yargs(hideBin(process.argv))
   .scriptName('dsdc-dist')
@@ -25,7 +26,7 @@ await yargs(hideBin(process.argv))
   .wrap(Math.min(110, process.stdout.columns ?? 110))
   .fail((message, error, y) => {
     if (error) {
-      process.stderr.write(`dsdc-dist: ${error.message}\n`);
+      if (!alreadyLogged(error)) process.stderr.write(`dsdc-dist: ${error.message}\n`);
       if (process.env.DSDC_DEBUG) process.stderr.write(`${error.stack}\n`);
     } else {
       process.stderr.write(`${y.help()}\n\ndsdc-dist: ${message}\n`);

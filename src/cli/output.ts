@@ -1,4 +1,27 @@
-// How commands end: a human summary on stdout, or with --json one JSON object as the last line.
+// How commands end: a human summary on stdout, or with --json one JSON object as the last line;
+// a failure as one error log line naming the process (`[worker local-0]`, `[coordinator]`).
+import type { Logger } from '../log/logger.js';
+
+const LOGGED = Symbol('dsdc-dist.logged');
+
+/**
+ * Runs a command's work so that a failure is written as one error line by `log`, with its
+ * component (the worker id, coordinator), like every other line of that process; the CLI's
+ * failure handler then only sets the exit code.
+ */
+export async function logFailure<T>(log: Logger, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    log.error(error instanceof Error ? error.message : String(error));
+    throw error instanceof Error ? Object.assign(error, { [LOGGED]: true }) : error;
+  }
+}
+
+/** Whether logFailure already wrote this error. */
+export function alreadyLogged(error: unknown): boolean {
+  return error instanceof Error && (error as Error & { [LOGGED]?: boolean })[LOGGED] === true;
+}
 export function printResult(json: boolean, summary: object, human: string): void {
   if (json) process.stdout.write(JSON.stringify(summary) + '\n');
   else process.stdout.write(human + '\n');

@@ -10,7 +10,7 @@ import { LocalWorkers } from '../../launcher/localWorkers.js';
 import { createLogger, type LogLevel } from '../../log/logger.js';
 import type { TrainConfig } from '../../training/config.js';
 import { formatSummary } from '../../training/summary.js';
-import { printResult, stopSignal } from '../output.js';
+import { logFailure, printResult, stopSignal } from '../output.js';
 import { readTlsPair } from '../tlsFiles.js';
 import { readToken } from '../token.js';
 import { defaultRunDir, trainConfigFromArgs, withTrainingFlags, type TrainingArgs } from '../trainingFlags.js';
@@ -67,25 +67,27 @@ export async function coordinate(a: DistributedArgs, token: string | undefined, 
     log.warn(`${s}: finishing the current step, writing a checkpoint, then exiting`);
     onStop?.();
   });
-  const { summary, result } = await runCoordinator({
-    config: start?.config ?? trainConfigFromArgs(a),
-    initialWeights: start?.initialWeights,
-    runDir,
-    resume: a.resume,
-    backend: a.backend,
-    workers: a.workers,
-    host: a.host,
-    port: a.port,
-    token,
-    log,
-    quiet: false,
-    stop,
-    stepTimeoutMs: a.stepTimeout * 1000,
-    heartbeatTimeoutMs: a.heartbeatTimeout * 1000,
-    tls: readTlsPair(a.tlsCert, a.tlsKey),
-    nonFinitePolicy: a.onNan,
-    onListening,
-  });
+  const { summary, result } = await logFailure(log, () =>
+    runCoordinator({
+      config: start?.config ?? trainConfigFromArgs(a),
+      initialWeights: start?.initialWeights,
+      runDir,
+      resume: a.resume,
+      backend: a.backend,
+      workers: a.workers,
+      host: a.host,
+      port: a.port,
+      token,
+      log,
+      quiet: false,
+      stop,
+      stepTimeoutMs: a.stepTimeout * 1000,
+      heartbeatTimeoutMs: a.heartbeatTimeout * 1000,
+      tls: readTlsPair(a.tlsCert, a.tlsKey),
+      nonFinitePolicy: a.onNan,
+      onListening,
+    }),
+  );
   printResult(a.json, summary, formatSummary(summary, result));
 }
 

@@ -6,7 +6,7 @@ import { runRemoteWorker } from '../../worker/remoteWorker.js';
 import { runStandalone } from '../../worker/standalone.js';
 import { readTlsCa } from '../tlsFiles.js';
 import { readToken } from '../token.js';
-import { printResult, stopSignal } from '../output.js';
+import { logFailure, printResult, stopSignal } from '../output.js';
 import { defaultRunDir, trainConfigFromArgs, withTrainingFlags, type TrainingArgs } from '../trainingFlags.js';
 import type { BackendChoice } from '../../backend/index.js';
 
@@ -29,11 +29,11 @@ export const workerCommand = {
       const log = createLogger('worker', a.logLevel);
       const runDir = a.runDir ?? defaultRunDir();
       const stop = stopSignal((s) => log.warn(`${s}: finishing the current step, writing a checkpoint, then exiting`));
-      const { summary, result } = await runStandalone({ config: trainConfigFromArgs(a), runDir, resume: a.resume, backend: a.backend, log, quiet: false, stop });
+      const { summary, result } = await logFailure(log, () => runStandalone({ config: trainConfigFromArgs(a), runDir, resume: a.resume, backend: a.backend, log, quiet: false, stop }));
       printResult(a.json, summary, formatSummary(summary, result));
       return;
     }
     const log = createLogger(`worker ${a.workerId ?? process.pid}`, a.logLevel);
-    await runRemoteWorker({ url: a.coordinator!, workerId: a.workerId, token: readToken(a.tokenFile), tlsCa: readTlsCa(a.tlsCa), backend: a.backend, log, dataDir: a.dataDir });
+    await logFailure(log, () => runRemoteWorker({ url: a.coordinator!, workerId: a.workerId, token: readToken(a.tokenFile), tlsCa: readTlsCa(a.tlsCa), backend: a.backend, log, dataDir: a.dataDir }));
   },
 };
