@@ -172,7 +172,7 @@ if (existsSync(fashionDir)) {
 }
 
 const report: TransferReport = {
-  command: `npm run bench:transfer -- ${process.argv.slice(2).join(' ')}`.trim(),
+  command: `npm run bench:transfer -- ${shownArgs(process.argv.slice(2)).join(' ')}`.trim(),
   startedAt: startedAt.toISOString(),
   minutes: (Date.now() - startedAt.getTime()) / 60_000,
   steps,
@@ -200,6 +200,16 @@ if (!flags['no-write']) {
   mkdirSync(path.dirname(jsonOut), { recursive: true });
   writeFileSync(jsonOut, `${JSON.stringify(report, null, 2)}\n`);
   process.stderr.write(`transfer: wrote ${out} (transfer section) and ${jsonOut}\n`);
+}
+
+/** The flags that change what is measured (not where the results go). */
+function shownArgs(args: string[]): string[] {
+  const shown: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--out' || args[i] === '--json-out') i++;
+    else if (!args[i].startsWith('--out=') && !args[i].startsWith('--json-out=') && args[i] !== '--no-write') shown.push(args[i]);
+  }
+  return shown;
 }
 
 /** The commit measured: $DSDC_GIT_COMMIT when running from an exported snapshot, else HEAD here. */
