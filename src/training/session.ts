@@ -47,6 +47,8 @@ export interface StepRecord {
   images_per_s: number;
   bytes: number;
   workers: number;
+  /** Examples whose gradients were applied: the global batch less the parts of dropped workers. */
+  examples?: number;
   timings: StepTimings;
 }
 
@@ -151,6 +153,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
         images_per_s: snapshot.imagesPerSecond,
         bytes: outcome.bytes + published.bytes,
         workers: outcome.workers,
+        examples: outcome.contribution.count,
         timings,
       };
       runLog.write({ ...record });
