@@ -1,12 +1,12 @@
 // `dsdc-dist evaluate --checkpoint DIR`: test-set metrics of a trained model.
 import type { Argv } from 'yargs';
 import { initBackend, type BackendChoice } from '../../backend/index.js';
-import { loadDataset } from '../../data/mnist.js';
 import { createLogger, type LogLevel } from '../../log/logger.js';
 import { formatEvaluation } from '../../metrics/format.js';
 import { evaluateModel } from '../../training/evaluate.js';
 import { loadCheckpointModel } from '../../training/loadModel.js';
 import { limitSplit } from '../../training/runSetup.js';
+import { loadTrainingData } from '../../training/trainingData.js';
 import { printResult } from '../output.js';
 import { withCommonFlags } from '../trainingFlags.js';
 
@@ -20,8 +20,10 @@ export const evaluateCommand = {
   handler: async (a: { checkpoint: string; dataDir?: string; testLimit: number; backend: BackendChoice; json: boolean; logLevel: LogLevel }) => {
     const log = createLogger('evaluate', a.logLevel);
     const backend = await initBackend(a.backend, (m) => log.info(m));
-    const { model, dir } = await loadCheckpointModel(a.checkpoint, (m) => log.warn(m));
-    const dataset = await loadDataset({ dataDir: a.dataDir, log: (m) => log.info(m) });
+    const { model, dir, state } = await loadCheckpointModel(a.checkpoint, (m) => log.warn(m));
+    // A model trained with --classes (e.g. fine-tuned on 5-9) is evaluated on those classes, relabelled as it was trained.
+    const classes = (state.config as { classes?: number[] } | undefined)?.classes;
+    const dataset = await loadTrainingData({ dataDir: a.dataDir, classes }, (m) => log.info(m));
     const test = limitSplit(dataset.test, a.testLimit);
     const numClasses = (model.outputs[0].shape[1] as number) ?? dataset.numClasses;
     const report = evaluateModel(model, test, numClasses);
