@@ -53,6 +53,9 @@ export async function prepareFinetune(r: FinetuneRequest, log: Logger): Promise<
   const saved = (loaded.state as { config?: SavedConfig }).config;
   if (!saved?.model) throw new Error(`--from ${r.from}: checkpoint ${loaded.dir} has no run config (state.json config.model); only checkpoints written by dsdc-dist training can be fine-tuned`);
   validateModelSpec(saved.model);
+  if (saved.model.batchNorm && !r.config.model.batchNorm) {
+    throw new Error(`--no-batch-norm: checkpoint ${loaded.dir} has batch norm, and a fine-tune run keeps the architecture of its checkpoint`);
+  }
 
   const numClasses = r.config.classes?.length ?? MNIST_NUM_CLASSES;
   const headReasons: string[] = [];

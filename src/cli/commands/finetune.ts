@@ -39,6 +39,9 @@ export const finetuneCommand = {
       .option('new-head', { type: 'boolean', default: false, describe: 'start a new classification head even when the class count is unchanged (automatic when it changes)' })
       .option('standalone', { type: 'boolean', default: false, describe: 'fine-tune in this process alone (no coordinator, no workers)' })
       .option('launch-workers', { type: 'boolean', default: true, describe: 'start --workers N local worker processes (--no-launch-workers: wait for workers started elsewhere, e.g. by pm2)' })
+      // The architecture (batch norm and its momentum included) is the checkpoint's.
+      .hide('batch-norm')
+      .hide('bn-momentum')
       .default('lr', DEFAULT_FINETUNE_LEARNING_RATE)
       .default('epochs', DEFAULT_FINETUNE_EPOCHS)
       .check((a) => {
