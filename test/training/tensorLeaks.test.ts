@@ -36,9 +36,12 @@ describe('tf.memory().numTensors stays flat across training steps on wasm', () =
     await initBackend('wasm');
   });
 
-  it('Replica: prepare, compute and setWeights leave no tensor behind', () => {
+  it.each([
+    ['every layer trainable', []],
+    ['frozen layers (fine-tuning: no gradients, batch norm in inference mode)', ['stem_conv', 'stem_bn', 'sdc1', 'sdc1_bn']],
+  ])('Replica, %s: prepare, compute and setWeights leave no tensor behind', (_, frozenLayers) => {
     const split = syntheticSplit(STEPS * BATCH, 11);
-    const replica = new Replica(DEFAULT_MODEL_SPEC, split, 2);
+    const replica = new Replica(DEFAULT_MODEL_SPEC, split, 2, frozenLayers);
     try {
       const weights = replica.readWeights();
       const before = tf.memory().numTensors;
