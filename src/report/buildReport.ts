@@ -1,6 +1,6 @@
 // `dsdc-dist report RUN_DIR`: evaluates the run's checkpoint on the test set and writes one
 // self-contained HTML file with the training curves, the evaluation and the run's config,
-// and (with png) one PNG per figure for papers.
+// and (with --png, --svg) one PNG and/or SVG file per figure for papers.
 import * as tf from '@tensorflow/tfjs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -12,7 +12,7 @@ import { loadCheckpointModel } from '../training/loadModel.js';
 import { limitSplit } from '../training/runSetup.js';
 import { renderReportHtml, type ReportModel } from './html.js';
 import { worstMisclassified } from './misclassified.js';
-import { exportFigures } from './exportPng.js';
+import { exportFigures, type FigureFormat } from './exportFigures.js';
 import { readRunRecords } from './runRecords.js';
 
 export const REPORT_FILE = 'report.html';
@@ -29,8 +29,9 @@ export interface ReportOptions {
   /** Test images to evaluate on (default: the run's --test-limit; 0: all). */
   testLimit?: number;
   worstCount?: number;
-  /** Also write one PNG per figure (needs Chromium) into this folder. */
-  pngDir?: string;
+  /** Also write one file per figure and format (needs Chromium) into this folder. */
+  figuresDir?: string;
+  figureFormats?: readonly FigureFormat[];
   backend: string;
   log: (message: string) => void;
   warn: (message: string) => void;
@@ -39,6 +40,7 @@ export interface ReportOptions {
 export interface ReportResult {
   html: string;
   pngs: string[];
+  svgs: string[];
   checkpoint: string;
   examples: number;
   testAccuracy: number;
@@ -78,10 +80,13 @@ export async function buildReport(o: ReportOptions): Promise<ReportResult> {
     await mkdir(dirname(html), { recursive: true });
     await writeFile(html, renderReportHtml(reportModel));
     o.log(`wrote ${html}`);
-    const pngs = o.pngDir ? await exportFigures(html, resolve(o.pngDir)) : [];
-    for (const png of pngs) o.log(`wrote ${png}`);
+    const formats = o.figureFormats ?? [];
+    const figures = o.figuresDir && formats.length > 0 ? await exportFigures(html, resolve(o.figuresDir), formats) : [];
+    for (const file of figures) o.log(`wrote ${file}`);
+    const pngs = figures.filter((f) => f.endsWith('.png'));
+    const svgs = figures.filter((f) => f.endsWith('.svg'));
     const last = records.steps[records.steps.length - 1];
-    return { html, pngs, checkpoint: dir, examples: test.count, testAccuracy: evaluation.accuracy, finalLoss: records.summary?.finalLoss ?? last.loss };
+    return { html, pngs, svgs, checkpoint: dir, examples: test.count, testAccuracy: evaluation.accuracy, finalLoss: records.summary?.finalLoss ?? last.loss };
   } finally {
     model.dispose();
   }

@@ -132,7 +132,7 @@ describe('a live two-worker run: dashboard while it trains, report after', () =>
     expect(pageErrors).toEqual([]);
   });
 
-  it('finishes with the page still open, and `report` writes one self-contained HTML file', async () => {
+  it('finishes with the page still open, and `report` writes one self-contained HTML file, PNG and SVG figures', async () => {
     const code = await Promise.race([
       exited,
       new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`train did not finish in ${RUN_TIMEOUT_MS} ms:\n${stderr.slice(-3000)}`)), RUN_TIMEOUT_MS).unref()),
@@ -142,7 +142,7 @@ describe('a live two-worker run: dashboard while it trains, report after', () =>
     expect(summary.steps).toBe(MAX_STEPS);
 
     const withPng = chromiumAvailable();
-    const result = await runCli(['report', runDir, '--backend', 'wasm', '--json', ...(withPng ? ['--png'] : [])], { timeoutMs: 45_000 });
+    const result = await runCli(['report', runDir, '--backend', 'wasm', '--json', ...(withPng ? ['--png', '--svg'] : [])], { timeoutMs: 60_000 });
     expect(result.code, result.stderr).toBe(0);
     expect(result.json!.examples).toBe(TEST_LIMIT);
     const html = readFileSync(result.json!.report as string, 'utf8');
@@ -163,6 +163,17 @@ describe('a live two-worker run: dashboard while it trains, report after', () =>
     }
     expect(result.json!.pngs).toEqual(FIGURES.map((name) => join(runDir, 'report', `${name}.png`)));
     for (const png of result.json!.pngs as string[]) expect(readFileSync(png).subarray(1, 4).toString()).toBe('PNG');
+    // Vector figures: SVG elements (paths for the curves, text for the heatmap), no embedded HTML.
+    expect(result.json!.svgs).toEqual(FIGURES.map((name) => join(runDir, 'report', `${name}.svg`)));
+    const svg = (name: string) => readFileSync(join(runDir, 'report', `${name}.svg`), 'utf8');
+    for (const name of FIGURES) {
+      expect(svg(name)).toMatch(/^<\?xml[^>]*>\s*<svg[^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+      expect(svg(name)).not.toMatch(/<foreignObject/i);
+    }
+    expect(svg('loss').match(/<path /g)?.length ?? 0).toBeGreaterThan(10);
+    expect(svg('loss')).not.toMatch(/<image/);
+    expect(svg('confusion-matrix').match(/<text /g)?.length ?? 0).toBeGreaterThanOrEqual(10 * 10);
+    expect(svg('misclassified').match(/<image /g)?.length).toBe(Math.min(24, TEST_LIMIT - Math.round(summary.test_accuracy * TEST_LIMIT)));
     browser ??= await launchChromium();
     const page = await browser.newPage();
     const requests: string[] = [];

@@ -1,4 +1,4 @@
-// `dsdc-dist report RUN_DIR`: one self-contained HTML report of a run (and PNG figures).
+// `dsdc-dist report RUN_DIR`: one self-contained HTML report of a run (and PNG/SVG figures).
 import { dirname, join } from 'node:path';
 import type { Argv } from 'yargs';
 import { initBackend, type BackendChoice } from '../../backend/index.js';
@@ -14,6 +14,7 @@ interface ReportArgs {
   testLimit?: number;
   worst: number;
   png: boolean;
+  svg: boolean;
   dataDir?: string;
   backend: BackendChoice;
   json: boolean;
@@ -31,6 +32,7 @@ export const reportCommand = {
       .option('test-limit', { type: 'number', describe: 'evaluate on the first N test images (default: as the run did; 0: all)' })
       .option('worst', { type: 'number', default: DEFAULT_WORST_COUNT, describe: 'how many of the most confident mistakes to show' })
       .option('png', { type: 'boolean', default: false, describe: `also write one PNG per figure into ${FIGURES_DIR}/ beside the HTML file (needs Chromium)` })
+      .option('svg', { type: 'boolean', default: false, describe: `also write one vector SVG per figure into ${FIGURES_DIR}/ beside the HTML file (needs Chromium)` })
       .check((a) => {
         if (!Number.isInteger(a.worst) || (a.worst as number) < 0) throw new Error(`--worst must be a non-negative integer, got ${a.worst}`);
         if (a.testLimit !== undefined && (!Number.isInteger(a.testLimit) || (a.testLimit as number) < 0)) throw new Error(`--test-limit must be a non-negative integer, got ${a.testLimit}`);
@@ -47,7 +49,8 @@ export const reportCommand = {
       dataDir: a.dataDir,
       testLimit: a.testLimit,
       worstCount: a.worst,
-      pngDir: a.png ? join(dirname(out), FIGURES_DIR) : undefined,
+      figuresDir: join(dirname(out), FIGURES_DIR),
+      figureFormats: [...(a.png ? ['png' as const] : []), ...(a.svg ? ['svg' as const] : [])],
       backend: backend.backend,
       log: (m) => log.info(m),
       warn: (m) => log.warn(m),
@@ -55,11 +58,12 @@ export const reportCommand = {
     const summary = {
       report: result.html,
       pngs: result.pngs,
+      svgs: result.svgs,
       checkpoint: result.checkpoint,
       examples: result.examples,
       test_accuracy: result.testAccuracy,
       final_loss: result.finalLoss,
     };
-    printResult(a.json, summary, [`report: ${result.html}`, ...result.pngs.map((p) => `figure: ${p}`)].join('\n'));
+    printResult(a.json, summary, [`report: ${result.html}`, ...[...result.pngs, ...result.svgs].map((p) => `figure: ${p}`)].join('\n'));
   },
 };
