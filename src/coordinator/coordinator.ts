@@ -109,6 +109,7 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: 
   const url = await listen(http, o.host, o.port, o.tls ? 'wss' : 'ws');
   log.info(`listening on ${url} (dashboard: ${url.replace(/^ws/, 'http')}/, metrics: ${url.replace(/^ws/, 'http')}/metrics); waiting for ${o.workers} worker(s)`);
   o.onListening?.(url);
+  let stoppedEarly = false;
   try {
     // A stop request while waiting goes straight to the session, which checkpoints and returns.
     await pool.waitForWorkers(o.workers, o.joinTimeoutMs ?? DEFAULT_JOIN_TIMEOUT_MS, o.stop);
@@ -128,13 +129,14 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: 
       stop: o.stop,
     });
     status.phase = 'finished';
+    stoppedEarly = result.interrupted;
     const summary = buildSummary(result, { backend: backend.backend, device: backend.device, workers: o.workers, runDir: o.runDir });
     return { summary, result };
   } catch (error) {
     status.phase = 'failed';
     throw error;
   } finally {
-    pool.closeAll(status.phase === 'finished' ? 'run finished' : 'run stopped');
+    pool.closeAll(status.phase === 'finished' && !stoppedEarly ? 'run finished' : 'run stopped');
     await closeServers(wss, http);
     run.localModel.dispose();
   }

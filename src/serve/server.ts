@@ -76,7 +76,8 @@ function respond(assets: Map<string, Asset>, req: IncomingMessage, res: ServerRe
     res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end(`${req.method} is not supported; use GET\n`);
     return;
   }
-  const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+  // Only the path matters; parsing it alone keeps odd request targets such as '//' from throwing.
+  const path = (req.url ?? '/').split(/[?#]/)[0];
   const asset = assets.get(path === '/index.html' ? '/' : path);
   if (asset === undefined) {
     res.writeHead(404, { 'content-type': 'text/plain' }).end(`${path} not found\n`);
