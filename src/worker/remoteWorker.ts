@@ -40,9 +40,14 @@ export interface RemoteWorkerOptions {
   giveUpAfterMs?: number;
   /** PEM certificate(s) to trust for a wss:// coordinator (e.g. its self-signed one); absent: the system's CAs. */
   tlsCa?: Buffer | string;
+  /** Reconnect when nothing (no message, no ping) came from the coordinator for this long (ms). */
+  coordinatorSilenceMs?: number;
 }
 
 export const DEFAULT_GIVE_UP_AFTER_MS = 600_000;
+/** The coordinator pings every few seconds; minutes of silence mean a half-open connection to a dead one. */
+export const DEFAULT_COORDINATOR_SILENCE_MS = 180_000;
+const SILENCE_CHECK_MS = 5_000;
 /** Welcome carries every weight; allow it generously, but bounded. */
 const MAX_COORDINATOR_FRAME_BYTES = 256 * 1024 * 1024;
 
@@ -96,6 +101,7 @@ class RemoteWorker {
       let welcomed = false;
       const socket = new WebSocket(this.o.url, { maxPayload: MAX_COORDINATOR_FRAME_BYTES, ...(this.o.tlsCa ? { ca: this.o.tlsCa } : {}) });
       const send = (message: WorkerMessage) => socket.send(encodeMessage(message), { binary: true });
+      const stopWatching = this.watchForSilence(socket);
       socket.on('open', () => {
         send({
           type: 'hello',
@@ -150,6 +156,7 @@ class RemoteWorker {
         }
       };
       socket.on('close', (code, reason) => {
+        stopWatching();
         if (code === CloseCode.RUN_FINISHED) this.finished = true;
         else if (code === CloseCode.BAD_TOKEN || code === CloseCode.VERSION_MISMATCH || code === CloseCode.DUPLICATE_WORKER_ID) {
           this.o.log.error(`coordinator refused this worker (code ${code}: ${reason}); not retrying`);
@@ -161,6 +168,28 @@ class RemoteWorker {
       // Certificate problems do not go away by retrying quietly: say so at warn level.
       socket.on('error', (error) => (/certificate|self[- ]signed|CERT/i.test(error.message) ? this.o.log.warn : this.o.log.debug)(`socket: ${error.message}`));
     });
+  }
+
+  /** Drops a connection on which nothing has come for coordinatorSilenceMs, so that the loop reconnects. */
+  private watchForSilence(socket: WebSocket): () => void {
+    const limit = this.o.coordinatorSilenceMs ?? DEFAULT_COORDINATOR_SILENCE_MS;
+    let lastHeard = Date.now();
+    let lastCheck = Date.now();
+    const heard = () => (lastHeard = Date.now());
+    socket.on('message', heard);
+    socket.on('ping', heard);
+    const timer = setInterval(() => {
+      const now = Date.now();
+      // This worker's own long computation delays the check and the reading of what arrived.
+      if (now - lastCheck > 2 * SILENCE_CHECK_MS) lastHeard = Math.max(lastHeard, now - SILENCE_CHECK_MS);
+      lastCheck = now;
+      if (socket.readyState === WebSocket.OPEN && now - lastHeard > limit) {
+        this.o.log.warn(`nothing from the coordinator for ${Math.round((now - lastHeard) / 1000)} s; dropping the connection to reconnect`);
+        socket.terminate();
+      }
+    }, SILENCE_CHECK_MS);
+    timer.unref();
+    return () => clearInterval(timer);
   }
 
   private async onWelcome(welcome: WelcomeMessage): Promise<void> {
