@@ -139,7 +139,6 @@ export class WorkerPool extends EventEmitter {
         worker = this.handshake(socket, message, address);
         return;
       }
-      worker.lastSeen = Date.now();
       worker.bytesReceived += size;
       switch (message.type) {
         case 'gradients':
