@@ -34,6 +34,13 @@ const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..
 const CLI = path.join(REPO_ROOT, 'bin', 'dsdc-dist.js');
 const SCRATCH_LR = 3e-3;
 const FINETUNE_LR = 1e-4;
+/**
+ * Batch-norm momentum of the runs that build a model (pretrain, from scratch); a fine-tune run
+ * keeps its checkpoint's. With the default 0.99 the moving statistics of a few-hundred-step run
+ * trail the fast-changing weights and test accuracy stays near chance (22% on digits 0-4 after
+ * 300 steps at 98% training accuracy); 0.9 follows them (99.4% after 150 steps).
+ */
+const BN_MOMENTUM = 0.9;
 
 const { values: flags } = parseArgs({
   options: {
@@ -132,13 +139,14 @@ interface ExperimentPlan {
 
 async function runExperiment(plan: ExperimentPlan): Promise<Experiment> {
   const distributed = ['--workers', String(workers)];
-  const pretrained = await record(`${plan.title}: pretrain on ${plan.source.task}`, 'pretrain', plan.source.task, 'none', SCRATCH_LR, ['train', ...distributed, ...plan.source.args]);
+  const building = [...distributed, '--bn-momentum', String(BN_MOMENTUM)];
+  const pretrained = await record(`${plan.title}: pretrain on ${plan.source.task}`, 'pretrain', plan.source.task, 'none', SCRATCH_LR, ['train', ...building, ...plan.source.args]);
   const finetune = (freeze: string, lr: number) =>
     record(`${plan.title}: fine-tune ${freeze}, lr ${lr}`, 'finetune', plan.target.task, freeze, lr, [
       'finetune', '--from', pretrained.checkpoint, '--freeze', freeze, '--lr', String(lr), ...distributed, ...plan.target.args, ...plan.finetuneArgs,
     ]);
   const runs = [pretrained];
-  runs.push(await record(`${plan.title}: from scratch`, 'scratch', plan.target.task, 'none', SCRATCH_LR, ['train', ...distributed, ...plan.target.args]));
+  runs.push(await record(`${plan.title}: from scratch`, 'scratch', plan.target.task, 'none', SCRATCH_LR, ['train', ...building, ...plan.target.args]));
   runs.push(await finetune('all-but-last:2', FINETUNE_LR));
   runs.push(await finetune('all-but-last:2', 10 * FINETUNE_LR));
   runs.push(await finetune('all-but-last:1', 10 * FINETUNE_LR));
@@ -178,6 +186,7 @@ const report: TransferReport = {
   steps,
   batchSize,
   workers,
+  bnMomentum: BN_MOMENTUM,
   machine: {
     cpuModel: os.cpus()[0]?.model ?? 'unknown',
     cores: os.cpus().length,

@@ -37,6 +37,8 @@ export interface TransferReport {
   steps: number;
   batchSize: number;
   workers: number;
+  /** Batch-norm momentum of the pretrain and from-scratch runs (fine-tuning keeps the checkpoint's). */
+  bnMomentum: number;
   machine: { cpuModel: string; cores: number; memoryGiB: number; node: string; loadAtStart: number[]; loadAtEnd: number[] };
   gitCommit: string;
   experiments: Experiment[];
@@ -109,7 +111,8 @@ export function renderTransferSection(r: TransferReport): string {
     '',
     `Every run: coordinator + ${r.workers} worker processes (\`--workers ${r.workers} --backend wasm\`), ${r.steps} steps of global batch ${r.batchSize}, ` +
       `the training set cut to exactly one epoch of them (\`--train-limit ${r.steps * r.batchSize} --epochs 1\`, so each cosine schedule runs to its end), ` +
-      'default augmentation and batch norm, seed 1; test accuracy on the whole test set of the run\'s classes. Fine-tuning starts from the pretrained checkpoint with a new head ' +
+      `default augmentation (shifts of up to 2 pixels), seed 1, batch norm with momentum ${r.bnMomentum} (\`--bn-momentum ${r.bnMomentum}\` for pretraining and from scratch; fine-tuning keeps the checkpoint's): ` +
+      'with the default 0.99 the moving statistics of so short a run trail the weights and test accuracy stays near chance. Test accuracy is on the whole test set of the run\'s classes. Fine-tuning starts from the pretrained checkpoint with a new head ' +
       '(automatic for 0-4 → 5-9 since the classes differ; `--new-head` for Fashion-MNIST, same class count). `all-but-last:2` is the articles\' freezing: only sdc4, sdc4_bn and head train; ' +
       '`all-but-last:1` trains the head alone. "train s" is steps × batch ÷ images/s (no start-up, no evaluation).',
   ];
