@@ -9,9 +9,13 @@ import {
   inkBoundingBox,
   MNIST_CENTRE,
   MNIST_SIZE,
+  MNIST_STROKE_RATIO,
   preprocessDigit,
   resize,
   resampleTaps,
+  strokeWidth,
+  thicken,
+  withMnistStrokes,
   type GrayImage,
   type RasterImage,
 } from '../../src/predict/preprocess.js';
@@ -111,6 +115,95 @@ describe('preprocessDigit', () => {
       }
       expect(dot / Math.sqrt(a * b), `test digit ${k}`).toBeGreaterThan(0.8);
     }
+  });
+});
+
+describe('thin strokes', () => {
+  /** An L (a stem and a foot) of stroke `pen` in a 300×300 picture, as a 0..1 ink map. */
+  function ell(pen: number): GrayImage {
+    const size = 300;
+    const data = new Float32Array(size * size);
+    const fill = (x0: number, y0: number, w: number, h: number) => {
+      for (let y = y0; y < y0 + h; y++) for (let x = x0; x < x0 + w; x++) data[y * size + x] = 1;
+    };
+    fill(100, 40, pen, 200);
+    fill(100, 240 - pen, 120, pen);
+    return { width: size, height: size, data };
+  }
+  /** The best cosine similarity of two 28×28 pictures over shifts of up to one pixel. */
+  const bestShiftCosine = (a: Float32Array, b: Float32Array) => {
+    let best = -1;
+    for (let dy = -1; dy <= 1; dy++) {
+      for (let dx = -1; dx <= 1; dx++) {
+        let dot = 0, na = 0, nb = 0;
+        for (let y = 0; y < MNIST_SIZE; y++) {
+          for (let x = 0; x < MNIST_SIZE; x++) {
+            const u = a[y * MNIST_SIZE + x];
+            const sx = x + dx, sy = y + dy;
+            const v = sx >= 0 && sy >= 0 && sx < MNIST_SIZE && sy < MNIST_SIZE ? b[sy * MNIST_SIZE + sx] : 0;
+            dot += u * v;
+            na += u * u;
+            nb += v * v;
+          }
+        }
+        best = Math.max(best, dot / Math.sqrt(na * nb));
+      }
+    }
+    return best;
+  };
+  const asRaster = (g: GrayImage): RasterImage => ({ width: g.width, height: g.height, channels: 1, data: Uint8Array.from(g.data, (v) => Math.round(255 * v)) });
+
+  it('estimates the width of a long bar as about its width', () => {
+    const bar = gray(new Float32Array(100 * 100), 100);
+    for (let y = 10; y < 90; y++) for (let x = 40; x < 46; x++) bar.data[y * 100 + x] = 1;
+    expect(strokeWidth(bar)).toBeGreaterThan(5.5);
+    expect(strokeWidth(bar)).toBeLessThanOrEqual(6);
+    expect(strokeWidth(gray(new Float32Array(100 * 100), 100))).toBeUndefined();
+  });
+
+  it('thickens by the maximum over a square, growing the picture so that no stroke is cut', () => {
+    const dot = gray(new Float32Array(9), 3);
+    dot.data[0] = 0.7;
+    const out = thicken(dot, 2);
+    expect([out.width, out.height]).toEqual([7, 7]);
+    for (let y = 0; y < 7; y++) for (let x = 0; x < 7; x++) expect(out.data[y * 7 + x], `${x},${y}`).toBeCloseTo(x < 5 && y < 5 ? 0.7 : 0);
+  });
+
+  it('thickens as a naive maximum over each pixel\'s square would', () => {
+    let seed = 7;
+    const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    const image = { width: 13, height: 9, data: Float32Array.from({ length: 13 * 9 }, () => (random() < 0.1 ? random() : 0)) };
+    for (const radius of [1, 2, 4]) {
+      const out = thicken(image, radius);
+      for (let y = 0; y < out.height; y++) {
+        for (let x = 0; x < out.width; x++) {
+          let max = 0;
+          for (let sy = y - 2 * radius; sy <= y; sy++) for (let sx = x - 2 * radius; sx <= x; sx++) {
+            if (sx >= 0 && sy >= 0 && sx < image.width && sy < image.height) max = Math.max(max, image.data[sy * image.width + sx]);
+          }
+          expect(out.data[y * out.width + x], `r ${radius} at ${x},${y}`).toBe(max);
+        }
+      }
+    }
+  });
+
+  it('brings a one-pixel pen line to MNIST\'s stroke width and leaves MNIST-thick strokes as they are', () => {
+    const thin = withMnistStrokes(ell(1));
+    const ratio = strokeWidth(thin)! / Math.max(thin.width, thin.height);
+    expect(ratio).toBeGreaterThan(MNIST_STROKE_RATIO - 0.015);
+    expect(ratio).toBeLessThan(MNIST_STROKE_RATIO + 0.015);
+    const thick = ell(18);
+    expect(withMnistStrokes(thick)).toBe(thick);
+  });
+
+  it('makes a digit written with a thin pen look like the same digit written with a thick one', () => {
+    const thick = preprocessDigit(asRaster(ell(20)))!;
+    const thin = preprocessDigit(asRaster(ell(2)))!;
+    const ink = (a: Float32Array) => a.reduce((sum, v) => sum + v, 0);
+    expect(ink(thin) / ink(thick)).toBeGreaterThan(0.8);
+    expect(ink(thin) / ink(thick)).toBeLessThan(1.25);
+    // Centring by mass rounds to whole pixels, so the two may sit one pixel apart.
+    expect(bestShiftCosine(thin, thick)).toBeGreaterThan(0.9);
   });
 });
 
