@@ -1,12 +1,17 @@
 // Draws the hand-drawn digit files in docs/examples/digits/ in headless Chromium: strokes with
 // a round pen, a little wobble, on paper-coloured backgrounds, in several sizes, ink colours and
 // formats, the way a phone photo or a scan of a written digit comes out (not MNIST's white on
-// black 28×28). `node docs/examples/draw-digits.mjs` rewrites them (needs /usr/bin/chromium).
+// black 28×28). Each digit twice: `hand-N` with a marker-like pen (about 10% of the digit's
+// height) and `ballpoint-N` with a pen five times thinner. `node docs/examples/draw-digits.mjs`
+// rewrites them (needs /usr/bin/chromium).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 
 const OUT = new URL('./digits/', import.meta.url);
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'];
+
+/** Pen widths relative to `width` below: the marker, and a ballpoint five times thinner. */
+const PENS = [['hand', 1], ['ballpoint', 0.2]];
 
 // Strokes in a 100×100 box (x right, y down); each stroke is a polyline, smoothed when drawn.
 const DIGITS = [
@@ -23,7 +28,8 @@ const DIGITS = [
 mkdirSync(OUT, { recursive: true });
 const browser = await chromium.launch({ executablePath: process.env.DSDC_CHROMIUM || '/usr/bin/chromium', args: ARGS });
 const page = await browser.newPage();
-for (const d of DIGITS) {
+for (const [prefix, pen] of PENS) for (const digit of DIGITS) {
+  const d = { ...digit, file: digit.file.replace('hand', prefix), width: digit.width * pen, seed: digit.file.length * 7919 };
   const type = d.file.endsWith('.png') ? 'image/png' : 'image/jpeg';
   const dataUrl = await page.evaluate(({ d, type }) => {
     const [w, h] = d.size;
@@ -35,7 +41,7 @@ for (const d of DIGITS) {
     const scale = 0.7 * Math.min(w, h) / 100;
     const ox = 0.46 * w - 50 * scale;
     const oy = 0.52 * h - 50 * scale;
-    let seed = d.file.length * 7919;
+    let seed = d.seed;
     const wobble = () => ((seed = (seed * 16807) % 2147483647) / 2147483647 - 0.5) * 2.2;
     g.strokeStyle = d.ink;
     g.lineWidth = d.width * scale;
