@@ -77,6 +77,8 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
   const perEpoch = stepsPerEpoch(o.train.count, config.batchSize);
   const plannedSteps = config.epochs * perEpoch;
   const totalSteps = config.maxSteps > 0 ? Math.min(config.maxSteps, plannedSteps) : plannedSteps;
+  /** Epochs this run touches, for the log (`epoch 1/2`, not `1/10`, when --max-steps stops it early). */
+  const epochsShown = Math.ceil(totalSteps / perEpoch);
   // The schedule spans the planned epochs; --max-steps only stops early, so a stopped and resumed
   // run follows the same learning-rate curve as an uninterrupted one.
   const schedule = { kind: config.schedule, baseRate: config.learningRate, totalSteps: plannedSteps, warmupSteps: config.warmupSteps };
@@ -134,7 +136,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
       const snapshot = stats.snapshot();
       o.progress.update({
         epoch,
-        epochs: config.epochs,
+        epochs: epochsShown,
         stepInEpoch: s + 1,
         stepsInEpoch: perEpoch,
         imagesPerSecond: snapshot.imagesPerSecond,
@@ -171,7 +173,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
       if (config.evaluate) evaluation = evaluate(o);
       stats.exclude(performance.now() - evalStarted);
       log.info(
-        `epoch ${epoch + 1}/${config.epochs} done: loss ${epochStats.epochLoss.toFixed(4)}, train acc ${(100 * epochStats.epochAccuracy).toFixed(2)}%` +
+        `epoch ${epoch + 1}/${epochsShown} done: loss ${epochStats.epochLoss.toFixed(4)}, train acc ${(100 * epochStats.epochAccuracy).toFixed(2)}%` +
           (evaluation ? `, test acc ${(100 * evaluation.accuracy).toFixed(2)}%` : '') +
           `, ${epochStats.imagesPerSecond.toFixed(0)} img/s`,
       );
