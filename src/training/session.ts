@@ -159,6 +159,10 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
         timings,
       };
       runLog.write({ ...record });
+      log.debug(
+        `step ${record.step}/${totalSteps}: loss ${record.loss.toFixed(4)}, acc ${(100 * record.accuracy).toFixed(1)}%, lr ${record.lr.toPrecision(3)}, ` +
+          `${record.workers} worker(s), ${record.bytes} bytes, ${(timings.totalMs ?? 0).toFixed(1)} ms`,
+      );
       o.onStep?.(record);
       if (state.position.globalStep % config.checkpointEvery === 0) {
         const saveStarted = performance.now();

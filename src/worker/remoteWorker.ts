@@ -244,6 +244,8 @@ class RemoteWorker {
     };
     message.timings.encodeMs = performance.now() - encodeStarted;
     send(message);
+    // Numbered as the coordinator's log and metrics.jsonl number it (after the update: from 1).
+    this.o.log.debug(`step ${step.step + 1}: ${contribution.count} examples, loss ${contribution.loss.toFixed(4)}, compute ${contribution.computeMs.toFixed(1)} ms, encode ${message.timings.encodeMs.toFixed(1)} ms`);
     // Gather the next batch while the coordinator aggregates and the weights travel.
     this.prefetched = step.nextIndices ? replica.prepare(step.nextIndices, step.nextAugmentSeed ?? step.augmentSeed) : undefined;
   }
