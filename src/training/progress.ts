@@ -12,6 +12,8 @@ export interface ProgressSnapshot {
   loss: number;
   accuracy: number;
   etaSeconds: number;
+  /** The run's last step (it may end mid-epoch with --max-steps): always logged. */
+  last?: boolean;
 }
 
 const BAR_WIDTH = 24;
@@ -42,7 +44,7 @@ export class ProgressReporter {
       return;
     }
     const now = Date.now();
-    if (now - this.lastPlainLog >= PLAIN_LOG_INTERVAL_MS || p.stepInEpoch === p.stepsInEpoch) {
+    if (now - this.lastPlainLog >= PLAIN_LOG_INTERVAL_MS || p.stepInEpoch === p.stepsInEpoch || p.last) {
       this.lastPlainLog = now;
       this.log.info(`epoch ${p.epoch + 1}/${p.epochs} ${line}`);
     }

@@ -143,6 +143,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
         loss: snapshot.epochLoss,
         accuracy: snapshot.epochAccuracy,
         etaSeconds: snapshot.imagesPerSecond > 0 ? ((totalSteps - state.position.globalStep) * config.batchSize) / snapshot.imagesPerSecond : Infinity,
+        last: state.position.globalStep === totalSteps,
       });
       const record: StepRecord = {
         type: 'step',

@@ -57,6 +57,15 @@ describe('progress lines', () => {
     expect(lines[0]).toContain('epoch 1/2 step 10/10 150 img/s loss 0.5000 acc 90.0%');
   });
 
+  it('are written at the end of an epoch and at the run\'s last step, else at most every 10 s', () => {
+    const { log, lines } = captured('info');
+    const progress = new ProgressReporter(log, false, notATerminal);
+    progress.update({ ...snapshot, stepInEpoch: 1 });
+    progress.update({ ...snapshot, stepInEpoch: 2 });
+    progress.update({ ...snapshot, stepInEpoch: 3, last: true });
+    expect(lines.map((l) => l.match(/step \d+\/10/)![0])).toEqual(['step 1/10', 'step 3/10']);
+  });
+
   it('are left out at --log-level warn', () => {
     const { log, lines } = captured('warn');
     new ProgressReporter(log, false, notATerminal).update(snapshot);
