@@ -29,7 +29,14 @@ class Run {
 
   async coordinator(extra: string[] = [], workers = 2): Promise<CliProcess> {
     const port = await this.port;
-    const c = this.spawn('coordinator', ['coordinator', ...RUN_FLAGS, '--workers', String(workers), '--port', String(port), '--run-dir', this.dir, ...extra]);
+    // A flag in `extra` replaces the same flag (and its value) of RUN_FLAGS.
+    const replaced = new Set(extra.filter((f) => f.startsWith('--')));
+    const base: string[] = [];
+    for (let i = 0; i < RUN_FLAGS.length; i++) {
+      if (!replaced.has(RUN_FLAGS[i])) base.push(RUN_FLAGS[i]);
+      else if (RUN_FLAGS[i + 1] !== undefined && !RUN_FLAGS[i + 1].startsWith('--')) i++;
+    }
+    const c = this.spawn('coordinator', ['coordinator', ...base, '--workers', String(workers), '--port', String(port), '--run-dir', this.dir, ...extra]);
     await c.waitForLine(/listening on ws:/, START_TIMEOUT_MS);
     return c;
   }
@@ -74,6 +81,27 @@ const scenarios: Record<string, () => Promise<Outcome>> = {
     await run.worker('a');
     await run.worker('b');
     return run.finish(c, 'none (undisturbed)', '-', started);
+  },
+
+  /** The reference for 'rogue-nan': three honest workers (smaller parts change batch norm's batch statistics). */
+  async 'undisturbed-3'() {
+    const run = new Run();
+    const started = Date.now();
+    const c = await run.coordinator([], 3);
+    await run.worker('a');
+    await run.worker('b');
+    await run.worker('c');
+    return run.finish(c, 'none, 3 honest workers (reference for the next row)', '-', started);
+  },
+
+  /** The other reference for 'rogue-nan': two workers and a global batch of 43, the two thirds of 64 it applies. */
+  async 'undisturbed-43'() {
+    const run = new Run();
+    const started = Date.now();
+    const c = await run.coordinator(['--batch-size', '43']);
+    await run.worker('a');
+    await run.worker('b');
+    return run.finish(c, 'none, 2 workers, global batch 43 (reference for the NaN row)', '-', started);
   },
 
   async 'worker-sigkill'() {
