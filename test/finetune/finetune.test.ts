@@ -96,6 +96,18 @@ describe('dsdc-dist finetune', () => {
     }
   }, 2 * RUN_TIMEOUT_MS);
 
+  it('a fine-tune run stopped after 3 steps and resumed with --resume ends bit-identical to one run straight through', async () => {
+    const flags = ['finetune', '--from', withBatchNorm.summary.checkpoint as string, '--standalone', '--freeze', 'all-but-last:2', '--classes', '5-9', ...BASE];
+    const straight = await runCli([...flags, '--max-steps', '6', '--run-dir', tempDir('finetune-straight'), '--json'], { timeoutMs: RUN_TIMEOUT_MS });
+    const runDir = tempDir('finetune-resumed');
+    const first = await runCli([...flags, '--max-steps', '3', '--run-dir', runDir, '--json'], { timeoutMs: RUN_TIMEOUT_MS });
+    const resumed = await runCli([...flags, '--max-steps', '6', '--run-dir', runDir, '--resume', '--json'], { timeoutMs: RUN_TIMEOUT_MS });
+    for (const r of [straight, first, resumed]) expect(r.code, r.stderr.slice(-2000)).toBe(0);
+    const expected = readCheckpointWeights(straight.json!.checkpoint as string);
+    const actual = readCheckpointWeights(resumed.json!.checkpoint as string);
+    for (const [name, values] of expected) expect(actual.get(name), name).toEqual(values);
+  }, 2 * RUN_TIMEOUT_MS);
+
   it('refuses what cannot work with an error naming the flag and the problem', async () => {
     const from = withBatchNorm.summary.checkpoint as string;
     const fail = async (args: string[]) => {
