@@ -3,7 +3,7 @@ import type { Argv } from 'yargs';
 import { BACKEND_CHOICES, type BackendChoice } from '../backend/index.js';
 import { parseClassList } from '../data/batching.js';
 import { LOG_LEVELS, type LogLevel } from '../log/logger.js';
-import { DEFAULT_MODEL_SPEC } from '../model/spec.js';
+import { type BlockSpec, DEFAULT_MODEL_SPEC, modelSpecWith } from '../model/spec.js';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../training/config.js';
 import { SCHEDULE_KINDS, type ScheduleKind } from '../training/schedule.js';
 
@@ -32,6 +32,10 @@ export function withTrainingFlags<T>(yargs: Argv<T>) {
     .option('eval', { type: 'boolean', default: true, describe: 'evaluate on the test set after each epoch (--no-eval: skip)' })
     .option('batch-norm', { type: 'boolean', default: true, describe: 'batch norm after every convolution (--no-batch-norm: exact equivalence checks)' })
     .option('bn-momentum', { type: 'number', default: DEFAULT_MODEL_SPEC.bnMomentum, describe: 'batch norm moving-average momentum (Keras terms; 0.9 settles faster on short runs)' })
+    .option('stem-filters', { type: 'number', default: DEFAULT_MODEL_SPEC.stemFilters, describe: 'filters of the 3×3 stem convolution' })
+    .option('widths', { type: 'string', default: DEFAULT_MODEL_SPEC.blocks.map((b) => b.filters).join(','), describe: 'filters of each separable dilated block; their count is the depth' })
+    .option('dilations', { type: 'string', default: DEFAULT_MODEL_SPEC.blocks.map((b) => b.dilation).join(','), describe: 'dilation of each block, as many as --widths' })
+    .option('pool-after', { type: 'string', default: poolAfterDefault(), describe: "2×2 max-pool after these blocks (1-based), e.g. '2'; 'none' for no pooling" })
     .option('checkpoint-every', { type: 'number', default: d.checkpointEvery, describe: 'steps between checkpoints' })
     .option('run-dir', { type: 'string', describe: 'where checkpoints and metrics.jsonl go (default runs/<time>)' })
     .option('resume', { type: 'boolean', default: false, describe: 'continue the run in --run-dir from its newest valid checkpoint (a new run if it has none yet)' });
@@ -51,6 +55,10 @@ export interface TrainingArgs {
   eval: boolean;
   batchNorm: boolean;
   bnMomentum: number;
+  stemFilters: number;
+  widths: string;
+  dilations: string;
+  poolAfter: string;
   checkpointEvery: number;
   dataDir?: string;
   classes?: string;
@@ -72,9 +80,41 @@ export function trainConfigFromArgs(a: TrainingArgs): TrainConfig {
     dataDir: a.dataDir,
     checkpointEvery: a.checkpointEvery,
     evaluate: a.eval,
-    model: { ...DEFAULT_MODEL_SPEC, batchNorm: a.batchNorm, bnMomentum: a.bnMomentum, numClasses: classes?.length ?? DEFAULT_MODEL_SPEC.numClasses },
+    model: modelSpecWith({
+      stemFilters: a.stemFilters,
+      blocks: blocksFromArgs(a),
+      batchNorm: a.batchNorm,
+      bnMomentum: a.bnMomentum,
+      numClasses: classes?.length ?? DEFAULT_MODEL_SPEC.numClasses,
+    }),
     ...(classes ? { classes } : {}),
   };
+}
+
+function poolAfterDefault(): string {
+  const positions = DEFAULT_MODEL_SPEC.blocks.flatMap((b, i) => (b.poolAfter ? [String(i + 1)] : []));
+  return positions.length > 0 ? positions.join(',') : 'none';
+}
+
+function integerList(flag: string, text: string): number[] {
+  const values = String(text).split(',').map((part) => part.trim());
+  return values.map((value) => {
+    const n = Number(value);
+    if (value === '' || !Number.isInteger(n) || n < 1) throw new Error(`--${flag}: '${value}' is not a positive integer (expected a comma-separated list such as 64,64,128,128)`);
+    return n;
+  });
+}
+
+/** The architecture's blocks from --widths, --dilations and --pool-after. */
+export function blocksFromArgs(a: Pick<TrainingArgs, 'widths' | 'dilations' | 'poolAfter'>): BlockSpec[] {
+  const widths = integerList('widths', a.widths);
+  const dilations = integerList('dilations', a.dilations);
+  if (widths.length !== dilations.length) {
+    throw new Error(`--widths has ${widths.length} blocks (${a.widths}) but --dilations has ${dilations.length} (${a.dilations}); give one dilation per block`);
+  }
+  const pools = String(a.poolAfter).trim() === 'none' ? [] : integerList('pool-after', a.poolAfter);
+  for (const p of pools) if (p > widths.length) throw new Error(`--pool-after ${p}: there are only ${widths.length} blocks`);
+  return widths.map((filters, i) => ({ filters, dilation: dilations[i], ...(pools.includes(i + 1) ? { poolAfter: true } : {}) }));
 }
 
 export function defaultRunDir(): string {

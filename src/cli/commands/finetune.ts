@@ -42,6 +42,10 @@ export const finetuneCommand = {
       // The architecture (batch norm and its momentum included) is the checkpoint's.
       .hide('batch-norm')
       .hide('bn-momentum')
+      .hide('stem-filters')
+      .hide('widths')
+      .hide('dilations')
+      .hide('pool-after')
       .default('lr', DEFAULT_FINETUNE_LEARNING_RATE)
       .default('epochs', DEFAULT_FINETUNE_EPOCHS)
       .check((a) => {
