@@ -43,7 +43,7 @@ export interface FinetuneOrigin {
 }
 
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
-  epochs: 10,
+  epochs: 15,
   batchSize: 128,
   learningRate: 3e-3,
   schedule: 'cosine',
