@@ -13,7 +13,7 @@ import { maxRelativeDifference, readCheckpointWeights } from '../helpers/checkpo
 import { SMALL_RUN, runCli, tempDir } from '../helpers/cli.js';
 
 const STEPS = 20;
-const FLAGS = [...SMALL_RUN, '--batch-size', '128', '--no-eval', '--seed', '7'];
+const FLAGS = [...SMALL_RUN, '--batch-size', '64', '--no-eval', '--seed', '7'];
 
 async function train(mode: 'standalone' | number, extra: string[], steps = STEPS) {
   const runDir = tempDir(`equiv-${mode}`);
