@@ -15,6 +15,14 @@ export class BatchNormReLU extends tf.layers.Layer {
   static readonly className = 'BatchNormReLU';
   readonly momentum: number;
   readonly epsilon: number;
+  /**
+   * Moving-statistics updates made so far in this run, set by the training loop before each
+   * step. While it is below 1/(1 − momentum) the update is a cumulative average of the batches
+   * seen so far, so short runs do not evaluate with statistics still dominated by the initial
+   * mean 0 and variance 1 (with momentum 0.99 those fade only after some 500 steps). Unset, the
+   * plain exponential average applies, as in Keras.
+   */
+  statisticsUpdates = Number.POSITIVE_INFINITY;
   private gamma!: tf.LayerVariable;
   private beta!: tf.LayerVariable;
   private movingMean!: tf.LayerVariable;
@@ -56,7 +64,7 @@ export class BatchNormReLU extends tf.layers.Layer {
     }
     const { output, mean, variance } = batchNormReluTraining(x, gamma, beta, this.epsilon);
     tf.tidy(() => {
-      const decay = 1 - this.momentum;
+      const decay = Math.max(1 - this.momentum, 1 / (this.statisticsUpdates + 1));
       const updated = (moving: tf.LayerVariable, batch: tf.Tensor1D) =>
         tf.sub(moving.read(), tf.mul(tf.sub(moving.read(), batch), decay));
       this.movingMean.write(updated(this.movingMean, mean));

@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { gatherBatch, type Batch } from '../data/batching.js';
 import type { Split } from '../data/types.js';
+import { BatchNormReLU } from '../model/batchNormRelu.js';
 import { buildDsdcNet } from '../model/dsdcNet.js';
 import type { ModelSpec } from '../model/spec.js';
 import type { StepContribution } from './aggregate.js';
@@ -76,8 +77,12 @@ export class Replica {
     return reusable ? prefetched : this.prepare(indices, augmentSeed);
   }
 
-  compute(batch: PreparedBatch): TimedContribution {
+  /** Gradients of one batch; globalStep (0-based) sets batch norm's warm start, see BatchNormReLU. */
+  compute(batch: PreparedBatch, globalStep?: number): TimedContribution {
     const started = performance.now();
+    if (globalStep !== undefined) {
+      for (const layer of this.model.layers) if (layer instanceof BatchNormReLU) layer.statisticsUpdates = globalStep;
+    }
     const { x, y } = batchTensors(batch.images, batch.labels, this.spec.inputShape, this.spec.numClasses);
     const result = computeGradients(this.model, this.trainable, x, y);
     const gradients = new Map<string, Float32Array>();

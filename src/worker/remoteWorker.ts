@@ -228,7 +228,7 @@ class RemoteWorker {
       throw new Error(`step ${step.step} is for weights version ${step.weightsVersion}, this worker holds ${this.weightsVersion}`);
     }
     const batch = replica.batchFor(step.indices, step.augmentSeed, this.prefetched);
-    const contribution = replica.compute(batch);
+    const contribution = replica.compute(batch, step.step);
     const encodeStarted = performance.now();
     const message = {
       type: 'gradients' as const,
