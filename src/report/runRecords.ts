@@ -6,22 +6,11 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StepTimings } from '../training/source.js';
 import { METRICS_FILE } from '../training/runLog.js';
+import type { StepRecord } from '../training/session.js';
 import { ReportError } from './errors.js';
 
-export interface StepLine {
-  time: string;
-  type: 'step';
-  step: number;
-  total_steps: number;
-  epoch: number;
-  loss: number;
-  accuracy: number;
-  lr: number;
-  images_per_s: number;
-  bytes: number;
-  workers: number;
-  timings: StepTimings;
-}
+/** A step line of metrics.jsonl: the training loop's step record with the time it was written. */
+export type StepLine = StepRecord & { time: string };
 
 export interface EpochLine {
   time: string;
