@@ -24,6 +24,7 @@ export class Replica {
   private readonly variables: Map<string, NamedVariable>;
   private readonly trainable: NamedVariable[];
   private readonly movingStatistics: NamedVariable[];
+  private readonly batchNormLayers: BatchNormReLU[];
 
   constructor(
     readonly spec: ModelSpec,
@@ -37,6 +38,7 @@ export class Replica {
     this.variables = new Map(namedVariables(this.model).map((v) => [v.name, v]));
     this.trainable = trainableVariables(this.model);
     this.movingStatistics = movingStatisticVariables(this.model);
+    this.batchNormLayers = this.model.layers.filter((l): l is BatchNormReLU => l instanceof BatchNormReLU);
   }
 
   /** Names of the variables whose gradients this replica computes. */
@@ -81,7 +83,7 @@ export class Replica {
   compute(batch: PreparedBatch, globalStep?: number): TimedContribution {
     const started = performance.now();
     if (globalStep !== undefined) {
-      for (const layer of this.model.layers) if (layer instanceof BatchNormReLU) layer.statisticsUpdates = globalStep;
+      for (const layer of this.batchNormLayers) layer.statisticsUpdates = globalStep;
     }
     const { x, y } = batchTensors(batch.images, batch.labels, this.spec.inputShape, this.spec.numClasses);
     const result = computeGradients(this.model, this.trainable, x, y);

@@ -7,7 +7,7 @@ import { DEFAULT_PORT, runCoordinator } from '../../coordinator/coordinator.js';
 import { DEFAULT_HEARTBEAT_TIMEOUT_MS } from '../../coordinator/heartbeat.js';
 import { NON_FINITE_POLICIES, type NonFinitePolicy } from '../../coordinator/remoteSource.js';
 import { LocalWorkers } from '../../launcher/localWorkers.js';
-import { createLogger, type LogLevel } from '../../log/logger.js';
+import { createLogger, type Logger, type LogLevel } from '../../log/logger.js';
 import type { TrainConfig } from '../../training/config.js';
 import { formatSummary } from '../../training/summary.js';
 import { logFailure, printResult, stopSignal } from '../output.js';
@@ -98,28 +98,33 @@ export const coordinatorCommand = {
   handler: async (a: DistributedArgs) => coordinate(a, readToken(a.tokenFile)),
 };
 
+/** The coordinator plus --workers N local worker processes (train, finetune), on a fresh token unless one is given. */
+export async function coordinateWithLocalWorkers(a: DistributedArgs, log: Logger, start?: RunStart): Promise<void> {
+  const token = readToken(a.tokenFile) ?? randomBytes(24).toString('hex');
+  let workers: LocalWorkers | undefined;
+  try {
+    await coordinate(
+      a,
+      token,
+      (url) => {
+        const tlsCaFile = a.tlsCa ?? a.tlsCert;
+        workers = new LocalWorkers({ url, count: a.workers, token, backend: a.backend, logLevel: a.logLevel, dataDir: a.dataDir, tlsCaFile, log });
+        workers.start();
+      },
+      () => workers?.killAll(),
+      start,
+    );
+  } finally {
+    await workers?.stop();
+  }
+}
+
 export const trainCommand = {
   command: 'train',
   describe: 'train with a coordinator and --workers N local worker processes',
   builder: (y: Argv) =>
     withDistributedFlags(y, 0).option('tls-ca', { type: 'string', describe: 'certificate the local workers trust for wss:// (default: --tls-cert, i.e. self-signed)' }),
   handler: async (a: DistributedArgs) => {
-    const log = createLogger('launcher', a.logLevel);
-    const token = readToken(a.tokenFile) ?? randomBytes(24).toString('hex');
-    let workers: LocalWorkers | undefined;
-    try {
-      await coordinate(
-        a,
-        token,
-        (url) => {
-          const tlsCaFile = a.tlsCa ?? a.tlsCert;
-          workers = new LocalWorkers({ url, count: a.workers, token, backend: a.backend, logLevel: a.logLevel, dataDir: a.dataDir, tlsCaFile, log });
-          workers.start();
-        },
-        () => workers?.killAll(),
-      );
-    } finally {
-      await workers?.stop();
-    }
+    await coordinateWithLocalWorkers(a, createLogger('launcher', a.logLevel));
   },
 };

@@ -2,9 +2,7 @@
 // (a class subset, another MNIST-format dataset) with some layers frozen, at a low learning rate.
 // Standalone (--standalone), with --workers N local worker processes, or as a coordinator that
 // waits for N workers started elsewhere (--no-launch-workers: pm2, other machines).
-import { randomBytes } from 'node:crypto';
 import type { Argv } from 'yargs';
-import { LocalWorkers } from '../../launcher/localWorkers.js';
 import { createLogger } from '../../log/logger.js';
 import { DEFAULT_FINETUNE_LEARNING_RATE, DEFAULT_FREEZE_SPEC, prepareFinetune } from '../../training/finetune.js';
 import { parseFreezeSpec } from '../../training/freeze.js';
@@ -13,7 +11,7 @@ import { runStandalone } from '../../worker/standalone.js';
 import { printResult, stopSignal } from '../output.js';
 import { readToken } from '../token.js';
 import { defaultRunDir, trainConfigFromArgs } from '../trainingFlags.js';
-import { coordinate, withDistributedFlags, type DistributedArgs, type RunStart } from './distributed.js';
+import { coordinate, coordinateWithLocalWorkers, withDistributedFlags, type DistributedArgs, type RunStart } from './distributed.js';
 
 interface FinetuneArgs extends DistributedArgs {
   from: string;
@@ -67,21 +65,6 @@ export const finetuneCommand = {
       await coordinate(a, readToken(a.tokenFile), undefined, undefined, start);
       return;
     }
-    const token = readToken(a.tokenFile) ?? randomBytes(24).toString('hex');
-    let workers: LocalWorkers | undefined;
-    try {
-      await coordinate(
-        a,
-        token,
-        (url) => {
-          workers = new LocalWorkers({ url, count: a.workers, token, backend: a.backend, logLevel: a.logLevel, dataDir: a.dataDir, log });
-          workers.start();
-        },
-        () => workers?.killAll(),
-        start,
-      );
-    } finally {
-      await workers?.stop();
-    }
+    await coordinateWithLocalWorkers(a, log, start);
   },
 };
