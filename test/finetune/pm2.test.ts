@@ -1,44 +1,25 @@
 // The pm2 form of fine-tuning: DSDC_COMMAND=finetune makes ecosystem.config.js run the
 // coordinator as `finetune --no-launch-workers`, with --from and --freeze in DSDC_ARGS and the
 // workers as pm2's own processes. The daemon lives in a temporary PM2_HOME and is killed at the end.
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readCheckpointWeights } from '../helpers/checkpointWeights.js';
-import { REPO_ROOT, runCli, tempDir } from '../helpers/cli.js';
+import { freePort } from '../helpers/net.js';
+import { PM2_COMMAND_TIMEOUT_MS, pm2Runner } from '../helpers/pm2.js';
+import { runCli, tempDir } from '../helpers/cli.js';
 import { waitFor } from '../observability/waitFor.js';
 
-const run = promisify(execFile);
 const WORKERS = 2;
 const STEPS = 3;
 const RUN_TIMEOUT_MS = 150_000;
-const PM2_COMMAND_TIMEOUT_MS = 60_000;
 const DATA = '--train-limit 300 --test-limit 100 --batch-size 32';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('DSDC_COMMAND=finetune npx pm2 start ecosystem.config.js', () => {
   const pm2Home = tempDir('pm2-ft-home');
   const runRoot = tempDir('pm2-ft-run');
 
-  async function pm2(args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
-    const { stdout } = await run('npx', ['--no-install', 'pm2', ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, PM2_HOME: pm2Home, ...env },
-      timeout: PM2_COMMAND_TIMEOUT_MS,
-      maxBuffer: 16 * 1024 * 1024,
-    });
-    return stdout;
-  }
+  const pm2 = pm2Runner(pm2Home);
 
   afterAll(async () => {
     await pm2(['delete', 'all']).catch(() => undefined);

@@ -3,20 +3,17 @@
 // checkpoint and its JSON summary, and nobody is restarted after a clean finish. The pm2 daemon
 // lives in a temporary PM2_HOME (never the user's ~/.pm2) and is deleted and killed at the end,
 // whatever happened.
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT, tempDir } from '../helpers/cli.js';
+import { freePort } from '../helpers/net.js';
+import { PM2_COMMAND_TIMEOUT_MS, pm2Runner } from '../helpers/pm2.js';
+import { tempDir } from '../helpers/cli.js';
 import { waitFor } from '../observability/waitFor.js';
 
-const run = promisify(execFile);
 const WORKERS = 2;
 const STEPS = 4;
 const RUN_TIMEOUT_MS = 150_000;
-const PM2_COMMAND_TIMEOUT_MS = 60_000;
 
 interface Pm2Process {
   name: string;
@@ -24,29 +21,12 @@ interface Pm2Process {
   pm2_env: { status: string; exit_code?: number; restart_time: number; pm_out_log_path: string };
 }
 
-/** A port nobody listens on right now (the coordinator binds it a moment later). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 describe('npx pm2 start ecosystem.config.js', () => {
   const pm2Home = tempDir('pm2-home');
   const runRoot = tempDir('pm2-run');
   const runDir = join(runRoot, 'run');
 
-  async function pm2(args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
-    const { stdout } = await run('npx', ['--no-install', 'pm2', ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, PM2_HOME: pm2Home, ...env },
-      timeout: PM2_COMMAND_TIMEOUT_MS,
-      maxBuffer: 16 * 1024 * 1024,
-    });
-    return stdout;
-  }
+  const pm2 = pm2Runner(pm2Home);
 
   async function processes(): Promise<Pm2Process[]> {
     return JSON.parse(await pm2(['jlist'])) as Pm2Process[];

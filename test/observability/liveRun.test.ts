@@ -1,9 +1,9 @@
 // A real `train --workers 2` run on 127.0.0.1, watched through the dashboard in headless
 // Chromium while it trains, then reported on with `dsdc-dist report`.
 import type { ChildProcess } from 'node:child_process';
+import { freePort } from '../helpers/net.js';
 import { once } from 'node:events';
 import { readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
@@ -26,16 +26,6 @@ const NO_CHROMIUM = `skipped: no Chromium at ${chromiumPath()} (Debian: apt-get 
 interface Point {
   x: number;
   y: number;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
 }
 
 /** The data of a Chart.js chart on the page (Chart is the page's global from the UMD build). */

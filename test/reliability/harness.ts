@@ -3,7 +3,6 @@
 // stalled") instead of sleeping, and the run's metrics.jsonl read back afterwards.
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { startCli } from '../helpers/cli.js';
 import { waitFor } from '../observability/waitFor.js';
@@ -12,16 +11,7 @@ import { waitFor } from '../observability/waitFor.js';
 export const TINY_RUN = ['--backend', 'wasm', '--train-limit', '512', '--test-limit', '200', '--batch-size', '32', '--bn-momentum', '0.9'];
 /** Startup of a process (tsx, tfjs, wasm, the MNIST cache) on a slow, busy machine. */
 export const START_TIMEOUT_MS = 60_000;
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
+export { freePort } from '../helpers/net.js';
 
 interface LineWaiter {
   pattern: RegExp;
