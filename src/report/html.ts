@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chartLibrarySource } from '../coordinator/dashboard/assets.js';
+import { SHARED_BROWSER_DIR, chartLibrarySource } from '../coordinator/dashboard/assets.js';
 import type { EvaluationReport } from '../metrics/classification.js';
 import type { ModelSpec } from '../model/spec.js';
 import type { TrainConfig } from '../training/config.js';
@@ -205,7 +205,7 @@ function chartData(m: ReportModel) {
 
 export function renderReportHtml(m: ReportModel): string {
   const css = readFileSync(join(PAGE_DIR, 'report.css'), 'utf8');
-  const script = readFileSync(join(PAGE_DIR, 'report.js'), 'utf8');
+  const script = [readFileSync(join(SHARED_BROWSER_DIR, 'stepPhases.js'), 'utf8'), readFileSync(join(PAGE_DIR, 'report.js'), 'utf8')].join('\n');
   const title = `dsdc-dist report · ${m.runDir}`;
   return `<!doctype html>
 <html lang="en">

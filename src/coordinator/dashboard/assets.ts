@@ -2,12 +2,14 @@
 // charting library, served from node_modules so the page works on machines with no internet.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const CHART_ASSET_PATH = '/assets/chart.umd.js';
 
 const DASHBOARD_DIR = dirname(fileURLToPath(import.meta.url));
+/** Browser scripts the dashboard shares with the report. */
+export const SHARED_BROWSER_DIR = join(DASHBOARD_DIR, '..', '..', 'browser');
 
 export interface StaticAsset {
   contentType: string;
@@ -15,6 +17,7 @@ export interface StaticAsset {
 }
 
 const PAGE_FILES: Record<string, { file: string; contentType: string }> = {
+  '/step-phases.js': { file: join(SHARED_BROWSER_DIR, 'stepPhases.js'), contentType: 'text/javascript; charset=utf-8' },
   '/': { file: 'index.html', contentType: 'text/html; charset=utf-8' },
   '/index.html': { file: 'index.html', contentType: 'text/html; charset=utf-8' },
   '/dashboard.js': { file: 'dashboard.js', contentType: 'text/javascript; charset=utf-8' },
@@ -48,6 +51,6 @@ export class DashboardAssets {
     if (path === CHART_ASSET_PATH) return { contentType: 'text/javascript; charset=utf-8', body: Buffer.from(chartLibrarySource()) };
     const page = PAGE_FILES[path];
     if (!page) return undefined;
-    return { contentType: page.contentType, body: readFileSync(join(DASHBOARD_DIR, page.file)) };
+    return { contentType: page.contentType, body: readFileSync(resolve(DASHBOARD_DIR, page.file)) };
   }
 }

@@ -11,16 +11,8 @@ const BREAKDOWN_STEPS = 100;
 /** Weight of the newest value in the smoothed curves (exponential moving average). */
 const SMOOTHING = 0.1;
 
-const TIMING_PARTS = [
-  ['computeMs', 'compute', '#2f6fdf'],
-  ['encodeMs', 'encode', '#8c6bd6'],
-  ['transferMs', 'transfer', '#21a3b3'],
-  ['waitForSlowestMs', 'wait for slowest', '#e0a21b'],
-  ['aggregateMs', 'aggregate', '#d0453a'],
-  ['applyMs', 'apply (Adam)', '#1e9e62'],
-  ['broadcastMs', 'broadcast', '#6b7385'],
-  ['otherMs', 'other', '#c4c9d4'],
-];
+/** STEP_PHASES (step-phases.js) and what they leave of the total. */
+const TIMING_PARTS = [...STEP_PHASES, ['otherMs', 'other', '#c4c9d4']];
 
 const $ = (id) => document.getElementById(id);
 

@@ -69,15 +69,7 @@
     options: { ...common, plugins: { legend: { display: false } }, scales: { x: stepAxis, y: { beginAtZero: true, title: { display: true, text: 'images/s' } } } },
   });
 
-  const parts = [
-    ['computeMs', 'compute', '#2f6fdf'],
-    ['encodeMs', 'encode', '#8c6bd6'],
-    ['transferMs', 'transfer', '#21a3b3'],
-    ['waitForSlowestMs', 'wait for slowest', '#e0a21b'],
-    ['aggregateMs', 'aggregate', '#d0453a'],
-    ['applyMs', 'apply (Adam)', '#1e9e62'],
-    ['broadcastMs', 'broadcast', '#6b7385'],
-  ].filter(([key]) => typeof data.timings[key] === 'number');
+  const parts = STEP_PHASES.filter(([key]) => typeof data.timings[key] === 'number');
   const named = parts.reduce((sum, [key]) => sum + data.timings[key], 0);
   const other = Math.max(0, (data.timings.totalMs ?? named) - named);
   if (other > 0) parts.push(['otherMs', 'other', '#c4c9d4']);
