@@ -25,6 +25,20 @@ if (command === undefined) {
   throw new Error(`DSDC_COMMAND must be one of ${Object.keys(COMMANDS).join(', ')}, got '${process.env.DSDC_COMMAND}'`);
 }
 
+// The coordinator's flags from the environment, less any that DSDC_ARGS gives itself (the
+// user's value wins; a flag given twice would be an error).
+const named = (flag) => new RegExp(`(^|\\s)--(no-)?${flag}(=|\\s|$)`).test(extra);
+const coordinatorFlags = [
+  ['workers', workers],
+  ['port', port],
+  ['run-dir', runDir],
+  ['resume'],
+  ['backend', backend],
+]
+  .filter(([flag]) => !named(flag))
+  .map(([flag, value]) => (value === undefined ? `--${flag}` : `--${flag} ${value}`))
+  .join(' ');
+
 const common = {
   script: 'bin/dsdc-dist.js',
   cwd: import.meta.dirname,
@@ -44,7 +58,7 @@ export const apps = [
     name: 'dsdc-coordinator',
     // --resume continues from the newest checkpoint after a crash or a restart (a fine-tune run
     // starts from --from only while its run directory has no checkpoint of its own).
-    args: `${command} --workers ${workers} --port ${port} --run-dir ${runDir} --resume --backend ${backend} ${extra}`.trim(),
+    args: `${command} ${coordinatorFlags} ${extra}`.trim(),
   },
   {
     ...common,

@@ -11,8 +11,6 @@ import { workerCommand } from './commands/worker.js';
 import { alreadyLogged } from './output.js';
 
 await yargs(hideBin(process.argv))
-  // A flag given twice takes its last value (pm2's DSDC_ARGS may repeat one the ecosystem file sets).
-  .parserConfiguration({ 'duplicate-arguments-array': false })
   .scriptName('dsdc-dist')
   .usage('$0 <command> [options]\n\nDistributed data-parallel training of DSDC-Net on MNIST with TensorFlow.js.')
   .command(trainCommand as never)

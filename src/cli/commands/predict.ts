@@ -24,17 +24,14 @@ export const predictCommand = {
   describe: 'classify PNG/JPEG images of digits, or the images of an IDX file (--idx) with its accuracy',
   builder: (y: Argv) =>
     y
-      // main.ts makes a repeated flag take its last value, which would also keep only the last
-      // FILE; here repeats are collected, and each single-valued flag keeps its last (lastValue).
-      .parserConfiguration({ 'duplicate-arguments-array': true })
       .positional('files', { type: 'string', array: true, describe: 'PNG or JPEG files, any size and colour, dark-on-light or light-on-dark' })
-      .option('checkpoint', { coerce: lastValue, type: 'string', demandOption: true, describe: 'checkpoint dir, or a run dir (its newest valid checkpoint)' })
-      .option('idx', { coerce: lastValue, type: 'string', describe: 'an MNIST-format IDX images file (raw or .gz) instead of image files' })
-      .option('labels', { coerce: lastValue, type: 'string', describe: 'labels for --idx (default: the matching *-labels-idx1-* file beside it)' })
-      .option('limit', { coerce: lastValue, type: 'number', default: 0, describe: 'with --idx: the first N images only (0: all)' })
-      .option('backend', { coerce: lastValue, choices: BACKEND_CHOICES, default: 'auto' as BackendChoice, describe: 'tfjs backend' })
+      .option('checkpoint', { type: 'string', demandOption: true, describe: 'checkpoint dir, or a run dir (its newest valid checkpoint)' })
+      .option('idx', { type: 'string', describe: 'an MNIST-format IDX images file (raw or .gz) instead of image files' })
+      .option('labels', { type: 'string', describe: 'labels for --idx (default: the matching *-labels-idx1-* file beside it)' })
+      .option('limit', { type: 'number', default: 0, describe: 'with --idx: the first N images only (0: all)' })
+      .option('backend', { choices: BACKEND_CHOICES, default: 'auto' as BackendChoice, describe: 'tfjs backend' })
       .option('json', { type: 'boolean', default: false, describe: 'one JSON object per line per input (with --idx a summary line last)' })
-      .option('log-level', { coerce: lastValue, choices: LOG_LEVELS, default: 'info' as LogLevel })
+      .option('log-level', { choices: LOG_LEVELS, default: 'info' as LogLevel })
       .check((a) => {
         const files = (a.files as string[] | undefined) ?? [];
         if (a.idx === undefined && files.length === 0) throw new Error('name image files to classify, or an IDX file with --idx');
@@ -70,11 +67,6 @@ export const predictCommand = {
     }
   },
 };
-
-/** The last of a flag's values when it was given more than once. */
-function lastValue<T>(value: T | T[]): T {
-  return Array.isArray(value) ? value[value.length - 1] : value;
-}
 
 function predictionJson(p: Prediction) {
   return { predicted: p.predicted, top: p.top, probabilities: p.probabilities };
