@@ -11,7 +11,7 @@ import type { Logger } from '../log/logger.js';
 import { maxPayloadBytes, tensorsFromMap, type JsonObject } from '../protocol/index.js';
 import type { TrainConfig } from '../training/config.js';
 import { ProgressReporter } from '../training/progress.js';
-import { prepareRun } from '../training/runSetup.js';
+import { prepareRun, sessionInputs } from '../training/runSetup.js';
 import { runSession, type SessionResult } from '../training/session.js';
 import { buildSummary, type RunSummary } from '../training/summary.js';
 import { handleHttp } from './httpEndpoints.js';
@@ -114,15 +114,8 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: 
     // A stop request while waiting goes straight to the session, which checkpoints and returns.
     await pool.waitForWorkers(o.workers, o.joinTimeoutMs ?? DEFAULT_JOIN_TIMEOUT_MS, o.stop);
     const result = await runSession({
-      config: run.config,
-      runDir: o.runDir,
-      train: run.train,
-      test: run.test,
-      numClasses: run.config.model.numClasses,
+      ...sessionInputs(run, o.runDir),
       source,
-      state,
-      syncLocalModel: run.syncLocalModel,
-      saveCheckpoint: run.saveCheckpoint,
       log,
       progress: new ProgressReporter(log, o.quiet),
       onStep: (record) => status.recordStep(record),

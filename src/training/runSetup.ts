@@ -26,6 +26,20 @@ export interface PreparedRun {
   resumedFrom?: string;
 }
 
+/** What every training loop (standalone, coordinator) passes to runSession from its prepared run. */
+export function sessionInputs(run: PreparedRun, runDir: string) {
+  return {
+    config: run.config,
+    runDir,
+    train: run.train,
+    test: run.test,
+    numClasses: run.config.model.numClasses,
+    state: run.state,
+    syncLocalModel: run.syncLocalModel,
+    saveCheckpoint: run.saveCheckpoint,
+  };
+}
+
 interface SavedRunState {
   step: number;
   position: TrainingPosition;

@@ -6,7 +6,7 @@ import type { TrainConfig } from '../training/config.js';
 import { LocalGradientSource } from '../training/localSource.js';
 import { ProgressReporter } from '../training/progress.js';
 import { Replica } from '../training/replica.js';
-import { prepareRun } from '../training/runSetup.js';
+import { prepareRun, sessionInputs } from '../training/runSetup.js';
 import { runSession, type SessionResult } from '../training/session.js';
 import { buildSummary, type RunSummary } from '../training/summary.js';
 
@@ -29,15 +29,8 @@ export async function runStandalone(o: StandaloneOptions): Promise<{ summary: Ru
   replica.setWeights(run.state.weights);
   try {
     const result = await runSession({
-      config: run.config,
-      runDir: o.runDir,
-      train: run.train,
-      test: run.test,
-      numClasses: run.config.model.numClasses,
+      ...sessionInputs(run, o.runDir),
       source: new LocalGradientSource(replica),
-      state: run.state,
-      syncLocalModel: run.syncLocalModel,
-      saveCheckpoint: run.saveCheckpoint,
       log: o.log,
       progress: new ProgressReporter(o.log, o.quiet),
       stop: o.stop,

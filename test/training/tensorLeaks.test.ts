@@ -13,7 +13,7 @@ import { DEFAULT_MODEL_SPEC } from '../../src/model/spec.js';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../../src/training/config.js';
 import { LocalGradientSource } from '../../src/training/localSource.js';
 import { Replica } from '../../src/training/replica.js';
-import { prepareRun } from '../../src/training/runSetup.js';
+import { prepareRun, sessionInputs } from '../../src/training/runSetup.js';
 import { runSession, type SessionOptions } from '../../src/training/session.js';
 import { tempDir } from '../helpers/cli.js';
 
@@ -83,15 +83,8 @@ describe('tf.memory().numTensors stays flat across training steps on wasm', () =
       const before = tf.memory().numTensors;
       const counts: number[] = [];
       const result = await runSession({
-        config: run.config,
-        runDir,
-        train: run.train,
-        test: run.test,
-        numClasses: run.config.model.numClasses,
+        ...sessionInputs(run, runDir),
         source: new LocalGradientSource(replica),
-        state: run.state,
-        syncLocalModel: run.syncLocalModel,
-        saveCheckpoint: run.saveCheckpoint,
         log,
         progress: silentProgress,
         onStep: () => counts.push(tf.memory().numTensors),
