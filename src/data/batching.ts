@@ -4,6 +4,7 @@
 
 import { augmentShift, writeShiftedImage } from './augment.js';
 import { DataError } from './errors.js';
+import { splitExamples, type ExampleSource } from './examples.js';
 import { epochSeed, seededPermutation } from './rng.js';
 import { MNIST_NUM_CLASSES } from './types.js';
 import type { Split } from './types.js';
@@ -76,7 +77,12 @@ export function splitBatch(indices: Int32Array | number[], parts: number): Int32
 
 /** Copies the listed examples into a fresh batch, scaled to [0,1] and optionally shifted. */
 export function gatherBatch(split: Split, indices: Int32Array | number[], opts: GatherOptions = {}): Batch {
-  const { rows, cols, count } = split;
+  return gatherExamples(splitExamples(split), indices, opts);
+}
+
+/** gatherBatch for any ExampleSource; the augment shift depends on the example's index in it. */
+export function gatherExamples(source: ExampleSource, indices: Int32Array | number[], opts: GatherOptions = {}): Batch {
+  const { rows, cols, count } = source;
   const pixels = rows * cols;
   const augment = opts.augment;
   if (augment !== undefined) {
@@ -95,9 +101,9 @@ export function gatherBatch(split: Split, indices: Int32Array | number[], opts: 
       const where = `example index ${example} at batch position ${b}`;
       throw new DataError('DATA_BATCH', `${where} is outside the split's 0..${count - 1}`);
     }
-    labels[b] = split.labels[example];
+    labels[b] = source.label(example);
     const shift = augment ? augmentShift(augment.seed, example, augment.maxShift) : noShift;
-    writeShiftedImage(split.images, example * pixels, images, b * pixels, rows, cols, shift, 1 / PIXEL_MAX);
+    writeShiftedImage(source.image(example), 0, images, b * pixels, rows, cols, shift, 1 / PIXEL_MAX);
   }
   return { images, labels };
 }
@@ -114,28 +120,41 @@ function checkClassList(classes: number[], what: string): void {
   }
 }
 
-/** Keeps only examples whose label is in `classes`, relabelled 0..K-1 in the order given. */
-export function filterClasses(split: Split, classes: number[]): Split {
+/** The examples of a class subset: their positions in the full split and their new labels 0..K-1. */
+export interface ClassSelection {
+  rows: Int32Array;
+  labels: Uint8Array;
+}
+
+/** Which examples have a label in `classes`, relabelled 0..K-1 in the order given. */
+export function selectClasses(labels: Uint8Array, classes: number[]): ClassSelection {
   checkClassList(classes, `classes [${classes.join(',')}]`);
   const newLabel = new Int16Array(MAX_CLASS_ID + 1).fill(-1);
   classes.forEach((c, i) => (newLabel[c] = i));
   let kept = 0;
-  for (let i = 0; i < split.count; i++) if (newLabel[split.labels[i]] >= 0) kept++;
+  for (const label of labels) if (newLabel[label] >= 0) kept++;
   if (kept === 0) {
     const list = classes.join(',');
     throw new DataError('DATA_EMPTY', `no examples have a label in [${list}]; check the class list`);
   }
-  const pixels = split.rows * split.cols;
-  const images = new Uint8Array(kept * pixels);
-  const labels = new Uint8Array(kept);
+  const rows = new Int32Array(kept);
+  const selected = new Uint8Array(kept);
   let k = 0;
-  for (let i = 0; i < split.count; i++) {
-    const label = newLabel[split.labels[i]];
-    if (label < 0) continue;
-    images.set(split.images.subarray(i * pixels, (i + 1) * pixels), k * pixels);
-    labels[k++] = label;
-  }
-  return { images, labels, count: kept, rows: split.rows, cols: split.cols };
+  labels.forEach((label, i) => {
+    if (newLabel[label] < 0) return;
+    rows[k] = i;
+    selected[k++] = newLabel[label];
+  });
+  return { rows, labels: selected };
+}
+
+/** Keeps only examples whose label is in `classes`, relabelled 0..K-1 in the order given. */
+export function filterClasses(split: Split, classes: number[]): Split {
+  const { rows, labels } = selectClasses(split.labels.subarray(0, split.count), classes);
+  const pixels = split.rows * split.cols;
+  const images = new Uint8Array(rows.length * pixels);
+  rows.forEach((row, k) => images.set(split.images.subarray(row * pixels, (row + 1) * pixels), k * pixels));
+  return { images, labels, count: rows.length, rows: split.rows, cols: split.cols };
 }
 
 /** Parses '5-9', '0,2,4' or a mix ('0-2,7') into class ids, keeping the order written. */

@@ -7,7 +7,7 @@
 // concurrent workers on one machine never see half a file.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { DataError } from './errors.js';
 import type { Split } from './types.js';
@@ -15,8 +15,10 @@ import type { Split } from './types.js';
 export const CACHE_MAGIC = 'DSDC';
 export const CACHE_VERSION = 1;
 const HEADER_FIELDS = 6;
-const HEADER_BYTES = CACHE_MAGIC.length + 4 * HEADER_FIELDS;
+export const CACHE_HEADER_BYTES = CACHE_MAGIC.length + 4 * HEADER_FIELDS;
 const CHECKSUM_BYTES = 32;
+const VERIFY_CHUNK_BYTES = 1 << 20;
+const CHECKSUM_MISMATCH = 'checksum mismatch, the file was modified or partly written';
 const KEY_HEX_CHARS = 16;
 
 export interface CachedData {
@@ -44,13 +46,13 @@ export function cacheFilePath(cacheDir: string, name: string, key: string): stri
 export function encodeCache(data: CachedData): Uint8Array {
   const { train, test } = data;
   const payload = [train.images, train.labels, test.images, test.labels];
-  const bodyBytes = HEADER_BYTES + payload.reduce((n, a) => n + a.length, 0);
+  const bodyBytes = CACHE_HEADER_BYTES + payload.reduce((n, a) => n + a.length, 0);
   const out = new Uint8Array(bodyBytes + CHECKSUM_BYTES);
   const view = new DataView(out.buffer);
   out.set(new TextEncoder().encode(CACHE_MAGIC), 0);
   const header = [CACHE_VERSION, data.numClasses, train.rows, train.cols, train.count, test.count];
   header.forEach((v, i) => view.setUint32(CACHE_MAGIC.length + 4 * i, v, true));
-  let offset = HEADER_BYTES;
+  let offset = CACHE_HEADER_BYTES;
   for (const part of payload) {
     out.set(part, offset);
     offset += part.length;
@@ -59,43 +61,123 @@ export function encodeCache(data: CachedData): Uint8Array {
   return out;
 }
 
+/** Where each part of a cache file lies, from its header. */
+export interface CacheLayout {
+  numClasses: number;
+  rows: number;
+  cols: number;
+  trainCount: number;
+  testCount: number;
+  /** Byte offsets of the four payload parts. */
+  offsets: { trainImages: number; trainLabels: number; testImages: number; testLabels: number };
+  /** Bytes covered by the checksum (header and payload); the checksum follows them. */
+  bodyBytes: number;
+  /** Size the whole file must have. */
+  fileBytes: number;
+}
+
+export function cacheCorrupt(file: string, what: string): DataError {
+  return new DataError('CACHE_CORRUPT', `${file}: ${what}; delete it and it will be rebuilt`, file);
+}
+
+/** Reads and checks the header (the first CACHE_HEADER_BYTES or more of the file). */
+export function parseCacheHeader(head: Uint8Array, fileBytes: number, file: string): CacheLayout {
+  if (fileBytes < CACHE_HEADER_BYTES + CHECKSUM_BYTES || head.length < CACHE_HEADER_BYTES) {
+    throw cacheCorrupt(file, `${fileBytes} bytes, shorter than the ${CACHE_HEADER_BYTES}-byte header and checksum`);
+  }
+  const magic = new TextDecoder().decode(head.subarray(0, CACHE_MAGIC.length));
+  if (magic !== CACHE_MAGIC) throw cacheCorrupt(file, `expected magic '${CACHE_MAGIC}', got '${magic}'`);
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  const field = (i: number): number => view.getUint32(CACHE_MAGIC.length + 4 * i, true);
+  const [version, numClasses, rows, cols, trainCount, testCount] = Array.from({ length: HEADER_FIELDS }, (_, i) => field(i));
+  if (version !== CACHE_VERSION) throw cacheCorrupt(file, `format version ${version}, expected ${CACHE_VERSION}`);
+  const pixels = rows * cols;
+  const trainImages = CACHE_HEADER_BYTES;
+  const trainLabels = trainImages + trainCount * pixels;
+  const testImages = trainLabels + trainCount;
+  const testLabels = testImages + testCount * pixels;
+  const bodyBytes = testLabels + testCount;
+  if (fileBytes !== bodyBytes + CHECKSUM_BYTES) {
+    throw cacheCorrupt(file, `header promises ${bodyBytes + CHECKSUM_BYTES} bytes, the file has ${fileBytes}`);
+  }
+  return {
+    numClasses,
+    rows,
+    cols,
+    trainCount,
+    testCount,
+    offsets: { trainImages, trainLabels, testImages, testLabels },
+    bodyBytes,
+    fileBytes,
+  };
+}
+
 /** Decodes and validates a cache file; any inconsistency is CACHE_CORRUPT naming the file. */
 export function decodeCache(bytes: Uint8Array, file: string): CachedData {
-  const corrupt = (what: string): DataError =>
-    new DataError('CACHE_CORRUPT', `${file}: ${what}; delete it and it will be rebuilt`, file);
-  if (bytes.length < HEADER_BYTES + CHECKSUM_BYTES) {
-    throw corrupt(`${bytes.length} bytes, shorter than the ${HEADER_BYTES}-byte header and checksum`);
+  const layout = parseCacheHeader(bytes, bytes.length, file);
+  const { rows, cols, numClasses, bodyBytes, offsets } = layout;
+  if (!equalBytes(sha256(bytes.subarray(0, bodyBytes)), bytes.subarray(bodyBytes))) {
+    throw cacheCorrupt(file, CHECKSUM_MISMATCH);
   }
-  const magic = new TextDecoder().decode(bytes.subarray(0, CACHE_MAGIC.length));
-  if (magic !== CACHE_MAGIC) throw corrupt(`expected magic '${CACHE_MAGIC}', got '${magic}'`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const field = (i: number): number => view.getUint32(CACHE_MAGIC.length + 4 * i, true);
-  const [version, numClasses, rows, cols, trainCount, testCount] = Array.from(
-    { length: HEADER_FIELDS },
-    (_, i) => field(i),
-  );
-  if (version !== CACHE_VERSION) throw corrupt(`format version ${version}, expected ${CACHE_VERSION}`);
+  const part = (offset: number, n: number): Uint8Array => bytes.slice(offset, offset + n);
   const pixels = rows * cols;
-  const bodyBytes = HEADER_BYTES + (trainCount + testCount) * (pixels + 1);
-  if (bytes.length !== bodyBytes + CHECKSUM_BYTES) {
-    throw corrupt(`header promises ${bodyBytes + CHECKSUM_BYTES} bytes, the file has ${bytes.length}`);
-  }
-  const stored = bytes.subarray(bodyBytes);
-  if (!equalBytes(sha256(bytes.subarray(0, bodyBytes)), stored)) {
-    throw corrupt('checksum mismatch, the file was modified or partly written');
-  }
-  let offset = HEADER_BYTES;
-  const take = (n: number): Uint8Array => bytes.slice(offset, (offset += n));
-  const split = (count: number): Split => ({
-    images: take(count * pixels),
-    labels: take(count),
+  const split = (count: number, images: number, labels: number): Split => ({
+    images: part(images, count * pixels),
+    labels: part(labels, count),
     count,
     rows,
     cols,
   });
-  const train = split(trainCount);
-  const test = split(testCount);
+  const train = split(layout.trainCount, offsets.trainImages, offsets.trainLabels);
+  const test = split(layout.testCount, offsets.testImages, offsets.testLabels);
   return { numClasses, train, test };
+}
+
+/** A cache file held open after its checksum was verified; read on through `handle`. */
+export interface OpenCache {
+  file: string;
+  handle: FileHandle;
+  layout: CacheLayout;
+}
+
+/**
+ * Opens a cache file and checks its size, header and checksum by streaming it through sha256,
+ * so that a reader can trust it without holding it in memory. Undefined when there is no file;
+ * CACHE_CORRUPT (file closed) when it is bad.
+ */
+export async function openVerifiedCache(file: string): Promise<OpenCache | undefined> {
+  let handle: FileHandle;
+  try {
+    handle = await open(file, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  try {
+    return { file, handle, layout: await verifyOpenCache(handle, file) };
+  } catch (err) {
+    await handle.close();
+    throw err;
+  }
+}
+
+async function verifyOpenCache(handle: FileHandle, file: string): Promise<CacheLayout> {
+  const { size } = await handle.stat();
+  const head = new Uint8Array(CACHE_HEADER_BYTES);
+  await handle.read(head, 0, Math.min(size, CACHE_HEADER_BYTES), 0);
+  const layout = parseCacheHeader(head, size, file);
+  const hash = createHash('sha256');
+  const chunk = new Uint8Array(VERIFY_CHUNK_BYTES);
+  for (let at = 0; at < layout.bodyBytes; ) {
+    const { bytesRead } = await handle.read(chunk, 0, Math.min(chunk.length, layout.bodyBytes - at), at);
+    if (bytesRead === 0) throw cacheCorrupt(file, `ends at byte ${at} while being read`);
+    hash.update(chunk.subarray(0, bytesRead));
+    at += bytesRead;
+  }
+  const stored = new Uint8Array(CHECKSUM_BYTES);
+  await handle.read(stored, 0, CHECKSUM_BYTES, layout.bodyBytes);
+  if (!equalBytes(hash.digest(), stored)) throw cacheCorrupt(file, CHECKSUM_MISMATCH);
+  return layout;
 }
 
 /** Returns undefined when there is no cache file; throws CACHE_CORRUPT when there is a bad one. */

@@ -7,8 +7,8 @@ import { stat, unlink } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cacheFilePath, cacheKey, encodeCache, readCache, writeCacheAtomic } from './cache.js';
-import type { CachedData } from './cache.js';
+import { cacheFilePath, cacheKey, encodeCache, openVerifiedCache, readCache, writeCacheAtomic } from './cache.js';
+import type { CachedData, OpenCache } from './cache.js';
 import { DataError, isDataError } from './errors.js';
 import { readIdxFile } from './idx.js';
 import { MNIST_NUM_CLASSES } from './types.js';
@@ -155,32 +155,70 @@ async function tryReadCache(file: string, log: (msg: string) => void): Promise<C
   }
 }
 
-/** Loads an MNIST-format dataset, from the cache when a valid one exists for these exact files. */
-export async function loadDataset(opts: LoadDatasetOptions = {}): Promise<Dataset> {
-  const log = opts.log ?? (() => undefined);
+interface DatasetLocation {
+  name: string;
+  dir: string;
+  files: SourceFiles;
+  cacheFile: string;
+}
+
+async function locateDataset(opts: LoadDatasetOptions): Promise<DatasetLocation> {
   const dir = resolve(opts.dataDir ?? defaultDataDir());
   const name = datasetName(opts.dataDir, dir);
   const files = await locateSourceFiles(dir);
   const key = await cacheKey([files.trainImages, files.trainLabels, files.testImages, files.testLabels]);
   const cacheFile = cacheFilePath(resolve(opts.cacheDir ?? defaultCacheDir()), name, key);
+  return { name, dir, files, cacheFile };
+}
 
-  const cached = await tryReadCache(cacheFile, log);
-  if (cached !== undefined) {
-    log(`${name}: ${cached.train.count} train / ${cached.test.count} test images from cache ${cacheFile}`);
-    return { name, ...cached, source: dir, fromCache: true };
-  }
-
-  const data = await loadFromSource(files);
+/** Reads and verifies the IDX files, logs their label histograms, and writes the cache. */
+async function buildFromSource(at: DatasetLocation, log: (msg: string) => void): Promise<{ data: CachedData; cached: boolean }> {
+  const data = await loadFromSource(at.files);
   for (const [splitName, split] of [['train', data.train], ['test', data.test]] as const) {
     const histogram = formatHistogram(labelHistogram(split.labels, data.numClasses));
     const size = `${split.rows}x${split.cols}`;
-    log(`${name} ${splitName}: ${split.count} images ${size} from ${dir}; labels ${histogram}`);
+    log(`${at.name} ${splitName}: ${split.count} images ${size} from ${at.dir}; labels ${histogram}`);
   }
   try {
-    await writeCacheAtomic(cacheFile, encodeCache(data));
-    log(`${name}: wrote cache ${cacheFile}`);
+    await writeCacheAtomic(at.cacheFile, encodeCache(data));
+    log(`${at.name}: wrote cache ${at.cacheFile}`);
+    return { data, cached: true };
   } catch (err) {
-    log(`warning: cannot write cache ${cacheFile} (${reason(err)}); later loads will parse the IDX files`);
+    log(`warning: cannot write cache ${at.cacheFile} (${reason(err)}); later loads will parse the IDX files`);
+    return { data, cached: false };
   }
-  return { name, ...data, source: dir, fromCache: false };
+}
+
+/** Loads an MNIST-format dataset, from the cache when a valid one exists for these exact files. */
+export async function loadDataset(opts: LoadDatasetOptions = {}): Promise<Dataset> {
+  const log = opts.log ?? (() => undefined);
+  const at = await locateDataset(opts);
+  const cached = await tryReadCache(at.cacheFile, log);
+  if (cached !== undefined) {
+    log(`${at.name}: ${cached.train.count} train / ${cached.test.count} test images from cache ${at.cacheFile}`);
+    return { name: at.name, ...cached, source: at.dir, fromCache: true };
+  }
+  const { data } = await buildFromSource(at, log);
+  return { name: at.name, ...data, source: at.dir, fromCache: false };
+}
+
+/**
+ * The dataset's cache file, open and verified, built from the IDX files first when there is no
+ * valid one, for readers that take examples from it one at a time. Where no cache can be written
+ * the data just loaded comes back instead.
+ */
+export async function openDatasetCache(opts: LoadDatasetOptions = {}): Promise<{ name: string; cache: OpenCache } | { name: string; data: CachedData }> {
+  const log = opts.log ?? (() => undefined);
+  const at = await locateDataset(opts);
+  try {
+    const cache = await openVerifiedCache(at.cacheFile);
+    if (cache !== undefined) return { name: at.name, cache };
+  } catch (err) {
+    if (!isDataError(err, 'CACHE_CORRUPT')) throw err;
+    log(`warning: ${err.message}; deleting it and rebuilding from the IDX files`);
+    await unlink(at.cacheFile).catch(() => undefined);
+  }
+  const built = await buildFromSource(at, log);
+  const cache = built.cached ? await openVerifiedCache(at.cacheFile) : undefined;
+  return cache ? { name: at.name, cache } : { name: at.name, data: built.data };
 }

@@ -1,8 +1,8 @@
 // A model replica: the part of a worker that turns (weights, example indices) into a step
 // contribution. The standalone worker and every distributed worker use this same class.
 import * as tf from '@tensorflow/tfjs';
-import { gatherBatch, type Batch } from '../data/batching.js';
-import type { Split } from '../data/types.js';
+import { gatherExamples, type Batch } from '../data/batching.js';
+import type { ExampleSource } from '../data/examples.js';
 import { BatchNormReLU } from '../model/batchNormRelu.js';
 import { buildDsdcNet } from '../model/dsdcNet.js';
 import type { ModelSpec } from '../model/spec.js';
@@ -28,7 +28,7 @@ export class Replica {
 
   constructor(
     readonly spec: ModelSpec,
-    private readonly split: Split,
+    private readonly examples: ExampleSource,
     private readonly augmentShift: number,
     /** Layers that get no gradients (fine-tuning); their batch norm runs in inference mode. */
     readonly frozenLayers: readonly string[] = [],
@@ -70,7 +70,7 @@ export class Replica {
   /** Gathers (and augments) a batch; cheap, and done ahead of time while waiting for weights. */
   prepare(indices: Int32Array, augmentSeed: number): PreparedBatch {
     const augment = this.augmentShift > 0 ? { maxShift: this.augmentShift, seed: augmentSeed } : undefined;
-    return { ...gatherBatch(this.split, indices, { augment }), indices };
+    return { ...gatherExamples(this.examples, indices, { augment }), indices };
   }
 
   /** The prefetched batch when it is the one asked for, else a freshly gathered one. */

@@ -4,7 +4,6 @@
 import { hostname } from 'node:os';
 import { WebSocket } from 'ws';
 import { initBackend, type BackendChoice } from '../backend/index.js';
-import type { Split } from '../data/types.js';
 import type { Logger } from '../log/logger.js';
 import { type ModelSpec, validateModelSpec } from '../model/spec.js';
 import {
@@ -25,7 +24,7 @@ import {
   type WorkerMessage,
 } from '../protocol/index.js';
 import { Replica, type PreparedBatch } from '../training/replica.js';
-import { loadTrainingData } from '../training/trainingData.js';
+import { openTrainingExamples, type TrainingExamples } from '../training/trainingData.js';
 import { variableShapes, namedVariables } from '../training/variables.js';
 import { Backoff } from './backoff.js';
 
@@ -67,7 +66,7 @@ class RemoteWorker {
   private frozen = new Set<string>();
   private weightsVersion = -1;
   private prefetched?: PreparedBatch;
-  private trainSplit?: { split: Split; key: string };
+  private training?: { examples: TrainingExamples; key: string };
   private finished = false;
   private joinedOnce = false;
 
@@ -93,6 +92,16 @@ class RemoteWorker {
       await new Promise((r) => setTimeout(r, delay));
     }
     this.replica?.dispose();
+    this.logDataRead();
+    await this.training?.examples.close();
+  }
+
+  /** How much of the training set this worker read: its shards, not the whole set. */
+  private logDataRead(): void {
+    const stats = this.training?.examples.readStats();
+    if (!stats) return;
+    const share = ((100 * stats.distinctRead) / stats.count).toFixed(1);
+    this.o.log.info(`read ${stats.imagesRead} training images from the cache, ${stats.distinctRead} different ones (${share}% of ${stats.count})`);
   }
 
   /** One connection's life; resolves true if the handshake succeeded. */
@@ -198,15 +207,16 @@ class RemoteWorker {
     const config = welcome.config as { augmentShift?: number; dataDir?: string; classes?: number[]; frozenLayers?: string[] };
     const frozenLayers = config.frozenLayers ?? [];
     const dataKey = JSON.stringify([this.o.dataDir ?? config.dataDir, config.classes]);
-    if (this.trainSplit?.key !== dataKey) {
-      const data = await loadTrainingData(config, (m) => this.o.log.info(m), this.o.dataDir ?? config.dataDir);
-      this.trainSplit = { split: data.train, key: dataKey };
+    if (this.training?.key !== dataKey) {
+      await this.training?.examples.close();
+      const examples = await openTrainingExamples(config, (m) => this.o.log.info(m), this.o.dataDir ?? config.dataDir);
+      this.training = { examples, key: dataKey };
       this.replica?.dispose();
       this.replica = undefined;
     }
     if (!this.replica || JSON.stringify(this.replica.spec) !== JSON.stringify(spec) || JSON.stringify(this.replica.frozenLayers) !== JSON.stringify(frozenLayers)) {
       this.replica?.dispose();
-      this.replica = new Replica(spec, this.trainSplit.split, Number(config.augmentShift ?? 0), frozenLayers);
+      this.replica = new Replica(spec, this.training.examples.train, Number(config.augmentShift ?? 0), frozenLayers);
       this.shapes = variableShapes(namedVariables(this.replica.model));
     }
     const problem = checkTensors(welcome.weights, this.shapes);

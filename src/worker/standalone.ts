@@ -1,6 +1,7 @@
 // `dsdc-dist worker --standalone`: one process trains with the same replica code a distributed
 // worker runs, and applies Adam locally.
 import { initBackend, type BackendChoice } from '../backend/index.js';
+import { splitExamples } from '../data/examples.js';
 import type { Logger } from '../log/logger.js';
 import type { TrainConfig } from '../training/config.js';
 import { LocalGradientSource } from '../training/localSource.js';
@@ -25,7 +26,7 @@ export interface StandaloneOptions {
 export async function runStandalone(o: StandaloneOptions): Promise<{ summary: RunSummary; result: SessionResult }> {
   const backend = await initBackend(o.backend, (m) => o.log.info(m));
   const run = await prepareRun(o.config, o.runDir, o.resume, o.log, o.initialWeights);
-  const replica = new Replica(run.config.model, run.train, run.config.augmentShift, run.config.frozenLayers);
+  const replica = new Replica(run.config.model, splitExamples(run.train), run.config.augmentShift, run.config.frozenLayers);
   replica.setWeights(run.state.weights);
   try {
     const result = await runSession({

@@ -7,6 +7,7 @@ import { buildDsdcNet, DEFAULT_MODEL_SPEC } from '../../src/model/index.js';
 import { freezeLayers, parseFreezeSpec, resolveFreezeSpec, trainableUnits } from '../../src/training/freeze.js';
 import { Replica } from '../../src/training/replica.js';
 import { movingStatisticVariables, trainableVariables } from '../../src/training/variables.js';
+import { splitExamples } from '../../src/data/examples.js';
 
 beforeAll(async () => {
   await initBackend('wasm', () => undefined);
@@ -67,7 +68,7 @@ describe('a frozen layer', () => {
 
   it('batch norm: a training-mode step leaves its moving statistics as they were (inference mode)', () => {
     const split = { images: new Uint8Array(8 * 28 * 28).map((_, i) => (i * 37) % 256), labels: new Uint8Array([0, 1, 2, 3, 4, 5, 6, 7]), count: 8, rows: 28, cols: 28 };
-    const replica = new Replica(DEFAULT_MODEL_SPEC, split, 0, ['stem_conv', 'stem_bn']);
+    const replica = new Replica(DEFAULT_MODEL_SPEC, splitExamples(split), 0, ['stem_conv', 'stem_bn']);
     const before = replica.readWeights();
     const contribution = replica.compute(replica.prepare(Int32Array.from([0, 1, 2, 3, 4, 5, 6, 7]), 1));
     const after = replica.readWeights();

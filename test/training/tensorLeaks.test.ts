@@ -16,6 +16,7 @@ import { Replica } from '../../src/training/replica.js';
 import { prepareRun, sessionInputs } from '../../src/training/runSetup.js';
 import { runSession, type SessionOptions } from '../../src/training/session.js';
 import { tempDir } from '../helpers/cli.js';
+import { splitExamples } from '../../src/data/examples.js';
 
 const STEPS = 6;
 const BATCH = 16;
@@ -41,7 +42,7 @@ describe('tf.memory().numTensors stays flat across training steps on wasm', () =
     ['frozen layers (fine-tuning: no gradients, batch norm in inference mode)', ['stem_conv', 'stem_bn', 'sdc1', 'sdc1_bn']],
   ])('Replica, %s: prepare, compute and setWeights leave no tensor behind', (_, frozenLayers) => {
     const split = syntheticSplit(STEPS * BATCH, 11);
-    const replica = new Replica(DEFAULT_MODEL_SPEC, split, 2, frozenLayers);
+    const replica = new Replica(DEFAULT_MODEL_SPEC, splitExamples(split), 2, frozenLayers);
     try {
       const weights = replica.readWeights();
       const before = tf.memory().numTensors;
@@ -77,7 +78,7 @@ describe('tf.memory().numTensors stays flat across training steps on wasm', () =
     const log = createLogger('leak-test', 'warn');
     const runDir = tempDir('leaks');
     const run = await prepareRun(config, runDir, false, log);
-    const replica = new Replica(run.config.model, run.train, run.config.augmentShift);
+    const replica = new Replica(run.config.model, splitExamples(run.train), run.config.augmentShift);
     replica.setWeights(run.state.weights);
     try {
       const before = tf.memory().numTensors;
