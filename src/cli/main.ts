@@ -9,6 +9,7 @@ import { predictCommand } from './commands/predict.js';
 import { serveCommand } from './commands/serve.js';
 import { workerCommand } from './commands/worker.js';
 import { alreadyLogged } from './output.js';
+import { refuseRepeatedFlags } from './repeatedFlags.js';
 
 await yargs(hideBin(process.argv))
   .scriptName('dsdc-dist')
@@ -23,6 +24,7 @@ await yargs(hideBin(process.argv))
   .command(serveCommand as never)
   .demandCommand(1, 'name a command: worker, train, coordinator, finetune, evaluate')
   .strict()
+  .check((argv, options) => refuseRepeatedFlags(argv, options as never), true)
   .wrap(Math.min(110, process.stdout.columns ?? 110))
   .fail((message, error, y) => {
     if (error) {
