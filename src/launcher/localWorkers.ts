@@ -1,5 +1,6 @@
 // Starts N worker processes on this machine for `dsdc-dist train --workers N`, one GPU each
-// when the tensorflow-gpu backend is in use (CUDA_VISIBLE_DEVICES=i), and stops them at the end.
+// when the tensorflow-gpu backend is in use (CUDA_VISIBLE_DEVICES=i), restarts one that dies
+// (it rejoins the run), gives up on one that cannot start, and stops them at the end.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { BackendChoice } from '../backend/index.js';
@@ -7,6 +8,14 @@ import type { Logger } from '../log/logger.js';
 
 const CLI_ENTRY = fileURLToPath(new URL('../../bin/dsdc-dist.js', import.meta.url));
 export const WORKER_EXIT_GRACE_MS = 15_000;
+/** A worker that dies is started again after this long. */
+export const RESTART_DELAY_MS = 2_000;
+/** A worker that dies sooner than this after its start failed to start. */
+export const QUICK_EXIT_MS = 30_000;
+/** Failed starts in a row after which the launcher gives up on a worker, and so on the run. */
+export const MAX_FAILED_STARTS = 3;
+/** The worker's exit code when the coordinator refused it (token, protocol version, id): restarting cannot help. */
+const REFUSED_EXIT_CODE = 2;
 
 export interface LocalWorkersOptions {
   url: string;
@@ -18,35 +27,63 @@ export interface LocalWorkersOptions {
   /** File with the certificate to trust for a wss:// coordinator. */
   tlsCaFile?: string;
   log: Logger;
+  /** Called once when a worker cannot be kept running; the run should stop with this reason. */
+  onGiveUp?: (reason: string) => void;
+  restartDelayMs?: number;
 }
 
 export class LocalWorkers {
   private readonly children: ChildProcess[] = [];
+  private stopping = false;
+  private gaveUp = false;
 
   constructor(private readonly o: LocalWorkersOptions) {}
 
   start(): void {
     const gpus = this.o.backend === 'tensorflow-gpu' || this.o.backend === 'auto' ? visibleGpuCount() : 0;
-    for (let i = 0; i < this.o.count; i++) {
-      const env: NodeJS.ProcessEnv = { ...process.env, DSDC_TOKEN: this.o.token };
-      if (gpus > 0) {
-        env.CUDA_VISIBLE_DEVICES = String(i % gpus);
-        env.TF_FORCE_GPU_ALLOW_GROWTH ??= 'true';
-      }
-      const args = [CLI_ENTRY, 'worker', '--coordinator', this.o.url, '--worker-id', `local-${i}`, '--backend', this.o.backend, '--log-level', this.o.logLevel];
-      if (this.o.dataDir) args.push('--data-dir', this.o.dataDir);
-      if (this.o.tlsCaFile) args.push('--tls-ca', this.o.tlsCaFile);
-      const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'inherit', 'inherit'] });
-      child.on('exit', (code, signal) => {
-        if (code !== 0) this.o.log.warn(`worker process local-${i} (pid ${child.pid}) exited with ${signal ?? `code ${code}`}`);
-      });
-      this.children.push(child);
-    }
+    for (let i = 0; i < this.o.count; i++) this.spawnWorker(i, gpus, 0);
     this.o.log.info(`started ${this.o.count} worker process(es)${gpus > 0 ? ` over ${gpus} GPU(s)` : ''}`);
+  }
+
+  private spawnWorker(i: number, gpus: number, failedStarts: number): void {
+    const env: NodeJS.ProcessEnv = { ...process.env, DSDC_TOKEN: this.o.token };
+    if (gpus > 0) {
+      env.CUDA_VISIBLE_DEVICES = String(i % gpus);
+      env.TF_FORCE_GPU_ALLOW_GROWTH ??= 'true';
+    }
+    const id = `local-${i}`;
+    const args = [CLI_ENTRY, 'worker', '--coordinator', this.o.url, '--worker-id', id, '--backend', this.o.backend, '--log-level', this.o.logLevel];
+    if (this.o.dataDir) args.push('--data-dir', this.o.dataDir);
+    if (this.o.tlsCaFile) args.push('--tls-ca', this.o.tlsCaFile);
+    const startedAt = Date.now();
+    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'inherit', 'inherit'] });
+    this.children[i] = child;
+    child.on('exit', (code, signal) => {
+      if (code === 0 || this.stopping) return;
+      const how = signal ?? `code ${code}`;
+      const failed = Date.now() - startedAt < QUICK_EXIT_MS ? failedStarts + 1 : 0;
+      if (code === REFUSED_EXIT_CODE || failed >= MAX_FAILED_STARTS) {
+        const why = code === REFUSED_EXIT_CODE ? 'the coordinator refused it' : `it exited ${failed} times in a row within ${QUICK_EXIT_MS / 1000} s of starting`;
+        return this.giveUp(`worker process ${id} exited with ${how} and is not restarted: ${why}; its messages above say why`);
+      }
+      const delay = this.o.restartDelayMs ?? RESTART_DELAY_MS;
+      this.o.log.warn(`worker process ${id} (pid ${child.pid}) exited with ${how}; starting it again in ${delay / 1000} s`);
+      setTimeout(() => {
+        if (!this.stopping) this.spawnWorker(i, gpus, failed);
+      }, delay);
+    });
+  }
+
+  private giveUp(reason: string): void {
+    if (this.gaveUp) return;
+    this.gaveUp = true;
+    if (this.o.onGiveUp) this.o.onGiveUp(reason);
+    else this.o.log.error(reason);
   }
 
   /** Waits for the workers to leave after the coordinator's bye; kills those that do not. */
   async stop(): Promise<void> {
+    this.stopping = true;
     await Promise.all(
       this.children.map(
         (child) =>
@@ -63,6 +100,7 @@ export class LocalWorkers {
   }
 
   killAll(): void {
+    this.stopping = true;
     for (const child of this.children) if (child.exitCode === null) child.kill('SIGTERM');
   }
 }

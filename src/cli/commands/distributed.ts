@@ -11,7 +11,7 @@ import { createLogger, type Logger, type LogLevel } from '../../log/logger.js';
 import type { TrainConfig } from '../../training/config.js';
 import { formatSummary } from '../../training/summary.js';
 import { logFailure, printResult, stopSignal } from '../output.js';
-import { readTlsPair } from '../tlsFiles.js';
+import { readTlsCa, readTlsPair } from '../tlsFiles.js';
 import { readToken } from '../token.js';
 import { defaultRunDir, trainConfigFromArgs, withTrainingFlags, type TrainingArgs } from '../trainingFlags.js';
 
@@ -60,15 +60,20 @@ export interface RunStart {
   initialWeights?: Map<string, Float32Array>;
 }
 
-export async function coordinate(a: DistributedArgs, token: string | undefined, onListening?: (url: string) => void, onStop?: () => void, start?: RunStart) {
+/**
+ * Runs the coordinator until the run ends. `abort` (the local launcher's) stops it like a signal
+ * does, checkpoint included, and then fails the command with the signal's reason.
+ */
+export async function coordinate(a: DistributedArgs, token: string | undefined, onListening?: (url: string) => void, onStop?: () => void, start?: RunStart, abort?: AbortSignal) {
   const log = createLogger('coordinator', a.logLevel);
   const runDir = a.runDir ?? defaultRunDir();
-  const stop = stopSignal((s) => {
+  const signalled = stopSignal((s) => {
     log.warn(`${s}: finishing the current step, writing a checkpoint, then exiting`);
     onStop?.();
   });
-  const { summary, result } = await logFailure(log, () =>
-    runCoordinator({
+  const stop = abort ? AbortSignal.any([signalled, abort]) : signalled;
+  const { summary, result } = await logFailure(log, async () => {
+    const outcome = await runCoordinator({
       config: start?.config ?? trainConfigFromArgs(a),
       initialWeights: start?.initialWeights,
       runDir,
@@ -86,8 +91,10 @@ export async function coordinate(a: DistributedArgs, token: string | undefined, 
       tls: readTlsPair(a.tlsCert, a.tlsKey),
       nonFinitePolicy: a.onNan,
       onListening,
-    }),
-  );
+    });
+    if (abort?.aborted) throw abort.reason instanceof Error ? abort.reason : new Error(String(abort.reason));
+    return outcome;
+  });
   printResult(a.json, summary, formatSummary(summary, result));
 }
 
@@ -101,18 +108,23 @@ export const coordinatorCommand = {
 /** The coordinator plus --workers N local worker processes (train, finetune), on a fresh token unless one is given. */
 export async function coordinateWithLocalWorkers(a: DistributedArgs, log: Logger, start?: RunStart): Promise<void> {
   const token = readToken(a.tokenFile) ?? randomBytes(24).toString('hex');
+  const tlsCaFile = a.tlsCa ?? a.tlsCert;
+  // Checked here, once, rather than by N workers that would each fail to start.
+  readTlsCa(tlsCaFile);
+  const workerFailure = new AbortController();
   let workers: LocalWorkers | undefined;
   try {
     await coordinate(
       a,
       token,
       (url) => {
-        const tlsCaFile = a.tlsCa ?? a.tlsCert;
-        workers = new LocalWorkers({ url, count: a.workers, token, backend: a.backend, logLevel: a.logLevel, dataDir: a.dataDir, tlsCaFile, log });
+        const onGiveUp = (reason: string) => workerFailure.abort(new Error(`run stopped: ${reason}`));
+        workers = new LocalWorkers({ url, count: a.workers, token, backend: a.backend, logLevel: a.logLevel, dataDir: a.dataDir, tlsCaFile, log, onGiveUp });
         workers.start();
       },
       () => workers?.killAll(),
       start,
+      workerFailure.signal,
     );
   } finally {
     await workers?.stop();

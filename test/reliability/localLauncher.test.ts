@@ -1,0 +1,62 @@
+// `train --workers N` looks after its own worker processes: one that dies mid-run is started
+// again and rejoins, one that cannot start stops the run with an error that says why, instead
+// of the coordinator waiting minutes for a worker that will never come.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { LocalWorkers, MAX_FAILED_STARTS } from '../../src/launcher/localWorkers.js';
+import { createLogger } from '../../src/log/logger.js';
+import { tempDir } from '../helpers/cli.js';
+import { CliProcess, START_TIMEOUT_MS, TINY_RUN, stepRecords, waitForStep } from './harness.js';
+
+const STEPS = 40;
+
+describe('the local launcher of train --workers N', () => {
+  const processes: CliProcess[] = [];
+  afterEach(() => processes.splice(0).forEach((p) => p.stop()));
+
+  it('starts a worker process that was killed again; it rejoins and the run finishes every step', { timeout: 240_000 }, async () => {
+    const runDir = tempDir('relaunch');
+    const train = new CliProcess('train', ['train', '--workers', '2', ...TINY_RUN, '--max-steps', String(STEPS), '--no-eval', '--heartbeat-timeout', '5', '--run-dir', runDir, '--json']);
+    processes.push(train);
+    const joined = await train.waitForLine(/worker local-1 joined from .* pid (\d+)\)/, START_TIMEOUT_MS);
+    await waitForStep(runDir, 5, 120_000);
+    process.kill(Number(joined[1]), 'SIGKILL');
+    await train.waitForLine(/worker process local-1 \(pid \d+\) exited with SIGKILL; starting it again/, 20_000);
+    const mark = train.lineCount;
+    await train.waitForLine(/worker local-1 joined from/, START_TIMEOUT_MS, mark);
+    expect(await train.exit(180_000), train.stderr.slice(-2000)).toBe(0);
+    expect(train.summary().steps).toBe(STEPS);
+    expect(stepRecords(runDir).map((r) => r.step)).toEqual(Array.from({ length: STEPS }, (_, i) => i + 1));
+  });
+
+  it(`gives up on a worker that fails to start ${MAX_FAILED_STARTS} times in a row, and says why`, { timeout: 120_000 }, async () => {
+    const notPem = join(tempDir('not-pem'), 'ca.pem');
+    writeFileSync(notPem, 'this is not a certificate\n');
+    const lines: string[] = [];
+    const reason = await new Promise<string>((resolve) => {
+      const workers = new LocalWorkers({
+        url: 'wss://127.0.0.1:9',
+        count: 1,
+        token: 'unused',
+        backend: 'wasm',
+        logLevel: 'warn',
+        tlsCaFile: notPem,
+        log: createLogger('launcher', 'info', (l) => lines.push(l)),
+        restartDelayMs: 50,
+        onGiveUp: resolve,
+      });
+      workers.start();
+    });
+    expect(reason).toMatch(new RegExp(`worker process local-0 exited with code 1 and is not restarted: it exited ${MAX_FAILED_STARTS} times in a row`));
+    expect(lines.filter((l) => /exited with code 1; starting it again/.test(l))).toHaveLength(MAX_FAILED_STARTS - 1);
+  });
+
+  it('train refuses an unreadable --tls-ca before starting anything', async () => {
+    const train = new CliProcess('train', ['train', '--workers', '2', ...TINY_RUN, '--max-steps', '1', '--tls-ca', '/nonexistent/ca.pem', '--run-dir', tempDir('bad-ca')]);
+    processes.push(train);
+    expect(await train.exit(60_000)).toBe(1);
+    expect(train.stderr).toMatch(/--tls-ca \/nonexistent\/ca\.pem: cannot read it/);
+    expect(train.stderr).not.toMatch(/started \d+ worker process/);
+  });
+});
