@@ -204,7 +204,7 @@ function chartData(m: ReportModel) {
 }
 
 export function renderReportHtml(m: ReportModel): string {
-  const css = readFileSync(join(PAGE_DIR, 'report.css'), 'utf8');
+  const css = [readFileSync(join(SHARED_BROWSER_DIR, 'theme.css'), 'utf8'), readFileSync(join(PAGE_DIR, 'report.css'), 'utf8')].join('\n');
   const script = [readFileSync(join(SHARED_BROWSER_DIR, 'stepPhases.js'), 'utf8'), readFileSync(join(PAGE_DIR, 'report.js'), 'utf8')].join('\n');
   const title = `dsdc-dist report · ${m.runDir}`;
   return `<!doctype html>

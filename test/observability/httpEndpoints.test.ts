@@ -26,6 +26,13 @@ describe('coordinator HTTP endpoints', () => {
     expect(html).toContain('id="workers"');
     expect(html).not.toMatch(/(src|href)="(https?:)?\/\//);
     for (const [, src] of html.matchAll(/<script src="([^"]+)"/g)) expect((await fetch(`${base}/${src}`)).status, src).toBe(200);
+    const sheets = [...html.matchAll(/<link rel="stylesheet" href="([^"]+)"/g)].map((m) => m[1]);
+    expect(sheets).toEqual(['theme.css', 'dashboard.css']);
+    for (const href of sheets) {
+      const sheet = await fetch(`${base}/${href}`);
+      expect(sheet.status, href).toBe(200);
+      expect(sheet.headers.get('content-type'), href).toMatch(/^text\/css/);
+    }
   });
 
   it('serves Chart.js from node_modules as a browser script', async () => {

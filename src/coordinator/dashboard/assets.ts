@@ -1,4 +1,5 @@
-// The dashboard's static files (this folder's index.html, dashboard.js, dashboard.css) and the
+// The dashboard's static files (this folder's index.html, dashboard.js, dashboard.css, and the
+// theme and step phases it shares with the report in src/browser) and the
 // charting library, served from node_modules so the page works on machines with no internet.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -8,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 export const CHART_ASSET_PATH = '/assets/chart.umd.js';
 
 const DASHBOARD_DIR = dirname(fileURLToPath(import.meta.url));
-/** Browser scripts the dashboard shares with the report. */
+/** Browser scripts and styles the dashboard shares with the report. */
 export const SHARED_BROWSER_DIR = join(DASHBOARD_DIR, '..', '..', 'browser');
 
 export interface StaticAsset {
@@ -18,6 +19,7 @@ export interface StaticAsset {
 
 const PAGE_FILES: Record<string, { file: string; contentType: string }> = {
   '/step-phases.js': { file: join(SHARED_BROWSER_DIR, 'stepPhases.js'), contentType: 'text/javascript; charset=utf-8' },
+  '/theme.css': { file: join(SHARED_BROWSER_DIR, 'theme.css'), contentType: 'text/css; charset=utf-8' },
   '/': { file: 'index.html', contentType: 'text/html; charset=utf-8' },
   '/index.html': { file: 'index.html', contentType: 'text/html; charset=utf-8' },
   '/dashboard.js': { file: 'dashboard.js', contentType: 'text/javascript; charset=utf-8' },
