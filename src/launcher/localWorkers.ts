@@ -40,6 +40,8 @@ export class LocalWorkers {
   constructor(private readonly o: LocalWorkersOptions) {}
 
   start(): void {
+    // A second Ctrl-C exits the launcher at once: its workers must not outlive it, reconnecting.
+    process.once('exit', () => this.killAll());
     const gpus = this.o.backend === 'tensorflow-gpu' || this.o.backend === 'auto' ? visibleGpuCount() : 0;
     for (let i = 0; i < this.o.count; i++) this.spawnWorker(i, gpus, 0);
     this.o.log.info(`started ${this.o.count} worker process(es)${gpus > 0 ? ` over ${gpus} GPU(s)` : ''}`);

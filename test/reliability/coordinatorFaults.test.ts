@@ -1,19 +1,15 @@
 // The coordinator failing under a live run, with real processes on 127.0.0.1: killed with
 // SIGKILL and started again with --resume (as pm2 does), stopped with SIGTERM (pm2 stop), and
 // resumed past a damaged newest checkpoint.
-import { readdirSync, readFileSync, truncateSync, statSync } from 'node:fs';
+import { readdirSync, truncateSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { maxRelativeDifference, readCheckpointWeights } from '../helpers/checkpointWeights.js';
 import { tempDir } from '../helpers/cli.js';
-import { CliProcess, START_TIMEOUT_MS, TINY_RUN, coordinatorArgs, freePort, stepRecords, waitForStep, workerArgs } from './harness.js';
+import { CliProcess, START_TIMEOUT_MS, TINY_RUN, coordinatorArgs, freePort, latestCheckpoint, stepRecords, waitForStep, workerArgs } from './harness.js';
 
 const STEPS = 30;
 const RUN_TIMEOUT_MS = 120_000;
-
-function latestCheckpoint(runDir: string): string {
-  return join(runDir, 'checkpoints', readFileSync(join(runDir, 'checkpoints', 'LATEST'), 'utf8').trim());
-}
 
 describe('coordinator faults', () => {
   const processes: CliProcess[] = [];

@@ -144,6 +144,11 @@ export function waitForStep(runDir: string, step: number, timeoutMs: number): Pr
   );
 }
 
+/** The checkpoint folder that the run's LATEST file names. */
+export function latestCheckpoint(runDir: string): string {
+  return join(runDir, 'checkpoints', readFileSync(join(runDir, 'checkpoints', 'LATEST'), 'utf8').trim());
+}
+
 export function coordinatorArgs(port: number, runDir: string, workers: number, extra: string[] = []): string[] {
   return ['coordinator', ...TINY_RUN, '--workers', String(workers), '--port', String(port), '--run-dir', runDir, '--log-level', 'info', '--json', ...extra];
 }

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { LocalWorkers, MAX_FAILED_STARTS } from '../../src/launcher/localWorkers.js';
 import { createLogger } from '../../src/log/logger.js';
 import { tempDir } from '../helpers/cli.js';
-import { CliProcess, START_TIMEOUT_MS, TINY_RUN, stepRecords, waitForStep } from './harness.js';
+import { CliProcess, START_TIMEOUT_MS, TINY_RUN, latestCheckpoint, stepRecords, waitForStep } from './harness.js';
 
 const STEPS = 40;
 
@@ -28,6 +28,20 @@ describe('the local launcher of train --workers N', () => {
     expect(await train.exit(180_000), train.stderr.slice(-2000)).toBe(0);
     expect(train.summary().steps).toBe(STEPS);
     expect(stepRecords(runDir).map((r) => r.step)).toEqual(Array.from({ length: STEPS }, (_, i) => i + 1));
+  });
+
+  it('SIGTERM to train: the workers finish the step in flight, the coordinator checkpoints it, says bye, and all exit 0', { timeout: 240_000 }, async () => {
+    const runDir = tempDir('train-term');
+    const train = new CliProcess('train', ['train', '--workers', '2', ...TINY_RUN, '--max-steps', '1000', '--checkpoint-every', '1000', '--no-eval', '--run-dir', runDir, '--json']);
+    processes.push(train);
+    await waitForStep(runDir, 5, 120_000);
+    train.signal('SIGTERM');
+    expect(await train.exit(60_000), train.stderr.slice(-2000)).toBe(0);
+    const summary = train.summary();
+    expect(summary.interrupted).toBe(true);
+    expect(stepRecords(runDir).map((r) => r.step)).toEqual(Array.from({ length: summary.steps as number }, (_, i) => i + 1));
+    expect(train.linesMatching(/given up|worker process local-\d .*exited with|disconnected/)).toEqual([]);
+    expect(latestCheckpoint(runDir)).toMatch(new RegExp(`step-0*${summary.steps}$`));
   });
 
   it(`gives up on a worker that fails to start ${MAX_FAILED_STARTS} times in a row, and says why`, { timeout: 120_000 }, async () => {

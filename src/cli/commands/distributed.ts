@@ -64,13 +64,10 @@ export interface RunStart {
  * Runs the coordinator until the run ends. `abort` (the local launcher's) stops it like a signal
  * does, checkpoint included, and then fails the command with the signal's reason.
  */
-export async function coordinate(a: DistributedArgs, token: string | undefined, onListening?: (url: string) => void, onStop?: () => void, start?: RunStart, abort?: AbortSignal) {
+export async function coordinate(a: DistributedArgs, token: string | undefined, onListening?: (url: string) => void, start?: RunStart, abort?: AbortSignal) {
   const log = createLogger('coordinator', a.logLevel);
   const runDir = a.runDir ?? defaultRunDir();
-  const signalled = stopSignal((s) => {
-    log.warn(`${s}: finishing the current step, writing a checkpoint, then exiting`);
-    onStop?.();
-  });
+  const signalled = stopSignal((s) => log.warn(`${s}: finishing the current step, writing a checkpoint, then exiting`));
   const stop = abort ? AbortSignal.any([signalled, abort]) : signalled;
   const { summary, result } = await logFailure(log, async () => {
     const outcome = await runCoordinator({
@@ -105,7 +102,12 @@ export const coordinatorCommand = {
   handler: async (a: DistributedArgs) => coordinate(a, readToken(a.tokenFile)),
 };
 
-/** The coordinator plus --workers N local worker processes (train, finetune), on a fresh token unless one is given. */
+/**
+ * The coordinator plus --workers N local worker processes (train, finetune), on a fresh token
+ * unless one is given. On SIGTERM the workers go on computing the step in flight and leave at the
+ * coordinator's bye, after its checkpoint (Ctrl-C in a terminal reaches them too: that step is
+ * given up, as with pm2 stop).
+ */
 export async function coordinateWithLocalWorkers(a: DistributedArgs, log: Logger, start?: RunStart): Promise<void> {
   const token = readToken(a.tokenFile) ?? randomBytes(24).toString('hex');
   const tlsCaFile = a.tlsCa ?? a.tlsCert;
@@ -122,7 +124,6 @@ export async function coordinateWithLocalWorkers(a: DistributedArgs, log: Logger
         workers = new LocalWorkers({ url, count: a.workers, token, backend: a.backend, logLevel: a.logLevel, dataDir: a.dataDir, tlsCaFile, log, onGiveUp });
         workers.start();
       },
-      () => workers?.killAll(),
       start,
       workerFailure.signal,
     );
