@@ -26,6 +26,14 @@ class Run {
   readonly port: Promise<number> = freePort();
   readonly dir = tempDir('fault-table');
   readonly processes: CliProcess[] = [];
+  readonly started = Date.now();
+
+  /** A coordinator waiting for `expected` workers (default: those named), and the named workers. */
+  async start(workerIds: string[], extra: string[] = [], expected = workerIds.length): Promise<CliProcess> {
+    const c = await this.coordinator(extra, expected);
+    for (const id of workerIds) await this.worker(id);
+    return c;
+  }
 
   async coordinator(extra: string[] = [], workers = 2): Promise<CliProcess> {
     const port = await this.port;
@@ -55,7 +63,7 @@ class Run {
     return waitForStep(this.dir, n, RUN_TIMEOUT_MS);
   }
 
-  async finish(c: CliProcess, scenario: string, did: string, started: number): Promise<Outcome> {
+  async finish(c: CliProcess, scenario: string, did = ''): Promise<Outcome> {
     const code = await c.exit(RUN_TIMEOUT_MS);
     const summary = code === 0 ? c.summary() : {};
     const records = stepRecords(this.dir);
@@ -67,7 +75,7 @@ class Run {
       did,
       steps: Number(summary.steps ?? distinct),
       accuracy: Number(summary.test_accuracy ?? NaN),
-      wallS: (Date.now() - started) / 1000,
+      wallS: (Date.now() - this.started) / 1000,
       notes: `exit ${code}; ${dropped} part(s) dropped; ${records.length} step records for ${distinct} steps`,
     };
   }
@@ -76,39 +84,27 @@ class Run {
 const scenarios: Record<string, () => Promise<Outcome>> = {
   async undisturbed() {
     const run = new Run();
-    const started = Date.now();
-    const c = await run.coordinator();
-    await run.worker('a');
-    await run.worker('b');
-    return run.finish(c, 'none (undisturbed)', '-', started);
+    const c = await run.start(['a', 'b']);
+    return run.finish(c, 'none (undisturbed)', '-');
   },
 
   /** The reference for 'rogue-nan': three honest workers (smaller parts change batch norm's batch statistics). */
   async 'undisturbed-3'() {
     const run = new Run();
-    const started = Date.now();
-    const c = await run.coordinator([], 3);
-    await run.worker('a');
-    await run.worker('b');
-    await run.worker('c');
-    return run.finish(c, 'none, 3 honest workers (reference for the next row)', '-', started);
+    const c = await run.start(['a', 'b', 'c']);
+    return run.finish(c, 'none, 3 honest workers (reference for the next row)', '-');
   },
 
   /** The other reference for 'rogue-nan': two workers and a global batch of 43, the two thirds of 64 it applies. */
   async 'undisturbed-43'() {
     const run = new Run();
-    const started = Date.now();
-    const c = await run.coordinator(['--batch-size', '43']);
-    await run.worker('a');
-    await run.worker('b');
-    return run.finish(c, 'none, 2 workers, global batch 43 (reference for the NaN row)', '-', started);
+    const c = await run.start(['a', 'b'], ['--batch-size', '43']);
+    return run.finish(c, 'none, 2 workers, global batch 43 (reference for the NaN row)', '-');
   },
 
   async 'worker-sigkill'() {
     const run = new Run();
-    const started = Date.now();
-    const c = await run.coordinator();
-    await run.worker('a');
+    const c = await run.start(['a']);
     const b = await run.worker('b');
     await run.step(40);
     b.signal('SIGKILL');
@@ -118,16 +114,14 @@ const scenarios: Record<string, () => Promise<Outcome>> = {
     await run.step(60);
     await run.worker('b');
     await c.waitForLine(/worker b joined .* again/, START_TIMEOUT_MS);
-    const outcome = await run.finish(c, 'worker SIGKILL at step 40, restarted at step 60', '', started);
+    const outcome = await run.finish(c, 'worker SIGKILL at step 40, restarted at step 60');
     outcome.did = `noticed in ${noticeMs} ms (socket closed); step finished with the survivor, reweighted; ${outcome.notes.split(';')[1].trim()}; rejoined with current weights`;
     return outcome;
   },
 
   async 'worker-sigstop'() {
     const run = new Run();
-    const started = Date.now();
-    const c = await run.coordinator();
-    await run.worker('a');
+    const c = await run.start(['a']);
     const b = await run.worker('b');
     await run.step(40);
     b.signal('SIGSTOP');
@@ -136,17 +130,14 @@ const scenarios: Record<string, () => Promise<Outcome>> = {
     b.signal('SIGCONT');
     await c.waitForLine(/worker b answers again/, 60_000);
     const late = await c.waitForLine(/refused gradients from worker b for step (\d+): late/, 60_000);
-    const outcome = await run.finish(c, 'worker SIGSTOP at step 40, SIGCONT at step 60', '', started);
+    const outcome = await run.finish(c, 'worker SIGSTOP at step 40, SIGCONT at step 60');
     outcome.did = `stalled after ${stalled[1]} s without heartbeat (timeout 5 s); survivor went on alone; on wake its late gradients for step ${late[1]} refused, full weights resent, rejoined`;
     return outcome;
   },
 
   async 'coordinator-sigkill'() {
     const run = new Run();
-    const started = Date.now();
-    const first = await run.coordinator();
-    await run.worker('a');
-    await run.worker('b');
+    const first = await run.start(['a', 'b']);
     await run.step(85);
     first.signal('SIGKILL');
     await first.exited;
@@ -154,17 +145,14 @@ const scenarios: Record<string, () => Promise<Outcome>> = {
     const resumed = await second.waitForLine(/resuming from .* at step (\d+)/, START_TIMEOUT_MS);
     await second.waitForLine(/worker b joined/, 60_000);
     await second.waitForLine(/worker a joined/, 60_000);
-    const outcome = await run.finish(second, 'coordinator SIGKILL at step 85, restarted with --resume', '', started);
+    const outcome = await run.finish(second, 'coordinator SIGKILL at step 85, restarted with --resume');
     outcome.did = `resumed from the step-${resumed[1]} checkpoint (same data order, Adam state); both workers reconnected by backoff, no manual step`;
     return outcome;
   },
 
   async 'corrupt-checkpoint'() {
     const run = new Run();
-    const started = Date.now();
-    const first = await run.coordinator();
-    await run.worker('a');
-    await run.worker('b');
+    const first = await run.start(['a', 'b']);
     await run.step(110);
     first.signal('SIGKILL');
     await first.exited;
@@ -174,35 +162,27 @@ const scenarios: Record<string, () => Promise<Outcome>> = {
     truncateSync(weights, Math.floor(statSync(weights).size / 2));
     const second = await run.coordinator(['--resume']);
     const resumed = await second.waitForLine(/resuming from .* at step (\d+)/, START_TIMEOUT_MS);
-    const outcome = await run.finish(second, `coordinator SIGKILL at step 110, newest checkpoint (${newest}) half-written`, '', started);
+    const outcome = await run.finish(second, `coordinator SIGKILL at step 110, newest checkpoint (${newest}) half-written`);
     outcome.did = `checksum mismatch detected, warning logged, resumed from the previous checkpoint (step ${resumed[1]})`;
     return outcome;
   },
 
   async 'coordinator-sigterm'() {
     const run = new Run();
-    const started = Date.now();
-    const first = await run.coordinator();
-    await run.worker('a');
-    await run.worker('b');
+    const first = await run.start(['a', 'b']);
     await run.step(70);
     first.signal('SIGTERM');
     await first.exit(120_000);
     const stoppedAt = first.summary().steps;
-    const second = await run.coordinator(['--resume']);
-    await run.worker('a');
-    await run.worker('b');
-    const outcome = await run.finish(second, 'coordinator SIGTERM (pm2 stop) at step 70, started again with --resume', '', started);
+    const second = await run.start(['a', 'b'], ['--resume']);
+    const outcome = await run.finish(second, 'coordinator SIGTERM (pm2 stop) at step 70, started again with --resume');
     outcome.did = `finished the step, checkpointed at step ${stoppedAt}, said bye (workers exited 0); resumed there`;
     return outcome;
   },
 
   async 'rogue-nan'() {
     const run = new Run();
-    const started = Date.now();
-    const c = await run.coordinator([], 3);
-    await run.worker('a');
-    await run.worker('b');
+    const c = await run.start(['a', 'b'], [], 3);
     const rogue = await RogueWorker.connect(`ws://127.0.0.1:${await run.port}`, { token: TOKEN });
     let answered = 0;
     const answerAll = async () => {
@@ -217,7 +197,7 @@ const scenarios: Record<string, () => Promise<Outcome>> = {
       }
     };
     void answerAll();
-    const outcome = await run.finish(c, 'a third "worker" answering every step with NaN gradients (--on-nan skip)', '', started);
+    const outcome = await run.finish(c, 'a third "worker" answering every step with NaN gradients (--on-nan skip)');
     rogue.close();
     outcome.did = `${answered} NaN answers refused and logged; each step applied the two honest thirds, reweighted`;
     return outcome;
