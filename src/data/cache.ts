@@ -15,7 +15,7 @@ import type { Split } from './types.js';
 export const CACHE_MAGIC = 'DSDC';
 export const CACHE_VERSION = 1;
 const HEADER_FIELDS = 6;
-export const CACHE_HEADER_BYTES = CACHE_MAGIC.length + 4 * HEADER_FIELDS;
+const CACHE_HEADER_BYTES = CACHE_MAGIC.length + 4 * HEADER_FIELDS;
 const CHECKSUM_BYTES = 32;
 const VERIFY_CHUNK_BYTES = 1 << 20;
 const CHECKSUM_MISMATCH = 'checksum mismatch, the file was modified or partly written';
@@ -72,8 +72,6 @@ export interface CacheLayout {
   offsets: { trainImages: number; trainLabels: number; testImages: number; testLabels: number };
   /** Bytes covered by the checksum (header and payload); the checksum follows them. */
   bodyBytes: number;
-  /** Size the whole file must have. */
-  fileBytes: number;
 }
 
 export function cacheCorrupt(file: string, what: string): DataError {
@@ -81,8 +79,8 @@ export function cacheCorrupt(file: string, what: string): DataError {
 }
 
 /** Reads and checks the header (the first CACHE_HEADER_BYTES or more of the file). */
-export function parseCacheHeader(head: Uint8Array, fileBytes: number, file: string): CacheLayout {
-  if (fileBytes < CACHE_HEADER_BYTES + CHECKSUM_BYTES || head.length < CACHE_HEADER_BYTES) {
+function parseCacheHeader(head: Uint8Array, fileBytes: number, file: string): CacheLayout {
+  if (fileBytes < CACHE_HEADER_BYTES + CHECKSUM_BYTES) {
     throw cacheCorrupt(file, `${fileBytes} bytes, shorter than the ${CACHE_HEADER_BYTES}-byte header and checksum`);
   }
   const magic = new TextDecoder().decode(head.subarray(0, CACHE_MAGIC.length));
@@ -108,7 +106,6 @@ export function parseCacheHeader(head: Uint8Array, fileBytes: number, file: stri
     testCount,
     offsets: { trainImages, trainLabels, testImages, testLabels },
     bodyBytes,
-    fileBytes,
   };
 }
 
