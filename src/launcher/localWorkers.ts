@@ -5,6 +5,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { BackendChoice } from '../backend/index.js';
 import type { Logger } from '../log/logger.js';
+import { WORKER_REFUSED_EXIT_CODE } from '../worker/exitCodes.js';
 
 const CLI_ENTRY = fileURLToPath(new URL('../../bin/dsdc-dist.js', import.meta.url));
 export const WORKER_EXIT_GRACE_MS = 15_000;
@@ -14,8 +15,6 @@ export const RESTART_DELAY_MS = 2_000;
 export const QUICK_EXIT_MS = 30_000;
 /** Failed starts in a row after which the launcher gives up on a worker, and so on the run. */
 export const MAX_FAILED_STARTS = 3;
-/** The worker's exit code when the coordinator refused it (token, protocol version, id): restarting cannot help. */
-const REFUSED_EXIT_CODE = 2;
 
 export interface LocalWorkersOptions {
   url: string;
@@ -64,8 +63,8 @@ export class LocalWorkers {
       if (code === 0 || this.stopping) return;
       const how = signal ?? `code ${code}`;
       const failed = Date.now() - startedAt < QUICK_EXIT_MS ? failedStarts + 1 : 0;
-      if (code === REFUSED_EXIT_CODE || failed >= MAX_FAILED_STARTS) {
-        const why = code === REFUSED_EXIT_CODE ? 'the coordinator refused it' : `it exited ${failed} times in a row within ${QUICK_EXIT_MS / 1000} s of starting`;
+      if (code === WORKER_REFUSED_EXIT_CODE || failed >= MAX_FAILED_STARTS) {
+        const why = code === WORKER_REFUSED_EXIT_CODE ? 'the coordinator refused it' : `it exited ${failed} times in a row within ${QUICK_EXIT_MS / 1000} s of starting`;
         return this.giveUp(`worker process ${id} exited with ${how} and is not restarted: ${why}; its messages above say why`);
       }
       const delay = this.o.restartDelayMs ?? RESTART_DELAY_MS;

@@ -27,6 +27,7 @@ import { Replica, type PreparedBatch } from '../training/replica.js';
 import { openTrainingExamples, type TrainingExamples } from '../training/trainingData.js';
 import { variableShapes, namedVariables } from '../training/variables.js';
 import { Backoff } from './backoff.js';
+import { WORKER_REFUSED_EXIT_CODE } from './exitCodes.js';
 
 export interface RemoteWorkerOptions {
   url: string;
@@ -170,7 +171,7 @@ class RemoteWorker {
         else if (code === CloseCode.BAD_TOKEN || code === CloseCode.VERSION_MISMATCH || code === CloseCode.DUPLICATE_WORKER_ID) {
           this.o.log.error(`coordinator refused this worker (code ${code}: ${reason}); not retrying`);
           this.finished = true;
-          process.exitCode = 2;
+          process.exitCode = WORKER_REFUSED_EXIT_CODE;
         } else if (!this.finished) this.o.log.warn(`connection to ${this.o.url} closed (code ${code}${reason.length ? `, ${reason}` : ''})`);
         resolve(welcomed);
       });

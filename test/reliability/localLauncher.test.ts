@@ -7,7 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { LocalWorkers, MAX_FAILED_STARTS } from '../../src/launcher/localWorkers.js';
 import { createLogger } from '../../src/log/logger.js';
 import { tempDir } from '../helpers/cli.js';
-import { CliProcess, START_TIMEOUT_MS, TINY_RUN, latestCheckpoint, stepRecords, waitForStep } from './harness.js';
+import { WORKER_REFUSED_EXIT_CODE } from '../../src/worker/exitCodes.js';
+import { CliProcess, START_TIMEOUT_MS, TINY_RUN, coordinatorArgs, freePort, latestCheckpoint, stepRecords, waitForStep } from './harness.js';
 
 const STEPS = 40;
 
@@ -64,6 +65,28 @@ describe('the local launcher of train --workers N', () => {
     });
     expect(reason).toMatch(new RegExp(`worker process local-0 exited with code 1 and is not restarted: it exited ${MAX_FAILED_STARTS} times in a row`));
     expect(lines.filter((l) => /exited with code 1; starting it again/.test(l))).toHaveLength(MAX_FAILED_STARTS - 1);
+  });
+
+  it('does not restart a worker that the coordinator refused (wrong token), and says so', { timeout: 120_000 }, async () => {
+    const port = await freePort();
+    const coordinator = new CliProcess('coordinator', coordinatorArgs(port, tempDir('refused'), 1, ['--max-steps', '1']), { DSDC_TOKEN: 'the-right-one' });
+    processes.push(coordinator);
+    await coordinator.waitForLine(/listening on ws:/, START_TIMEOUT_MS);
+    const lines: string[] = [];
+    const reason = await new Promise<string>((resolve) => {
+      new LocalWorkers({
+        url: `ws://127.0.0.1:${port}`,
+        count: 1,
+        token: 'a-wrong-one',
+        backend: 'wasm',
+        logLevel: 'warn',
+        log: createLogger('launcher', 'info', (l) => lines.push(l)),
+        restartDelayMs: 50,
+        onGiveUp: resolve,
+      }).start();
+    });
+    expect(reason).toMatch(new RegExp(`worker process local-0 exited with code ${WORKER_REFUSED_EXIT_CODE} and is not restarted: the coordinator refused it`));
+    expect(lines.filter((l) => /starting it again/.test(l))).toEqual([]);
   });
 
   it('train refuses an unreadable --tls-ca before starting anything', async () => {
