@@ -60,11 +60,16 @@ export interface RunStart {
   initialWeights?: Map<string, Float32Array>;
 }
 
-/**
- * Runs the coordinator until the run ends. `abort` (the local launcher's) stops it like a signal
- * does, checkpoint included, and then fails the command with the signal's reason.
- */
-export async function coordinate(a: DistributedArgs, token: string | undefined, onListening?: (url: string) => void, start?: RunStart, abort?: AbortSignal) {
+export interface CoordinateHooks {
+  /** Called with the ws:// URL once the coordinator listens (the local launcher starts its workers). */
+  onListening?: (url: string) => void;
+  start?: RunStart;
+  /** Stops the run like a signal does, checkpoint included, then fails the command with its reason. */
+  abort?: AbortSignal;
+}
+
+/** Runs the coordinator until the run ends. */
+export async function coordinate(a: DistributedArgs, token: string | undefined, { onListening, start, abort }: CoordinateHooks = {}) {
   const log = createLogger('coordinator', a.logLevel);
   const runDir = a.runDir ?? defaultRunDir();
   const signalled = stopSignal((s) => log.warn(`${s}: finishing the current step, writing a checkpoint, then exiting`));
@@ -116,17 +121,15 @@ export async function coordinateWithLocalWorkers(a: DistributedArgs, log: Logger
   const workerFailure = new AbortController();
   let workers: LocalWorkers | undefined;
   try {
-    await coordinate(
-      a,
-      token,
-      (url) => {
+    await coordinate(a, token, {
+      onListening: (url) => {
         const onGiveUp = (reason: string) => workerFailure.abort(new Error(`run stopped: ${reason}`));
         workers = new LocalWorkers({ url, count: a.workers, token, backend: a.backend, logLevel: a.logLevel, dataDir: a.dataDir, tlsCaFile, log, onGiveUp });
         workers.start();
       },
       start,
-      workerFailure.signal,
-    );
+      abort: workerFailure.signal,
+    });
   } finally {
     await workers?.stop();
   }

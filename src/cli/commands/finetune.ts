@@ -62,7 +62,7 @@ export const finetuneCommand = {
       return;
     }
     if (!a.launchWorkers) {
-      await coordinate(a, readToken(a.tokenFile), undefined, start);
+      await coordinate(a, readToken(a.tokenFile), { start });
       return;
     }
     await coordinateWithLocalWorkers(a, log, start);
