@@ -11,8 +11,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendChoice } from '../src/backend/index.js';
 import { buildDsdcNet } from '../src/model/index.js';
-import { computeGradients } from '../src/training/gradientStep.js';
-import { trainableVariables } from '../src/training/variables.js';
+import { computeGradients } from '../src/training/replica/gradientStep.js';
+import { trainableVariables } from '../src/training/replica/variables.js';
 import { type KernelMathChoice, registerWasmKernels, useKernelMath } from '../src/ops/wasm/registerWasmKernels.js';
 import { BN_RELU_BACKWARD, BN_RELU_FORWARD } from '../src/ops/batchNormRelu.js';
 import { DEPTHWISE_FILTER_GRAD } from '../src/ops/depthwiseDilated.js';

@@ -4,8 +4,8 @@ import { BACKEND_CHOICES, type BackendChoice } from '../backend/index.js';
 import { parseClassList } from '../data/batching.js';
 import { LOG_LEVELS, type LogLevel } from '../log/logger.js';
 import { type BlockSpec, DEFAULT_MODEL_SPEC, modelSpecWith } from '../model/spec.js';
-import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../training/config.js';
-import { SCHEDULE_KINDS, type ScheduleKind } from '../training/schedule.js';
+import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../training/setup/config.js';
+import { SCHEDULE_KINDS, type ScheduleKind } from '../training/loop/schedule.js';
 
 export function withCommonFlags<T>(yargs: Argv<T>) {
   return yargs

@@ -15,8 +15,8 @@ import {
   tensorsFromMap,
   type GradientsMessage,
 } from '../protocol/index.js';
-import { combineContributions, type StepContribution } from '../training/aggregate.js';
-import { StepInterruptedError, type GradientSource, type StepOutcome, type StepRequest } from '../training/source.js';
+import { combineContributions, type StepContribution } from '../training/optimizer/aggregate.js';
+import { StepInterruptedError, type GradientSource, type StepOutcome, type StepRequest } from '../training/loop/source.js';
 import type { WorkerConnection } from './workerConnection.js';
 import type { WorkerPool } from './workerPool.js';
 

@@ -3,7 +3,7 @@
 // history of step records (so a page opened mid-run sees the whole curve) and tells
 // listeners about each new step and each change of phase.
 import { EventEmitter } from 'node:events';
-import type { StepRecord } from '../training/session.js';
+import type { StepRecord } from '../training/loop/session.js';
 import { StepHistory } from './stepHistory.js';
 import type { WorkerPool } from './workerPool.js';
 

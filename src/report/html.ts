@@ -8,8 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { SHARED_BROWSER_DIR, chartLibrarySource } from '../coordinator/dashboard/assets.js';
 import type { EvaluationReport } from '../metrics/classification.js';
 import type { ModelSpec } from '../model/spec.js';
-import type { TrainConfig } from '../training/config.js';
-import type { StepTimings } from '../training/source.js';
+import type { TrainConfig } from '../training/setup/config.js';
+import type { StepTimings } from '../training/loop/source.js';
 import type { Misclassification } from './misclassified.js';
 import type { RunRecords } from './runRecords.js';
 

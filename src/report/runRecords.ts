@@ -4,9 +4,9 @@
 // is skipped; a bad line anywhere else is an error.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { StepTimings } from '../training/source.js';
-import { METRICS_FILE } from '../training/runLog.js';
-import type { StepRecord } from '../training/session.js';
+import type { StepTimings } from '../training/loop/source.js';
+import { METRICS_FILE } from '../training/loop/runLog.js';
+import type { StepRecord } from '../training/loop/session.js';
 import { ReportError } from './errors.js';
 
 /** A step line of metrics.jsonl: the training loop's step record with the time it was written. */

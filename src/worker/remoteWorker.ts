@@ -23,9 +23,9 @@ import {
   type WelcomeMessage,
   type WorkerMessage,
 } from '../protocol/index.js';
-import { Replica, type PreparedBatch } from '../training/replica.js';
-import { openTrainingExamples, type TrainingExamples } from '../training/trainingData.js';
-import { variableShapes, namedVariables } from '../training/variables.js';
+import { Replica, type PreparedBatch } from '../training/replica/replica.js';
+import { openTrainingExamples, type TrainingExamples } from '../training/setup/trainingData.js';
+import { variableShapes, namedVariables } from '../training/replica/variables.js';
 import { Backoff } from './backoff.js';
 import { WORKER_REFUSED_EXIT_CODE } from './exitCodes.js';
 

@@ -3,13 +3,13 @@
 import { initBackend, type BackendChoice } from '../backend/index.js';
 import { splitExamples } from '../data/examples.js';
 import type { Logger } from '../log/logger.js';
-import type { TrainConfig } from '../training/config.js';
-import { LocalGradientSource } from '../training/localSource.js';
-import { ProgressReporter } from '../training/progress.js';
-import { Replica } from '../training/replica.js';
-import { prepareRun, sessionInputs } from '../training/runSetup.js';
-import { runSession, type SessionResult } from '../training/session.js';
-import { buildSummary, type RunSummary } from '../training/summary.js';
+import type { TrainConfig } from '../training/setup/config.js';
+import { LocalGradientSource } from '../training/loop/localSource.js';
+import { ProgressReporter } from '../training/loop/progress.js';
+import { Replica } from '../training/replica/replica.js';
+import { prepareRun, sessionInputs } from '../training/setup/runSetup.js';
+import { runSession, type SessionResult } from '../training/loop/session.js';
+import { buildSummary, type RunSummary } from '../training/loop/summary.js';
 
 export interface StandaloneOptions {
   config: TrainConfig;

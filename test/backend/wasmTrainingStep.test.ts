@@ -3,8 +3,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { buildDsdcNet } from '../../src/model/index.js';
-import { computeGradients } from '../../src/training/gradientStep.js';
-import { trainableVariables } from '../../src/training/variables.js';
+import { computeGradients } from '../../src/training/replica/gradientStep.js';
+import { trainableVariables } from '../../src/training/replica/variables.js';
 import { relativeError, seeded, useBackend } from '../ops/helpers.js';
 
 const BATCH = 2;

@@ -8,7 +8,7 @@ import { filterClasses, gatherBatch, gatherExamples } from '../../src/data/batch
 import { encodeCache, openVerifiedCache, type CachedData } from '../../src/data/cache.js';
 import { cachedTrainExamples } from '../../src/data/cachedExamples.js';
 import { openDatasetCache } from '../../src/data/mnist.js';
-import { openTrainingExamples } from '../../src/training/trainingData.js';
+import { openTrainingExamples } from '../../src/training/setup/trainingData.js';
 import { removeTempDirs, tempDir, writeTinySet } from './fixtures.js';
 
 afterAll(removeTempDirs);

@@ -4,9 +4,9 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.js';
 import { buildDsdcNet, DEFAULT_MODEL_SPEC } from '../../src/model/index.js';
-import { freezeLayers, parseFreezeSpec, resolveFreezeSpec, trainableUnits } from '../../src/training/freeze.js';
-import { Replica } from '../../src/training/replica.js';
-import { movingStatisticVariables, trainableVariables } from '../../src/training/variables.js';
+import { freezeLayers, parseFreezeSpec, resolveFreezeSpec, trainableUnits } from '../../src/training/replica/freeze.js';
+import { Replica } from '../../src/training/replica/replica.js';
+import { movingStatisticVariables, trainableVariables } from '../../src/training/replica/variables.js';
 import { splitExamples } from '../../src/data/examples.js';
 
 beforeAll(async () => {

@@ -2,7 +2,7 @@
 // filtered by --log-level; training progress is such a line too when stderr is not a terminal.
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log/logger.js';
-import { ProgressReporter } from '../../src/training/progress.js';
+import { ProgressReporter } from '../../src/training/loop/progress.js';
 
 const LINE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (DEBUG|INFO |WARN |ERROR) \[worker local-1\] \S/;
 

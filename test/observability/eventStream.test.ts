@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { RunEventStream } from '../../src/coordinator/dashboard/eventStream.js';
 import { handleHttp } from '../../src/coordinator/httpEndpoints.js';
 import { RunStatus } from '../../src/coordinator/status.js';
-import type { StepRecord } from '../../src/training/session.js';
+import type { StepRecord } from '../../src/training/loop/session.js';
 import { EventStreamClient } from './sse.js';
 import { waitFor } from './waitFor.js';
 

@@ -10,11 +10,11 @@ import { createRng } from '../../src/data/rng.js';
 import type { Split } from '../../src/data/types.js';
 import { createLogger } from '../../src/log/logger.js';
 import { DEFAULT_MODEL_SPEC } from '../../src/model/spec.js';
-import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../../src/training/config.js';
-import { LocalGradientSource } from '../../src/training/localSource.js';
-import { Replica } from '../../src/training/replica.js';
-import { prepareRun, sessionInputs } from '../../src/training/runSetup.js';
-import { runSession, type SessionOptions } from '../../src/training/session.js';
+import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../../src/training/setup/config.js';
+import { LocalGradientSource } from '../../src/training/loop/localSource.js';
+import { Replica } from '../../src/training/replica/replica.js';
+import { prepareRun, sessionInputs } from '../../src/training/setup/runSetup.js';
+import { runSession, type SessionOptions } from '../../src/training/loop/session.js';
 import { tempDir } from '../helpers/cli.js';
 import { splitExamples } from '../../src/data/examples.js';
 

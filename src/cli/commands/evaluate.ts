@@ -3,10 +3,10 @@ import type { Argv } from 'yargs';
 import { initBackend, type BackendChoice } from '../../backend/index.js';
 import { createLogger, type LogLevel } from '../../log/logger.js';
 import { formatEvaluation } from '../../metrics/format.js';
-import { evaluateModel } from '../../training/evaluate.js';
-import { loadCheckpointModel } from '../../training/loadModel.js';
-import { limitSplit } from '../../training/runSetup.js';
-import { loadTrainingData } from '../../training/trainingData.js';
+import { evaluateModel } from '../../inference/evaluate.js';
+import { loadCheckpointModel } from '../../inference/loadModel.js';
+import { limitSplit } from '../../training/setup/runSetup.js';
+import { loadTrainingData } from '../../training/setup/trainingData.js';
 import { printResult } from '../output.js';
 import { withCommonFlags } from '../trainingFlags.js';
 

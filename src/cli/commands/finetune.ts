@@ -4,9 +4,9 @@
 // waits for N workers started elsewhere (--no-launch-workers: pm2, other machines).
 import type { Argv } from 'yargs';
 import { createLogger } from '../../log/logger.js';
-import { DEFAULT_FINETUNE_LEARNING_RATE, DEFAULT_FREEZE_SPEC, prepareFinetune } from '../../training/finetune.js';
-import { parseFreezeSpec } from '../../training/freeze.js';
-import { formatSummary } from '../../training/summary.js';
+import { DEFAULT_FINETUNE_LEARNING_RATE, DEFAULT_FREEZE_SPEC, prepareFinetune } from '../../training/setup/finetune.js';
+import { parseFreezeSpec } from '../../training/replica/freeze.js';
+import { formatSummary } from '../../training/loop/summary.js';
 import { runStandalone } from '../../worker/standalone.js';
 import { printResult, stopSignal } from '../output.js';
 import { readToken } from '../token.js';

@@ -3,10 +3,10 @@
 import type { Argv } from 'yargs';
 import { BACKEND_CHOICES, initBackend, type BackendChoice } from '../../backend/index.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../../log/logger.js';
-import type { Prediction } from '../../predict/classify.js';
-import { predictFiles } from '../../predict/files.js';
-import { predictIdx, readLabelledIdx } from '../../predict/idxInput.js';
-import { loadCheckpointModel } from '../../training/loadModel.js';
+import type { Prediction } from '../../inference/classify.js';
+import { predictFiles } from '../../inference/files.js';
+import { predictIdx, readLabelledIdx } from '../../inference/idxInput.js';
+import { loadCheckpointModel } from '../../inference/loadModel.js';
 
 interface PredictArgs {
   checkpoint: string;

@@ -1,7 +1,7 @@
 // `dsdc-dist worker`: train alone (--standalone) or join a coordinator (--coordinator URL).
 import type { Argv } from 'yargs';
 import { createLogger, type LogLevel } from '../../log/logger.js';
-import { formatSummary } from '../../training/summary.js';
+import { formatSummary } from '../../training/loop/summary.js';
 import { runRemoteWorker } from '../../worker/remoteWorker.js';
 import { runStandalone } from '../../worker/standalone.js';
 import { readTlsCa } from '../tlsFiles.js';

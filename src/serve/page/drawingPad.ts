@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
 // A canvas to draw on with mouse, pen or touch (pointer events): dark strokes on white, as on
 // paper. Reports every change so the page can predict while the stroke is still being drawn.
-import type { RasterImage } from '../../predict/preprocess.js';
+import type { RasterImage } from '../../inference/preprocess.js';
 
 export const PAD_BACKGROUND = '#ffffff';
 export const PAD_INK = '#111111';

@@ -11,9 +11,9 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Split } from '../../data/types.js';
 import '../../model/index.js';
-import { classProbabilities, predictionsFrom, type Prediction } from '../../predict/classify.js';
-import { MNIST_SIZE, preprocessDigit } from '../../predict/preprocess.js';
-import { predictProbabilities } from '../../training/evaluate.js';
+import { classProbabilities, predictionsFrom, type Prediction } from '../../inference/classify.js';
+import { MNIST_SIZE, preprocessDigit } from '../../inference/preprocess.js';
+import { predictProbabilities } from '../../inference/evaluate.js';
 import { createDrawingPad } from './drawingPad.js';
 import { createProbabilityChart, showModelInput } from './probabilityChart.js';
 

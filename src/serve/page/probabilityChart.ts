@@ -1,8 +1,8 @@
 /// <reference lib="dom" />
 // The prediction and a bar per class. Each bar carries its probability in data-probability
 // (full precision), so tests and tools read numbers, not rounded text.
-import type { Prediction } from '../../predict/classify.js';
-import { MNIST_SIZE } from '../../predict/preprocess.js';
+import type { Prediction } from '../../inference/classify.js';
+import { MNIST_SIZE } from '../../inference/preprocess.js';
 
 export function createProbabilityChart(container: HTMLElement, numClasses: number) {
   const rows = Array.from({ length: numClasses }, (_, c) => {

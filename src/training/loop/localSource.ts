@@ -1,6 +1,6 @@
 // Gradients from a replica in this very process: the standalone worker's source. The next
 // batch is gathered right after a step, as a distributed worker does while it waits.
-import type { PreparedBatch, Replica } from './replica.js';
+import type { PreparedBatch, Replica } from '../replica/replica.js';
 import type { GradientSource, StepOutcome, StepRequest } from './source.js';
 
 export class LocalGradientSource implements GradientSource {

@@ -18,7 +18,7 @@ import {
   withMnistStrokes,
   type GrayImage,
   type RasterImage,
-} from '../../src/predict/preprocess.js';
+} from '../../src/inference/preprocess.js';
 
 /** A width×height picture of `background` with the rectangles filled with `ink` (grey levels). */
 function picture(width: number, height: number, background: number, ink: number, rects: Array<[number, number, number, number]>): RasterImage {

@@ -1,7 +1,7 @@
 // Running figures of a training run: throughput (wall clock from the end of the first, warm-up
 // step, so everything between steps counts too), loss and accuracy over the epoch so far, bytes
 // and mean time per phase.
-import type { StepContribution } from './aggregate.js';
+import type { StepContribution } from '../optimizer/aggregate.js';
 import type { StepTimings } from './source.js';
 
 const WARMUP_STEPS = 1;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { learningRateAt } from '../../src/training/schedule.js';
+import { learningRateAt } from '../../../src/training/loop/schedule.js';
 
 describe('learningRateAt', () => {
   it('cosine starts at the base rate, halves midway and ends near zero', () => {

@@ -1,12 +1,12 @@
 // A model replica: the part of a worker that turns (weights, example indices) into a step
 // contribution. The standalone worker and every distributed worker use this same class.
 import * as tf from '@tensorflow/tfjs';
-import { gatherExamples, type Batch } from '../data/batching.js';
-import type { ExampleSource } from '../data/examples.js';
-import { BatchNormReLU } from '../model/batchNormRelu.js';
-import { buildDsdcNet } from '../model/dsdcNet.js';
-import type { ModelSpec } from '../model/spec.js';
-import type { StepContribution } from './aggregate.js';
+import { gatherExamples, type Batch } from '../../data/batching.js';
+import type { ExampleSource } from '../../data/examples.js';
+import { BatchNormReLU } from '../../model/batchNormRelu.js';
+import { buildDsdcNet } from '../../model/dsdcNet.js';
+import type { ModelSpec } from '../../model/spec.js';
+import type { StepContribution } from '../optimizer/aggregate.js';
 import { freezeLayers } from './freeze.js';
 import { batchTensors, computeGradients } from './gradientStep.js';
 import { movingStatisticVariables, namedVariables, trainableVariables, type NamedVariable } from './variables.js';

@@ -2,7 +2,7 @@
 // top-k). Imports only tfjs and pure modules, so the browser page runs it too.
 import * as tf from '@tensorflow/tfjs';
 import { argmaxRows } from '../metrics/classification.js';
-import { EVALUATION_BATCH } from '../training/evaluate.js';
+import { EVALUATION_BATCH } from './evaluate.js';
 import { PredictError } from './errors.js';
 import { MNIST_SIZE } from './preprocess.js';
 

@@ -1,7 +1,7 @@
 // The state an optimizer step changes: master weights, Adam moments, and the position in the
 // data. Converting it to and from a checkpoint lives here too, so save and resume agree.
 import * as tf from '@tensorflow/tfjs';
-import type { NamedTensor } from '../checkpoint/namedTensors.js';
+import type { NamedTensor } from '../../checkpoint/namedTensors.js';
 import { type AdamState, adamUpdate, createAdamState } from './adam.js';
 import type { StepContribution } from './aggregate.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { combineContributions, type StepContribution } from '../../src/training/aggregate.js';
+import { combineContributions, type StepContribution } from '../../../src/training/optimizer/aggregate.js';
 
 function contribution(count: number, loss: number, gradient: number[], mean: number[]): StepContribution {
   return {

@@ -3,14 +3,14 @@
 // take one Adam step on the master weights, publish them; evaluate at epoch ends; checkpoint
 // every K steps, on request and at the end. Where gradients come from is the source's business.
 import type * as tf from '@tensorflow/tfjs';
-import { epochPermutation, globalBatchIndices, stepsPerEpoch } from '../data/batching.js';
-import { epochSeed, mixSeeds } from '../data/rng.js';
-import type { Split } from '../data/types.js';
-import type { Logger } from '../log/logger.js';
-import type { EvaluationReport } from '../metrics/classification.js';
-import type { TrainConfig } from './config.js';
-import { evaluateModel } from './evaluate.js';
-import type { MasterState } from './masterState.js';
+import { epochPermutation, globalBatchIndices, stepsPerEpoch } from '../../data/batching.js';
+import { epochSeed, mixSeeds } from '../../data/rng.js';
+import type { Split } from '../../data/types.js';
+import type { Logger } from '../../log/logger.js';
+import type { EvaluationReport } from '../../metrics/classification.js';
+import type { TrainConfig } from '../setup/config.js';
+import { evaluateModel } from '../../inference/evaluate.js';
+import type { MasterState } from '../optimizer/masterState.js';
 import { ProgressReporter } from './progress.js';
 import { RunLog } from './runLog.js';
 import { learningRateAt } from './schedule.js';

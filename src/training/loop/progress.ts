@@ -1,7 +1,7 @@
 // What a person sees while training: a progress bar per epoch on a terminal, info log lines
 // otherwise (pm2 logs, CI, pipes: with the time, level and component like every other line).
 // Both go to stderr so that stdout stays for --json, and both follow --log-level (info).
-import type { Logger } from '../log/logger.js';
+import type { Logger } from '../../log/logger.js';
 
 export interface ProgressSnapshot {
   epoch: number;

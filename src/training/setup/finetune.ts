@@ -2,15 +2,15 @@
 // architecture, the new task's classes, the frozen layers) and the initial weights (the
 // checkpoint's, with a freshly initialised head when the task's classes differ). After this a
 // fine-tune run is an ordinary run, standalone or distributed, that happens to freeze layers.
-import { MNIST_NUM_CLASSES } from '../data/types.js';
-import type { Logger } from '../log/logger.js';
-import { buildDsdcNet } from '../model/dsdcNet.js';
-import { type ModelSpec, validateModelSpec } from '../model/spec.js';
+import { MNIST_NUM_CLASSES } from '../../data/types.js';
+import type { Logger } from '../../log/logger.js';
+import { buildDsdcNet } from '../../model/dsdcNet.js';
+import { type ModelSpec, validateModelSpec } from '../../model/spec.js';
 import { type TrainConfig, validateTrainConfig } from './config.js';
-import { freezeLayers, parseFreezeSpec, resolveFreezeSpec } from './freeze.js';
+import { freezeLayers, parseFreezeSpec, resolveFreezeSpec } from '../replica/freeze.js';
 import { seededInitialWeights } from './initialWeights.js';
-import { loadCheckpointModel } from './loadModel.js';
-import { layerOf, namedVariables, trainableVariables, variableShapes } from './variables.js';
+import { loadCheckpointModel } from '../../inference/loadModel.js';
+import { layerOf, namedVariables, trainableVariables, variableShapes } from '../replica/variables.js';
 
 /** The layer that maps features to class scores; replaced when the task's classes change. */
 export const HEAD_LAYER = 'head';

@@ -2,7 +2,7 @@
 // the same seed start from the same point (tfjs's own initialisers are not seedable per run).
 // Kernels: Glorot-uniform with Keras's fan-in/fan-out; biases and β zero; γ one; moving mean
 // zero; moving variance one.
-import { createRng } from '../data/rng.js';
+import { createRng } from '../../data/rng.js';
 
 export function seededInitialWeights(shapes: ReadonlyMap<string, readonly number[]>, seed: number): Map<string, Float32Array> {
   const rng = createRng(seed);

@@ -8,7 +8,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readIdxFile } from '../../src/data/idx.js';
 import { defaultDataDir } from '../../src/data/mnist.js';
-import type { Prediction } from '../../src/predict/classify.js';
+import type { Prediction } from '../../src/inference/classify.js';
 import { chromiumAvailable, chromiumPath, launchChromium } from '../../src/report/browser.js';
 import { REPO_ROOT, runCli, startCli, tempDir } from '../helpers/cli.js';
 import { trainedCheckpoint, TRAIN_TIMEOUT_MS } from './trainedCheckpoint.js';

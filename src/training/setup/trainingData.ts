@@ -2,11 +2,11 @@
 // `config.classes` (relabelled 0..K-1) when the run names some. The coordinator and the standalone
 // worker load it whole through here; a distributed worker opens it for reading example by example
 // (openTrainingExamples). Both number examples the same way, so an index means the same example.
-import { filterClasses } from '../data/batching.js';
-import { cachedTrainExamples } from '../data/cachedExamples.js';
-import { splitExamples, type ExampleSource } from '../data/examples.js';
-import { loadDataset, openDatasetCache } from '../data/mnist.js';
-import type { Split } from '../data/types.js';
+import { filterClasses } from '../../data/batching.js';
+import { cachedTrainExamples } from '../../data/cachedExamples.js';
+import { splitExamples, type ExampleSource } from '../../data/examples.js';
+import { loadDataset, openDatasetCache } from '../../data/mnist.js';
+import type { Split } from '../../data/types.js';
 import type { TrainConfig } from './config.js';
 
 export interface TrainingData {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { adamUpdate, createAdamState, DEFAULT_ADAM } from '../../src/training/adam.js';
+import { adamUpdate, createAdamState, DEFAULT_ADAM } from '../../../src/training/optimizer/adam.js';
 
 /** Adam written out in float64, straight from Kingma & Ba (Algorithm 1). */
 function naiveAdam(w: number[], grads: number[][], lr: number) {

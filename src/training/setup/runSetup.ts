@@ -3,16 +3,16 @@
 // resumed from the run directory's newest valid checkpoint, or given, as a fine-tune run's are), a
 // local model for evaluation and checkpoints (with the run's frozen layers), and the checkpoint writer.
 import * as tf from '@tensorflow/tfjs';
-import { listCheckpoints, loadCheckpoint, saveCheckpoint } from '../checkpoint/checkpoint.js';
-import type { Split } from '../data/types.js';
-import type { Logger } from '../log/logger.js';
-import { buildDsdcNet } from '../model/dsdcNet.js';
+import { listCheckpoints, loadCheckpoint, saveCheckpoint } from '../../checkpoint/checkpoint.js';
+import type { Split } from '../../data/types.js';
+import type { Logger } from '../../log/logger.js';
+import { buildDsdcNet } from '../../model/dsdcNet.js';
 import { type TrainConfig, validateTrainConfig } from './config.js';
-import { freezeLayers } from './freeze.js';
+import { freezeLayers } from '../replica/freeze.js';
 import { seededInitialWeights } from './initialWeights.js';
-import { MasterState, type TrainingPosition } from './masterState.js';
+import { MasterState, type TrainingPosition } from '../optimizer/masterState.js';
 import { loadTrainingData, type TrainingData } from './trainingData.js';
-import { movingStatisticVariables, namedVariables, trainableVariables, variableShapes } from './variables.js';
+import { movingStatisticVariables, namedVariables, trainableVariables, variableShapes } from '../replica/variables.js';
 
 export interface PreparedRun {
   config: TrainConfig;

@@ -1,5 +1,5 @@
 // The machine-readable end-of-run summary (`--json`) and its human-readable twin.
-import { formatEvaluation } from '../metrics/format.js';
+import { formatEvaluation } from '../../metrics/format.js';
 import type { SessionResult } from './session.js';
 
 export interface RunSummary {

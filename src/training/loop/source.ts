@@ -1,6 +1,6 @@
 // The seam between the training loop and where gradients come from: a local replica
 // (standalone) or a pool of remote workers (coordinator). The loop is the same for both.
-import type { StepContribution } from './aggregate.js';
+import type { StepContribution } from '../optimizer/aggregate.js';
 
 export interface StepRequest {
   epoch: number;

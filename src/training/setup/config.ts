@@ -1,8 +1,8 @@
 // The run configuration as plain data with defaults (the reference recipe), and its check.
 // Every training command builds one of these from its flags; the coordinator sends it to
 // workers in the welcome message.
-import { DEFAULT_MODEL_SPEC, type ModelSpec, validateModelSpec } from '../model/spec.js';
-import { SCHEDULE_KINDS, type ScheduleKind } from './schedule.js';
+import { DEFAULT_MODEL_SPEC, type ModelSpec, validateModelSpec } from '../../model/spec.js';
+import { SCHEDULE_KINDS, type ScheduleKind } from '../loop/schedule.js';
 
 export interface TrainConfig {
   epochs: number;
