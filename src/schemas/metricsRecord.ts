@@ -1,0 +1,82 @@
+// The records of metrics.jsonl (format: docs/metrics.md): one per step, one per complete
+// epoch, one summary at the end. The training loop writes them (with `time` added), the
+// dashboard shows the step records live, and the report reads the file back.
+import { Type, type Static } from '@sinclair/typebox';
+import { compileValidator } from './check.js';
+import { finiteNumber, ISO_TIME, nonNegativeInteger } from './fields.js';
+
+const ms = () => Type.Optional(Type.Number({ minimum: 0, expected: 'a duration in ms (a non-negative number)' }));
+
+/** Milliseconds per phase of one step; a source fills in what it can measure. */
+export const StepTimingsSchema = Type.Object({
+  computeMs: Type.Number({ minimum: 0, expected: 'a duration in ms (a non-negative number)' }),
+  encodeMs: ms(),
+  transferMs: ms(),
+  waitForSlowestMs: ms(),
+  /** Decoding and averaging the workers' gradients. */
+  aggregateMs: ms(),
+  applyMs: ms(),
+  broadcastMs: ms(),
+  totalMs: ms(),
+});
+
+const fraction = () => Type.Number({ minimum: 0, maximum: 1, expected: 'a fraction from 0 to 1' });
+
+export const StepRecordSchema = Type.Object({
+  type: Type.Literal('step'),
+  step: nonNegativeInteger(),
+  total_steps: nonNegativeInteger(),
+  epoch: nonNegativeInteger(),
+  loss: finiteNumber(),
+  accuracy: fraction(),
+  lr: finiteNumber(),
+  images_per_s: Type.Number({ minimum: 0, expected: 'a non-negative number' }),
+  bytes: nonNegativeInteger(),
+  workers: nonNegativeInteger(),
+  /** Examples whose gradients were applied: the global batch less the parts of dropped workers. */
+  examples: Type.Optional(nonNegativeInteger()),
+  timings: StepTimingsSchema,
+});
+
+export const EpochRecordSchema = Type.Object({
+  type: Type.Literal('epoch'),
+  epoch: nonNegativeInteger(),
+  loss: finiteNumber(),
+  train_accuracy: fraction(),
+  test_accuracy: Type.Optional(fraction()),
+});
+
+/** A summary's loss and accuracy are NaN (null in JSON) when the run took no step. */
+const numberOrNull = () => Type.Union([Type.Number(), Type.Null()], { expected: 'a number or null' });
+
+export const SummaryRecordSchema = Type.Object({
+  type: Type.Literal('summary'),
+  steps: nonNegativeInteger(),
+  epochs: Type.Number({ minimum: 0, expected: 'a non-negative number' }),
+  imagesPerSecond: Type.Number({ minimum: 0, expected: 'a non-negative number' }),
+  finalLoss: numberOrNull(),
+  trainAccuracy: numberOrNull(),
+  checkpoint: Type.Optional(Type.String()),
+  bytesPerStep: Type.Number({ minimum: 0, expected: 'a non-negative number' }),
+  timings: StepTimingsSchema,
+  interrupted: Type.Boolean(),
+  wallSeconds: Type.Number({ minimum: 0, expected: 'a non-negative number' }),
+  test_accuracy: Type.Optional(fraction()),
+});
+
+const timed = { time: ISO_TIME };
+export const StepLineSchema = Type.Composite([StepRecordSchema, Type.Object(timed)]);
+export const EpochLineSchema = Type.Composite([EpochRecordSchema, Type.Object(timed)]);
+export const SummaryLineSchema = Type.Composite([SummaryRecordSchema, Type.Object(timed)]);
+
+export type StepTimings = Static<typeof StepTimingsSchema>;
+export type StepRecord = Static<typeof StepRecordSchema>;
+export type EpochRecord = Static<typeof EpochRecordSchema>;
+export type SummaryRecord = Static<typeof SummaryRecordSchema>;
+export type StepLine = Static<typeof StepLineSchema>;
+export type EpochLine = Static<typeof EpochLineSchema>;
+export type SummaryLine = Static<typeof SummaryLineSchema>;
+
+export const stepLineValidator = compileValidator(StepLineSchema);
+export const epochLineValidator = compileValidator(EpochLineSchema);
+export const summaryLineValidator = compileValidator(SummaryLineSchema);
