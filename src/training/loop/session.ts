@@ -3,19 +3,22 @@
 // take one Adam step on the master weights, publish them; evaluate at epoch ends; checkpoint
 // every K steps, on request and at the end. Where gradients come from is the source's business.
 import type * as tf from '@tensorflow/tfjs';
-import { epochPermutation, globalBatchIndices, stepsPerEpoch } from '../../data/batching.js';
-import { epochSeed, mixSeeds } from '../../data/rng.js';
 import type { Split } from '../../data/types.js';
 import type { Logger } from '../../log/logger.js';
 import type { EvaluationReport } from '../../metrics/classification.js';
 import type { TrainConfig } from '../setup/config.js';
 import { evaluateModel } from '../../inference/evaluate.js';
 import type { MasterState } from '../optimizer/masterState.js';
-import { ProgressReporter } from './progress.js';
-import { RunLog } from './runLog.js';
-import { learningRateAt } from './schedule.js';
-import { StepInterruptedError, type GradientSource, type StepRequest, type StepTimings } from './source.js';
-import { StepStatistics } from './stepStatistics.js';
+import type { StepRecord } from '../../schemas/metricsRecord.js';
+import { EpochBatches, planRun, type RunPlan } from './plan.js';
+import type { ProgressReporter } from './progress.js';
+import { SessionReport } from './sessionReport.js';
+import { StepInterruptedError, type GradientSource, type StepTimings } from './source.js';
+import type { StepStatistics } from './stepStatistics.js';
+import { trainStep } from './trainStep.js';
+
+export type { StepRecord } from '../../schemas/metricsRecord.js';
+export { augmentSeedFor } from './plan.js';
 
 export interface SessionOptions {
   config: TrainConfig;
@@ -36,22 +39,6 @@ export interface SessionOptions {
   stop?: AbortSignal;
 }
 
-export interface StepRecord {
-  type: 'step';
-  step: number;
-  total_steps: number;
-  epoch: number;
-  loss: number;
-  accuracy: number;
-  lr: number;
-  images_per_s: number;
-  bytes: number;
-  workers: number;
-  /** Examples whose gradients were applied: the global batch less the parts of dropped workers. */
-  examples?: number;
-  timings: StepTimings;
-}
-
 export interface SessionResult {
   steps: number;
   epochs: number;
@@ -66,146 +53,78 @@ export interface SessionResult {
   wallSeconds: number;
 }
 
-/** Seed of the random shifts of one epoch: the same example gets the same shift on any worker. */
-export function augmentSeedFor(seed: number, epoch: number): number {
-  return mixSeeds(epochSeed(seed, epoch), 0x5eed);
-}
-
 export async function runSession(o: SessionOptions): Promise<SessionResult> {
   const { config, state, source, log } = o;
   const started = performance.now();
-  const perEpoch = stepsPerEpoch(o.train.count, config.batchSize);
-  const plannedSteps = config.epochs * perEpoch;
-  const totalSteps = config.maxSteps > 0 ? Math.min(config.maxSteps, plannedSteps) : plannedSteps;
-  /** Epochs this run touches, for the log (`epoch 1/2`, not `1/10`, when --max-steps stops it early). */
-  const epochsShown = Math.ceil(totalSteps / perEpoch);
-  // The schedule spans the planned epochs; --max-steps only stops early, so a stopped and resumed
-  // run follows the same learning-rate curve as an uninterrupted one.
-  const schedule = { kind: config.schedule, baseRate: config.learningRate, totalSteps: plannedSteps, warmupSteps: config.warmupSteps };
-  const runLog = new RunLog(o.runDir);
-  const stats = new StepStatistics();
+  const plan = planRun(config, o.train.count);
+  const report = new SessionReport({ runDir: o.runDir, batchSize: config.batchSize, log, progress: o.progress, onStep: o.onStep }, plan);
   let evaluation: EvaluationReport | undefined;
   let checkpoint: string | undefined;
   let interrupted = false;
-  log.info(`training ${totalSteps} steps (${perEpoch} per epoch, global batch ${config.batchSize}) from step ${state.position.globalStep}`);
-
-  const batchAt = (epoch: number, perm: Int32Array, step: number) => ({
-    indices: globalBatchIndices(perm, step, config.batchSize),
-    augmentSeed: augmentSeedFor(config.seed, epoch),
-  });
+  report.started(state.position.globalStep);
 
   outer: for (let epoch = state.position.epoch; epoch < config.epochs; epoch++) {
-    const perm = epochPermutation(o.train.count, config.seed, epoch);
-    const nextPerm = epoch + 1 < config.epochs ? epochPermutation(o.train.count, config.seed, epoch + 1) : undefined;
-    stats.startEpoch();
-    for (let s = state.position.stepInEpoch; s < perEpoch; s++) {
-      if (state.position.globalStep >= totalSteps) break outer;
+    const batches = new EpochBatches(config, o.train.count, epoch, plan.perEpoch);
+    report.epochStarted();
+    for (let stepInEpoch = state.position.stepInEpoch; stepInEpoch < plan.perEpoch; stepInEpoch++) {
+      if (state.position.globalStep >= plan.totalSteps) break outer;
       if (o.stop?.aborted) {
         interrupted = true;
         break outer;
       }
-      const nextStep = s + 1 < perEpoch ? batchAt(epoch, perm, s + 1) : nextPerm ? batchAt(epoch + 1, nextPerm, 0) : undefined;
-      const request: StepRequest = {
-        epoch,
-        stepInEpoch: s,
-        globalStep: state.position.globalStep,
-        ...batchAt(epoch, perm, s),
-        next: state.position.globalStep + 1 < totalSteps ? nextStep : undefined,
-        weightsVersion: state.weightsVersion,
-      };
-      const stepStarted = performance.now();
-      let outcome;
-      try {
-        outcome = await source.computeStep(request);
-      } catch (error) {
-        if (!(error instanceof StepInterruptedError)) throw error;
-        // Nothing of this step was applied: the checkpoint below holds the last finished one.
-        log.warn(error.message);
+      const request = batches.request(stepInEpoch, state.position, plan.totalSteps, state.weightsVersion);
+      const step = await trainStep(source, state, request, plan.schedule).catch(interruptionIn(log));
+      if (!step) {
         interrupted = true;
         break outer;
       }
-      const applyStarted = performance.now();
-      const learningRate = learningRateAt(state.position.globalStep, schedule);
-      const changed = state.apply(outcome.contribution, learningRate);
-      const applyMs = performance.now() - applyStarted;
-      state.position = { epoch, stepInEpoch: s + 1, globalStep: state.position.globalStep + 1 };
-      const published = await source.publishWeights(state.weights, state.weightsVersion, changed);
-      const timings: StepTimings = { ...outcome.timings, applyMs, broadcastMs: published.ms, totalMs: performance.now() - stepStarted };
-      stats.record(outcome.contribution, timings, outcome.bytes + published.bytes);
-
-      const snapshot = stats.snapshot();
-      o.progress.update({
-        epoch,
-        epochs: epochsShown,
-        stepInEpoch: s + 1,
-        stepsInEpoch: perEpoch,
-        imagesPerSecond: snapshot.imagesPerSecond,
-        loss: snapshot.epochLoss,
-        accuracy: snapshot.epochAccuracy,
-        etaSeconds: snapshot.imagesPerSecond > 0 ? ((totalSteps - state.position.globalStep) * config.batchSize) / snapshot.imagesPerSecond : Infinity,
-        last: state.position.globalStep === totalSteps,
-      });
-      const record: StepRecord = {
-        type: 'step',
-        step: state.position.globalStep,
-        total_steps: totalSteps,
-        epoch,
-        loss: outcome.contribution.loss,
-        accuracy: outcome.contribution.correct / outcome.contribution.count,
-        lr: learningRate,
-        images_per_s: snapshot.imagesPerSecond,
-        bytes: outcome.bytes + published.bytes,
-        workers: outcome.workers,
-        examples: outcome.contribution.count,
-        timings,
-      };
-      runLog.write({ ...record });
-      log.debug(
-        `step ${record.step}/${totalSteps}: loss ${record.loss.toFixed(4)}, acc ${(100 * record.accuracy).toFixed(1)}%, lr ${record.lr.toPrecision(3)}, ` +
-          `${record.workers} worker(s), ${record.bytes} bytes, ${(timings.totalMs ?? 0).toFixed(1)} ms`,
-      );
-      o.onStep?.(record);
-      if (state.position.globalStep % config.checkpointEvery === 0) {
-        const saveStarted = performance.now();
-        checkpoint = await o.saveCheckpoint(state);
-        stats.exclude(performance.now() - saveStarted);
-      }
+      report.stepFinished(epoch, step, state.position);
+      if (state.position.globalStep % config.checkpointEvery === 0) checkpoint = await report.untimed(() => o.saveCheckpoint(state));
     }
-    o.progress.endLine();
-    if (state.position.stepInEpoch === perEpoch) {
-      const epochStats = stats.snapshot();
-      const evalStarted = performance.now();
-      if (config.evaluate) evaluation = evaluate(o);
-      stats.exclude(performance.now() - evalStarted);
-      log.info(
-        `epoch ${epoch + 1}/${epochsShown} done: loss ${epochStats.epochLoss.toFixed(4)}, train acc ${(100 * epochStats.epochAccuracy).toFixed(2)}%` +
-          (evaluation ? `, test acc ${(100 * evaluation.accuracy).toFixed(2)}%` : '') +
-          `, ${epochStats.imagesPerSecond.toFixed(0)} img/s`,
-      );
-      runLog.write({ type: 'epoch', epoch, loss: epochStats.epochLoss, train_accuracy: epochStats.epochAccuracy, test_accuracy: evaluation?.accuracy });
+    report.barEnded();
+    if (state.position.stepInEpoch === plan.perEpoch) {
+      if (config.evaluate) evaluation = await report.untimed(() => evaluate(o));
+      report.epochFinished(epoch, evaluation);
       if (epoch + 1 < config.epochs) state.position = { epoch: epoch + 1, stepInEpoch: 0, globalStep: state.position.globalStep };
     }
   }
-  o.progress.endLine();
+  report.barEnded();
   const finished = !interrupted;
-  if (finished && config.evaluate && (!evaluation || state.position.stepInEpoch !== perEpoch)) evaluation = evaluate(o);
+  if (finished && config.evaluate && (!evaluation || state.position.stepInEpoch !== plan.perEpoch)) evaluation = evaluate(o);
   checkpoint = await o.saveCheckpoint(state);
-  const summary = stats.summary();
-  const result: SessionResult = {
+  const result = sessionResult(report.stats.summary(), state, plan, { evaluation: finished ? evaluation : undefined, checkpoint, interrupted, started });
+  report.finished(result);
+  return result;
+}
+
+/** A stop during a step ends the loop with nothing of that step applied; the final checkpoint holds the last finished one. */
+function interruptionIn(log: Logger) {
+  return (error: unknown): undefined => {
+    if (!(error instanceof StepInterruptedError)) throw error;
+    log.warn(error.message);
+    return undefined;
+  };
+}
+
+function sessionResult(
+  summary: ReturnType<StepStatistics['summary']>,
+  state: MasterState,
+  plan: RunPlan,
+  end: { evaluation?: EvaluationReport; checkpoint?: string; interrupted: boolean; started: number },
+): SessionResult {
+  return {
     steps: state.position.globalStep,
-    epochs: state.position.globalStep / perEpoch,
+    epochs: state.position.globalStep / plan.perEpoch,
     imagesPerSecond: summary.imagesPerSecond,
     finalLoss: summary.lastLoss,
     trainAccuracy: summary.lastAccuracy,
-    evaluation: finished ? evaluation : undefined,
-    checkpoint,
+    evaluation: end.evaluation,
+    checkpoint: end.checkpoint,
     bytesPerStep: summary.bytesPerStep,
     timings: summary.meanTimings,
-    interrupted,
-    wallSeconds: (performance.now() - started) / 1000,
+    interrupted: end.interrupted,
+    wallSeconds: (performance.now() - end.started) / 1000,
   };
-  runLog.write({ type: 'summary', ...result, evaluation: undefined, test_accuracy: result.evaluation?.accuracy });
-  return result;
 }
 
 function evaluate(o: SessionOptions): EvaluationReport {

@@ -1,0 +1,107 @@
+// Everything the training loop tells the outside, behind one set of hooks: the progress bar,
+// the records of metrics.jsonl, the log lines, the onStep listener, and the timing figures
+// (throughput leaves evaluation and checkpoints out). The loop calls these; none of them
+// changes what is trained.
+import type { Logger } from '../../log/logger.js';
+import type { EvaluationReport } from '../../metrics/classification.js';
+import type { StepRecord } from '../../schemas/metricsRecord.js';
+import type { TrainingPosition } from '../optimizer/masterState.js';
+import type { RunPlan } from './plan.js';
+import type { ProgressReporter } from './progress.js';
+import { RunLog } from './runLog.js';
+import { StepStatistics } from './stepStatistics.js';
+import type { FinishedStep } from './trainStep.js';
+
+export interface ReportTargets {
+  runDir: string;
+  batchSize: number;
+  log: Logger;
+  progress: ProgressReporter;
+  onStep?: (record: StepRecord) => void;
+}
+
+export class SessionReport {
+  readonly stats = new StepStatistics();
+  private readonly runLog: RunLog;
+
+  constructor(
+    private readonly targets: ReportTargets,
+    private readonly plan: RunPlan,
+  ) {
+    this.runLog = new RunLog(targets.runDir);
+  }
+
+  started(fromStep: number): void {
+    const { plan } = this;
+    this.targets.log.info(`training ${plan.totalSteps} steps (${plan.perEpoch} per epoch, global batch ${this.targets.batchSize}) from step ${fromStep}`);
+  }
+
+  epochStarted(): void {
+    this.stats.startEpoch();
+  }
+
+  stepFinished(epoch: number, step: FinishedStep, position: TrainingPosition): void {
+    const { plan, targets } = this;
+    const { contribution } = step.outcome;
+    this.stats.record(contribution, step.timings, step.bytes);
+    const snapshot = this.stats.snapshot();
+    targets.progress.update({
+      epoch,
+      epochs: plan.epochsShown,
+      stepInEpoch: position.stepInEpoch,
+      stepsInEpoch: plan.perEpoch,
+      imagesPerSecond: snapshot.imagesPerSecond,
+      loss: snapshot.epochLoss,
+      accuracy: snapshot.epochAccuracy,
+      etaSeconds: snapshot.imagesPerSecond > 0 ? ((plan.totalSteps - position.globalStep) * targets.batchSize) / snapshot.imagesPerSecond : Infinity,
+      last: position.globalStep === plan.totalSteps,
+    });
+    const record: StepRecord = {
+      type: 'step',
+      step: position.globalStep,
+      total_steps: plan.totalSteps,
+      epoch,
+      loss: contribution.loss,
+      accuracy: contribution.correct / contribution.count,
+      lr: step.learningRate,
+      images_per_s: snapshot.imagesPerSecond,
+      bytes: step.bytes,
+      workers: step.outcome.workers,
+      examples: contribution.count,
+      timings: step.timings,
+    };
+    this.runLog.write({ ...record });
+    targets.log.debug(
+      `step ${record.step}/${plan.totalSteps}: loss ${record.loss.toFixed(4)}, acc ${(100 * record.accuracy).toFixed(1)}%, lr ${record.lr.toPrecision(3)}, ` +
+        `${record.workers} worker(s), ${record.bytes} bytes, ${(step.timings.totalMs ?? 0).toFixed(1)} ms`,
+    );
+    targets.onStep?.(record);
+  }
+
+  /** Runs work that is not training (evaluation, a checkpoint) with its time left out of the throughput. */
+  async untimed<T>(work: () => T | Promise<T>): Promise<T> {
+    const started = performance.now();
+    const result = await work();
+    this.stats.exclude(performance.now() - started);
+    return result;
+  }
+
+  /** Ends the progress bar's line (after an epoch's steps, and once more at the end of the run). */
+  barEnded(): void {
+    this.targets.progress.endLine();
+  }
+
+  epochFinished(epoch: number, evaluation: EvaluationReport | undefined): void {
+    const epochStats = this.stats.snapshot();
+    this.targets.log.info(
+      `epoch ${epoch + 1}/${this.plan.epochsShown} done: loss ${epochStats.epochLoss.toFixed(4)}, train acc ${(100 * epochStats.epochAccuracy).toFixed(2)}%` +
+        (evaluation ? `, test acc ${(100 * evaluation.accuracy).toFixed(2)}%` : '') +
+        `, ${epochStats.imagesPerSecond.toFixed(0)} img/s`,
+    );
+    this.runLog.write({ type: 'epoch', epoch, loss: epochStats.epochLoss, train_accuracy: epochStats.epochAccuracy, test_accuracy: evaluation?.accuracy });
+  }
+
+  finished(result: { evaluation?: EvaluationReport }): void {
+    this.runLog.write({ type: 'summary', ...result, evaluation: undefined, test_accuracy: result.evaluation?.accuracy });
+  }
+}
