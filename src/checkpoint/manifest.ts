@@ -2,23 +2,14 @@
 // checkpoint whose files disagree with it (torn write, bit rot, a hand edit) is recognised.
 
 import { readFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
+import { describeProblem } from '../schemas/check.js';
+import { MANIFEST_FORMAT_VERSION, manifestValidator, type Manifest, type ManifestEntry } from '../schemas/manifest.js';
 import { sha256Hex, writeFileDurable } from './durableFs.js';
 import { CheckpointError } from './errors.js';
 
 export const MANIFEST_FILE = 'manifest.json';
-export const MANIFEST_FORMAT_VERSION = 1;
-
-export interface ManifestEntry {
-  name: string;
-  bytes: number;
-  sha256: string;
-}
-
-export interface Manifest {
-  formatVersion: typeof MANIFEST_FORMAT_VERSION;
-  files: ManifestEntry[];
-}
+export { MANIFEST_FORMAT_VERSION, type Manifest, type ManifestEntry } from '../schemas/manifest.js';
 
 /** Hashes the named files as they are on disk in `dir` and writes (and fsyncs) manifest.json. */
 export async function writeManifest(dir: string, fileNames: string[]): Promise<Manifest> {
@@ -30,24 +21,6 @@ export async function writeManifest(dir: string, fileNames: string[]): Promise<M
   const manifest: Manifest = { formatVersion: MANIFEST_FORMAT_VERSION, files };
   await writeFileDurable(join(dir, MANIFEST_FILE), JSON.stringify(manifest, null, 2));
   return manifest;
-}
-
-function isManifest(m: unknown): m is Manifest {
-  const x = m as Manifest | null;
-  return (
-    x != null &&
-    x.formatVersion === MANIFEST_FORMAT_VERSION &&
-    Array.isArray(x.files) &&
-    x.files.every(
-      (f) =>
-        f != null &&
-        typeof f.name === 'string' &&
-        f.name === basename(f.name) &&
-        f.name !== '..' &&
-        Number.isInteger(f.bytes) &&
-        typeof f.sha256 === 'string',
-    )
-  );
 }
 
 /**
@@ -74,15 +47,15 @@ export async function readVerifiedFiles(dir: string, required: readonly string[]
   } catch (e) {
     throw corrupt(MANIFEST_FILE, `is not valid JSON (${(e as Error).message})`, e);
   }
-  if (!isManifest(manifest)) {
-    throw corrupt(MANIFEST_FILE, `is not {formatVersion: ${MANIFEST_FORMAT_VERSION}, files: [{name, bytes, sha256}]}`);
-  }
-  const listed = new Set(manifest.files.map((f) => f.name));
+  const problem = manifestValidator.problem(manifest);
+  if (problem) throw corrupt(MANIFEST_FILE, describeProblem(problem));
+  const { files } = manifest as Manifest;
+  const listed = new Set(files.map((f) => f.name));
   const unlisted = required.filter((name) => !listed.has(name));
   if (unlisted.length > 0) throw corrupt(MANIFEST_FILE, `does not list ${unlisted.join(', ')}`);
 
   const contents = new Map<string, Uint8Array>();
-  for (const entry of manifest.files) {
+  for (const entry of files) {
     const data = await read(entry.name, 'is listed in the manifest but missing');
     if (data.byteLength !== entry.bytes) {
       throw corrupt(entry.name, `has ${data.byteLength} bytes, the manifest records ${entry.bytes} (truncated or partially written)`);

@@ -1,4 +1,5 @@
 // dsdc-dist's command line: each command parses its flags, calls one function and prints.
+// A failure is printed one way for every command (describeError) and ends with its exitCode.
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { coordinatorCommand, trainCommand } from './commands/distributed.js';
@@ -8,8 +9,12 @@ import { reportCommand } from './commands/report.js';
 import { predictCommand } from './commands/predict.js';
 import { serveCommand } from './commands/serve.js';
 import { workerCommand } from './commands/worker.js';
-import { alreadyLogged } from './output.js';
+import { describeError } from '../errors/codedError.js';
+import { alreadyLogged, exitCodeOf } from './output.js';
 import { refuseRepeatedFlags } from './repeatedFlags.js';
+
+/** A command line that does not parse: the same code as any failure, as before. */
+const USAGE_EXIT_CODE = 1;
 
 await yargs(hideBin(process.argv))
   .scriptName('dsdc-dist')
@@ -22,17 +27,17 @@ await yargs(hideBin(process.argv))
   .command(reportCommand as never)
   .command(predictCommand as never)
   .command(serveCommand as never)
-  .demandCommand(1, 'name a command: worker, train, coordinator, finetune, evaluate')
+  .demandCommand(1, 'name a command: train, coordinator, worker, finetune, evaluate, report, predict, serve')
   .strict()
   .check((argv, options) => refuseRepeatedFlags(argv, options as never), true)
   .wrap(Math.min(110, process.stdout.columns ?? 110))
   .fail((message, error, y) => {
     if (error) {
-      if (!alreadyLogged(error)) process.stderr.write(`dsdc-dist: ${error.message}\n`);
+      if (!alreadyLogged(error)) process.stderr.write(`dsdc-dist: ${describeError(error)}\n`);
       if (process.env.DSDC_DEBUG) process.stderr.write(`${error.stack}\n`);
-    } else {
-      process.stderr.write(`${y.help()}\n\ndsdc-dist: ${message}\n`);
+      process.exit(exitCodeOf(error));
     }
-    process.exit(1);
+    process.stderr.write(`${y.help()}\n\ndsdc-dist: ${message}\n`);
+    process.exit(USAGE_EXIT_CODE);
   })
   .parseAsync();

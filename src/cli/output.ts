@@ -1,5 +1,6 @@
 // How commands end: a human summary on stdout, or with --json one JSON object as the last line;
 // a failure as one error log line naming the process (`[worker local-0]`, `[coordinator]`).
+import { describeError, isCodedError } from '../errors/codedError.js';
 import type { Logger } from '../log/logger.js';
 
 const LOGGED = Symbol('dsdc-dist.logged');
@@ -13,9 +14,14 @@ export async function logFailure<T>(log: Logger, work: () => Promise<T>): Promis
   try {
     return await work();
   } catch (error) {
-    log.error(error instanceof Error ? error.message : String(error));
+    log.error(describeError(error));
     throw error instanceof Error ? Object.assign(error, { [LOGGED]: true }) : error;
   }
+}
+
+/** The exit code a command that failed with `error` ends with: the coded error's, else 1. */
+export function exitCodeOf(error: unknown): number {
+  return isCodedError(error) ? error.exitCode : 1;
 }
 
 /** Whether logFailure already wrote this error. */

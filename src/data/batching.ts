@@ -178,3 +178,10 @@ export function parseClassList(spec: string, numClasses = MNIST_NUM_CLASSES): nu
   checkClassList(classes, what);
   return classes;
 }
+
+/** The first `limit` examples of a split (0, or a limit past its end: all of it), without copying. */
+export function limitSplit(split: Split, limit: number): Split {
+  if (limit <= 0 || limit >= split.count) return split;
+  const pixels = split.rows * split.cols;
+  return { ...split, count: limit, images: split.images.subarray(0, limit * pixels), labels: split.labels.subarray(0, limit) };
+}

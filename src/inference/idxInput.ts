@@ -8,7 +8,7 @@ import type { Split } from '../data/types.js';
 import { splitFromIdx } from '../data/verify.js';
 import { accuracy } from '../metrics/classification.js';
 import { predictProbabilities } from './evaluate.js';
-import { limitSplit } from '../training/setup/runSetup.js';
+import { limitSplit } from '../data/batching.js';
 import { predictionsFrom, type Prediction } from './classify.js';
 import { PredictError } from './errors.js';
 

@@ -9,7 +9,7 @@ import { evaluationReport } from '../metrics/classification.js';
 import type { TrainConfig } from '../training/setup/config.js';
 import { predictProbabilities } from '../inference/evaluate.js';
 import { loadCheckpointModel } from '../inference/loadModel.js';
-import { limitSplit } from '../training/setup/runSetup.js';
+import { limitSplit } from '../data/batching.js';
 import { renderReportHtml, type ReportModel } from './html.js';
 import { worstMisclassified } from './misclassified.js';
 import { exportFigures, type FigureFormat } from './exportFigures.js';

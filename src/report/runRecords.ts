@@ -1,41 +1,23 @@
 // Reads a run's metrics.jsonl (format: docs/metrics.md) into its step, epoch and summary
 // records. A resumed run appends to the same file and repeats the steps after its checkpoint:
 // the newest record of a step (or epoch) wins. A torn last line (the process died mid-write)
-// is skipped; a bad line anywhere else is an error.
+// is skipped; a bad line anywhere else is an error, naming the line and the field.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { StepTimings } from '../training/loop/source.js';
+import type { TSchema } from '@sinclair/typebox';
+import { describeProblem, type Validator } from '../schemas/check.js';
+import {
+  epochLineValidator,
+  stepLineValidator,
+  summaryLineValidator,
+  type EpochLine,
+  type StepLine,
+  type SummaryLine,
+} from '../schemas/metricsRecord.js';
 import { METRICS_FILE } from '../training/loop/runLog.js';
-import type { StepRecord } from '../training/loop/session.js';
 import { ReportError } from './errors.js';
 
-/** A step line of metrics.jsonl: the training loop's step record with the time it was written. */
-export type StepLine = StepRecord & { time: string };
-
-export interface EpochLine {
-  time: string;
-  type: 'epoch';
-  epoch: number;
-  loss: number;
-  train_accuracy: number;
-  test_accuracy?: number;
-}
-
-export interface SummaryLine {
-  time: string;
-  type: 'summary';
-  steps: number;
-  epochs: number;
-  imagesPerSecond: number;
-  finalLoss: number;
-  trainAccuracy: number;
-  checkpoint?: string;
-  bytesPerStep: number;
-  timings: StepTimings;
-  interrupted: boolean;
-  wallSeconds: number;
-  test_accuracy?: number;
-}
+export type { EpochLine, StepLine, SummaryLine } from '../schemas/metricsRecord.js';
 
 export interface RunRecords {
   steps: StepLine[];
@@ -65,14 +47,22 @@ export function parseMetricsLog(text: string, file = METRICS_FILE): RunRecords {
       }
       throw new ReportError('REPORT_BAD_METRICS_LINE', `${file}:${i + 1} is not JSON: ${line.slice(0, 80)}`);
     }
+    const checked = <T>(validator: Pick<Validator<TSchema>, 'problem'>): T => {
+      const problem = validator.problem(record);
+      if (problem) throw new ReportError('REPORT_BAD_METRICS_LINE', `${file}:${i + 1}: a ${String(record.type)} record's ${describeProblem(problem)}`);
+      return record as T;
+    };
+    if (typeof record !== 'object' || record === null || Array.isArray(record)) {
+      throw new ReportError('REPORT_BAD_METRICS_LINE', `${file}:${i + 1} is not a JSON object: ${line.slice(0, 80)}`);
+    }
     if (record.type === 'step') {
-      const step = record as StepLine;
+      const step = checked<StepLine>(stepLineValidator);
       steps.set(step.step, step);
     } else if (record.type === 'epoch') {
-      const epoch = record as EpochLine;
+      const epoch = checked<EpochLine>(epochLineValidator);
       epochs.set(epoch.epoch, epoch);
     } else if (record.type === 'summary') {
-      summary = record as SummaryLine;
+      summary = checked<SummaryLine>(summaryLineValidator);
     } else {
       skipped.push(`${file}:${i + 1}: unknown type ${JSON.stringify(record.type)}`);
     }

@@ -5,7 +5,7 @@ import { createLogger, type LogLevel } from '../../log/logger.js';
 import { formatEvaluation } from '../../metrics/format.js';
 import { evaluateModel } from '../../inference/evaluate.js';
 import { loadCheckpointModel } from '../../inference/loadModel.js';
-import { limitSplit } from '../../training/setup/runSetup.js';
+import { limitSplit } from '../../data/batching.js';
 import { loadTrainingData } from '../../training/setup/trainingData.js';
 import { printResult } from '../output.js';
 import { withCommonFlags } from '../trainingFlags.js';

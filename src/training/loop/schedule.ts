@@ -1,7 +1,8 @@
 // Learning-rate schedules as pure functions of the global step.
 
-export type ScheduleKind = 'constant' | 'cosine';
-export const SCHEDULE_KINDS: readonly ScheduleKind[] = ['constant', 'cosine'];
+import type { ScheduleKind } from '../../schemas/runConfig.js';
+
+export { SCHEDULE_KINDS, type ScheduleKind } from '../../schemas/runConfig.js';
 
 export interface ScheduleOptions {
   kind: ScheduleKind;

@@ -1,6 +1,9 @@
 // The seam between the training loop and where gradients come from: a local replica
 // (standalone) or a pool of remote workers (coordinator). The loop is the same for both.
+import type { StepTimings } from '../../schemas/metricsRecord.js';
 import type { StepContribution } from '../optimizer/aggregate.js';
+
+export type { StepTimings } from '../../schemas/metricsRecord.js';
 
 export interface StepRequest {
   epoch: number;
@@ -12,19 +15,6 @@ export interface StepRequest {
   /** The next step's global batch, so that replicas can prepare it while they wait. */
   next?: { indices: Int32Array; augmentSeed: number };
   weightsVersion: number;
-}
-
-/** Milliseconds per phase of one step; a source fills in what it can measure. */
-export interface StepTimings {
-  computeMs: number;
-  encodeMs?: number;
-  transferMs?: number;
-  waitForSlowestMs?: number;
-  /** Decoding and averaging the workers' gradients. */
-  aggregateMs?: number;
-  applyMs?: number;
-  broadcastMs?: number;
-  totalMs?: number;
 }
 
 export interface StepOutcome {

@@ -1,45 +1,31 @@
 // The run configuration as plain data with defaults (the reference recipe), and its check.
 // Every training command builds one of these from its flags; the coordinator sends it to
-// workers in the welcome message.
+// workers in the welcome message. Its shape and ranges are src/schemas/runConfig.ts.
+import { CodedError } from '../../errors/codedError.js';
 import { DEFAULT_MODEL_SPEC, type ModelSpec, validateModelSpec } from '../../model/spec.js';
-import { SCHEDULE_KINDS, type ScheduleKind } from '../loop/schedule.js';
+import { describeProblem } from '../../schemas/check.js';
+import { trainConfigValidator, type TrainConfig } from '../../schemas/runConfig.js';
 
-export interface TrainConfig {
-  epochs: number;
-  /** Global batch: the examples of one optimizer step, summed over all workers. */
-  batchSize: number;
-  learningRate: number;
-  schedule: ScheduleKind;
-  warmupSteps: number;
-  seed: number;
-  /** Stop after this many optimizer steps in total (0 = run all epochs). */
-  maxSteps: number;
-  /** Random shift of up to this many pixels (0 = no augmentation). */
-  augmentShift: number;
-  /** Limit the training set to its first N examples (0 = all); for quick runs and tests. */
-  trainLimit: number;
-  /** Limit the test set to its first N examples (0 = all). */
-  testLimit: number;
-  dataDir?: string;
-  checkpointEvery: number;
-  /** Evaluate on the test set at the end of every epoch (and at the end of the run). */
-  evaluate: boolean;
-  model: ModelSpec;
-  /** Train and evaluate on these labels only, remapped to 0..K-1 in the order given (absent: all). */
-  classes?: number[];
-  /** Layers whose weights stay fixed (fine-tuning); a frozen batch norm runs in inference mode. */
-  frozenLayers?: string[];
-  /** Where a fine-tune run started from; for the record, training does not read it. */
-  finetune?: FinetuneOrigin;
-}
+export type { FinetuneOrigin, TrainConfig } from '../../schemas/runConfig.js';
 
-export interface FinetuneOrigin {
-  /** The checkpoint the weights came from. */
-  from: string;
-  /** The --freeze spec as written. */
-  freeze: string;
-  /** True when the head was replaced by a freshly initialised one. */
-  newHead: boolean;
+/** The flag that sets each field, so that a bad value is reported as the flag the user typed. */
+const FLAG_OF: Partial<Record<keyof TrainConfig, string>> = {
+  batchSize: 'batch-size',
+  learningRate: 'lr',
+  warmupSteps: 'warmup-steps',
+  maxSteps: 'max-steps',
+  augmentShift: 'augment',
+  trainLimit: 'train-limit',
+  testLimit: 'test-limit',
+  checkpointEvery: 'checkpoint-every',
+  frozenLayers: 'freeze',
+  dataDir: 'data-dir',
+};
+
+export class TrainConfigError extends CodedError<'CONFIG_INVALID'> {
+  constructor(message: string) {
+    super('CONFIG_INVALID', message);
+  }
 }
 
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
@@ -58,31 +44,42 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   model: DEFAULT_MODEL_SPEC,
 };
 
+/** Checks a config built from flags; the error names the flag (`--lr must be …`). */
 export function validateTrainConfig(config: TrainConfig): TrainConfig {
-  const check = (ok: boolean, flag: string, expected: string, value: unknown) => {
-    if (!ok) throw new Error(`--${flag} must be ${expected}, got ${JSON.stringify(value)}`);
-  };
-  const positiveInt = (v: number) => Number.isInteger(v) && v > 0;
-  const nonNegativeInt = (v: number) => Number.isInteger(v) && v >= 0;
-  check(positiveInt(config.epochs), 'epochs', 'a positive integer', config.epochs);
-  check(positiveInt(config.batchSize), 'batch-size', 'a positive integer', config.batchSize);
-  check(Number.isFinite(config.learningRate) && config.learningRate > 0, 'lr', 'a positive number', config.learningRate);
-  check(SCHEDULE_KINDS.includes(config.schedule), 'schedule', `one of ${SCHEDULE_KINDS.join(', ')}`, config.schedule);
-  check(nonNegativeInt(config.warmupSteps), 'warmup-steps', 'a non-negative integer', config.warmupSteps);
-  check(Number.isInteger(config.seed), 'seed', 'an integer', config.seed);
-  check(nonNegativeInt(config.maxSteps), 'max-steps', 'a non-negative integer', config.maxSteps);
-  check(nonNegativeInt(config.augmentShift) && config.augmentShift <= 4, 'augment', 'an integer from 0 to 4 (pixels)', config.augmentShift);
-  check(nonNegativeInt(config.trainLimit), 'train-limit', 'a non-negative integer', config.trainLimit);
-  check(nonNegativeInt(config.testLimit), 'test-limit', 'a non-negative integer', config.testLimit);
-  check(positiveInt(config.checkpointEvery), 'checkpoint-every', 'a positive integer', config.checkpointEvery);
-  validateModelSpec(config.model);
-  if (config.classes !== undefined) {
-    const ok = Array.isArray(config.classes) && config.classes.length > 0 && config.classes.every((c) => nonNegativeInt(c)) && new Set(config.classes).size === config.classes.length;
-    check(ok, 'classes', 'a list of distinct class ids', config.classes);
-    check(config.classes.length === config.model.numClasses, 'classes', `a list of ${config.model.numClasses} ids (the model's classes)`, config.classes);
+  const problem = trainConfigProblem(config);
+  if (problem === undefined) return config;
+  const flag = FLAG_OF[problem.field as keyof TrainConfig] ?? problem.field;
+  throw new TrainConfigError(problem.describe(`--${flag}`));
+}
+
+export interface ConfigProblem {
+  /** The top-level field at fault (`learningRate`, `model`). */
+  field: string;
+  /** The sentence, with the field called `name` (`--lr`, `config.learningRate`). */
+  describe(name: string): string;
+}
+
+/**
+ * The first thing wrong with a config, or undefined: the schema, then what no schema expresses
+ * (the model spec's bounds, classes against the model's outputs).
+ */
+export function trainConfigProblem(config: unknown): ConfigProblem | undefined {
+  const problem = trainConfigValidator.problem(config);
+  if (problem) {
+    const [field, ...rest] = problem.field.split('.');
+    // Inside the model spec the path is the spec's own (`model spec: blocks[0].filters must be …`).
+    if (field === 'model' && rest.length > 0) return { field, describe: () => `model spec: ${describeProblem(problem, rest.join('.'))}` };
+    return { field, describe: (name) => describeProblem(problem, name + problem.field.slice(field.length)) };
   }
-  if (config.frozenLayers !== undefined) {
-    check(Array.isArray(config.frozenLayers) && config.frozenLayers.every((n) => typeof n === 'string' && n !== ''), 'freeze', 'a list of layer names', config.frozenLayers);
+  const valid = config as TrainConfig;
+  try {
+    validateModelSpec(valid.model as ModelSpec);
+  } catch (error) {
+    return { field: 'model', describe: () => (error as Error).message };
   }
-  return config;
+  if (valid.classes !== undefined && valid.classes.length !== valid.model.numClasses) {
+    const classes = valid.classes;
+    return { field: 'classes', describe: (name) => `${name} must be a list of ${valid.model.numClasses} ids (the model's classes), got ${JSON.stringify(classes)}` };
+  }
+  return undefined;
 }

@@ -4,13 +4,15 @@
 // local model for evaluation and checkpoints (with the run's frozen layers), and the checkpoint writer.
 import * as tf from '@tensorflow/tfjs';
 import { listCheckpoints, loadCheckpoint, saveCheckpoint } from '../../checkpoint/checkpoint.js';
+import { limitSplit } from '../../data/batching.js';
 import type { Split } from '../../data/types.js';
 import type { Logger } from '../../log/logger.js';
 import { buildDsdcNet } from '../../model/dsdcNet.js';
 import { type TrainConfig, validateTrainConfig } from './config.js';
 import { freezeLayers } from '../replica/freeze.js';
 import { seededInitialWeights } from './initialWeights.js';
-import { MasterState, type TrainingPosition } from '../optimizer/masterState.js';
+import { MasterState } from '../optimizer/masterState.js';
+import { readRunState, type RunState } from './runState.js';
 import { loadTrainingData, type TrainingData } from './trainingData.js';
 import { movingStatisticVariables, namedVariables, trainableVariables, variableShapes } from '../replica/variables.js';
 
@@ -40,27 +42,13 @@ export function sessionInputs(run: PreparedRun, runDir: string) {
   };
 }
 
-interface SavedRunState {
-  step: number;
-  position: TrainingPosition;
-  adamStep: number;
-  weightsVersion: number;
-  config: TrainConfig;
-}
-
-export function limitSplit(split: Split, limit: number): Split {
-  if (limit <= 0 || limit >= split.count) return split;
-  const pixels = split.rows * split.cols;
-  return { ...split, count: limit, images: split.images.subarray(0, limit * pixels), labels: split.labels.subarray(0, limit) };
-}
-
 /**
  * `initialWeights` (every variable, by name) replace the seeded ones of a new run: a fine-tune run
  * starts from its source checkpoint's weights. A resumed run ignores them.
  */
 export async function prepareRun(requested: TrainConfig, runDir: string, resume: boolean, log: Logger, initialWeights?: Map<string, Float32Array>): Promise<PreparedRun> {
   let config = validateTrainConfig(requested);
-  let saved: { dir: string; weights: Map<string, Float32Array>; run: SavedRunState; optimizer: Parameters<MasterState['restoreOptimizer']>[0] } | undefined;
+  let saved: { dir: string; weights: Map<string, Float32Array>; run: RunState; optimizer: Parameters<MasterState['restoreOptimizer']>[0] } | undefined;
   if (resume && (await listCheckpoints(runDir)).length === 0) {
     log.info(`--resume: ${runDir} has no checkpoint yet; starting a new run there`);
   } else if (resume) {
@@ -68,7 +56,7 @@ export async function prepareRun(requested: TrainConfig, runDir: string, resume:
     const model = await tf.loadLayersModel(loaded.modelArtifactsHandler);
     const weights = new Map(namedVariables(model).map((v) => [v.name, (v.variable.dataSync() as Float32Array).slice()]));
     model.dispose();
-    const run = loaded.state as unknown as SavedRunState;
+    const run = readRunState(loaded.state, loaded.dir);
     config = { ...run.config, epochs: requested.epochs, maxSteps: requested.maxSteps, checkpointEvery: requested.checkpointEvery };
     saved = { dir: loaded.dir, weights, run, optimizer: loaded.optimizerWeights };
     log.info(`resuming from ${loaded.dir} at step ${run.position.globalStep} (epoch ${run.position.epoch + 1}, step ${run.position.stepInEpoch} of it)`);
@@ -108,7 +96,7 @@ export async function prepareRun(requested: TrainConfig, runDir: string, resume:
     syncLocalModel();
     const optimizerWeights = s.optimizerTensors();
     try {
-      const runState: SavedRunState = { step: s.position.globalStep, position: s.position, adamStep: s.adam.step, weightsVersion: s.weightsVersion, config };
+      const runState: RunState = { step: s.position.globalStep, position: s.position, adamStep: s.adam.step, weightsVersion: s.weightsVersion, config };
       return await saveCheckpoint(runDir, { model: localModel, optimizerWeights, state: { ...runState } });
     } finally {
       tf.dispose(optimizerWeights.map((t) => t.tensor));
