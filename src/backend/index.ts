@@ -12,6 +12,7 @@
 import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmKernels, activeKernelMath } from '../ops/wasm/registerWasmKernels.js';
+import { CodedError } from '../errors/codedError.js';
 
 export const BACKEND_CHOICES = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
@@ -23,11 +24,9 @@ export interface BackendInfo {
   device: string;
 }
 
-export class BackendUnavailableError extends Error {
-  readonly code = 'BACKEND_UNAVAILABLE';
+export class BackendUnavailableError extends CodedError<'BACKEND_UNAVAILABLE'> {
   constructor(message: string) {
-    super(message);
-    this.name = 'BackendUnavailableError';
+    super('BACKEND_UNAVAILABLE', message);
   }
 }
 

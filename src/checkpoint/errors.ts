@@ -1,5 +1,6 @@
 // Errors of checkpoint save/load: a code to branch on and a message naming the directory or
 // file and what was wrong with it.
+import { CodedError } from '../errors/codedError.js';
 
 export type CheckpointErrorCode =
   /** Neither a run directory with checkpoints/ nor a checkpoint directory was found. */
@@ -11,13 +12,4 @@ export type CheckpointErrorCode =
   /** saveCheckpoint was called with a state or option it cannot write. */
   | 'CKPT_INVALID_ARGUMENT';
 
-export class CheckpointError extends Error {
-  override readonly name = 'CheckpointError';
-  constructor(
-    readonly code: CheckpointErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
+export class CheckpointError extends CodedError<CheckpointErrorCode> {}

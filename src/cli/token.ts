@@ -1,5 +1,6 @@
 // Where the shared secret comes from: --token-file, else $DSDC_TOKEN.
 import { readFileSync } from 'node:fs';
+import { UsageError } from './usageError.js';
 
 export const TOKEN_ENV = 'DSDC_TOKEN';
 
@@ -9,9 +10,9 @@ export function readToken(tokenFile: string | undefined, env: NodeJS.ProcessEnv 
     try {
       text = readFileSync(tokenFile, 'utf8').trim();
     } catch (error) {
-      throw new Error(`--token-file ${tokenFile}: cannot read it (${(error as Error).message})`);
+      throw new UsageError(`--token-file ${tokenFile}: cannot read it (${(error as Error).message})`);
     }
-    if (text.length === 0) throw new Error(`--token-file ${tokenFile}: the file is empty`);
+    if (text.length === 0) throw new UsageError(`--token-file ${tokenFile}: the file is empty`);
     return text;
   }
   const fromEnv = env[TOKEN_ENV]?.trim();

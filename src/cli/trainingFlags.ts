@@ -6,6 +6,7 @@ import { LOG_LEVELS, type LogLevel } from '../log/logger.js';
 import { type BlockSpec, DEFAULT_MODEL_SPEC, modelSpecWith } from '../model/spec.js';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../training/setup/config.js';
 import { SCHEDULE_KINDS, type ScheduleKind } from '../training/loop/schedule.js';
+import { UsageError } from './usageError.js';
 
 export function withCommonFlags<T>(yargs: Argv<T>) {
   return yargs
@@ -100,7 +101,7 @@ function integerList(flag: string, text: string): number[] {
   const values = String(text).split(',').map((part) => part.trim());
   return values.map((value) => {
     const n = Number(value);
-    if (value === '' || !Number.isInteger(n) || n < 1) throw new Error(`--${flag}: '${value}' is not a positive integer (expected a comma-separated list such as 64,64,128,128)`);
+    if (value === '' || !Number.isInteger(n) || n < 1) throw new UsageError(`--${flag}: '${value}' is not a positive integer (expected a comma-separated list such as 64,64,128,128)`);
     return n;
   });
 }
@@ -110,10 +111,10 @@ export function blocksFromArgs(a: Pick<TrainingArgs, 'widths' | 'dilations' | 'p
   const widths = integerList('widths', a.widths);
   const dilations = integerList('dilations', a.dilations);
   if (widths.length !== dilations.length) {
-    throw new Error(`--widths has ${widths.length} blocks (${a.widths}) but --dilations has ${dilations.length} (${a.dilations}); give one dilation per block`);
+    throw new UsageError(`--widths has ${widths.length} blocks (${a.widths}) but --dilations has ${dilations.length} (${a.dilations}); give one dilation per block`);
   }
   const pools = String(a.poolAfter).trim() === 'none' ? [] : integerList('pool-after', a.poolAfter);
-  for (const p of pools) if (p > widths.length) throw new Error(`--pool-after ${p}: there are only ${widths.length} blocks`);
+  for (const p of pools) if (p > widths.length) throw new UsageError(`--pool-after ${p}: there are only ${widths.length} blocks`);
   return widths.map((filters, i) => ({ filters, dilation: dilations[i], ...(pools.includes(i + 1) ? { poolAfter: true } : {}) }));
 }
 

@@ -6,6 +6,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { selectClasses } from './batching.js';
 import { cacheCorrupt, type OpenCache } from './cache.js';
 import type { ExampleSource } from './examples.js';
+import { DataError } from './errors.js';
 
 export interface CachedExamples extends ExampleSource {
   /** Image reads so far (an example asked for twice counts twice). */
@@ -55,7 +56,7 @@ class FileExamples implements CachedExamples {
   }
 
   image(index: number): Uint8Array {
-    if (!this.open) throw new Error(`${this.file}: read after close`);
+    if (!this.open) throw new DataError('CACHE_CLOSED', `${this.file}: read after close`, this.file);
     const row = this.fileRows ? this.fileRows[index] : index;
     readFully(this.handle.fd, this.buffer, this.imagesOffset + row * this.buffer.length, this.file);
     this.imagesRead++;

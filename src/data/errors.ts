@@ -1,6 +1,7 @@
 // DataError: the one error type of the data layer. Each carries a stable `code` that callers
 // (CLI, worker) can switch on, the file it concerns when there is one, and a message that says
 // what was expected, what came, and what to do about it.
+import { CodedError } from '../errors/codedError.js';
 
 export type DataErrorCode =
   | 'IDX_BAD_MAGIC'
@@ -15,16 +16,14 @@ export type DataErrorCode =
   | 'DATA_MISSING_FILE'
   | 'DATA_CLASS_LIST'
   | 'DATA_BATCH'
-  | 'CACHE_CORRUPT';
+  | 'CACHE_CORRUPT'
+  | 'CACHE_CLOSED';
 
-export class DataError extends Error {
-  readonly code: DataErrorCode;
+export class DataError extends CodedError<DataErrorCode> {
   readonly file?: string;
 
   constructor(code: DataErrorCode, message: string, file?: string) {
-    super(message);
-    this.name = 'DataError';
-    this.code = code;
+    super(code, message);
     if (file !== undefined) this.file = file;
   }
 }

@@ -1,5 +1,6 @@
 // PredictError: why one input could not be classified. The code is stable for callers to
 // switch on; the message names the file and what was expected.
+import { CodedError } from '../errors/codedError.js';
 
 export type PredictErrorCode =
   | 'IMAGE_UNREADABLE'
@@ -10,13 +11,12 @@ export type PredictErrorCode =
   | 'IDX_LABELS'
   | 'MODEL_INPUT';
 
-export class PredictError extends Error {
-  override readonly name = 'PredictError';
+export class PredictError extends CodedError<PredictErrorCode> {
   constructor(
-    readonly code: PredictErrorCode,
+    code: PredictErrorCode,
     message: string,
     readonly file?: string,
   ) {
-    super(message);
+    super(code, message);
   }
 }

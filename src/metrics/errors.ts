@@ -1,4 +1,5 @@
 // Errors raised by the evaluation metrics when their inputs cannot describe a classification.
+import { CodedError } from '../errors/codedError.js';
 
 export type MetricsErrorCode =
   | 'METRICS_LENGTH_MISMATCH'
@@ -6,12 +7,4 @@ export type MetricsErrorCode =
   | 'METRICS_NON_FINITE_SCORE'
   | 'METRICS_BAD_NUM_CLASSES';
 
-export class MetricsError extends Error {
-  override readonly name = 'MetricsError';
-  constructor(
-    readonly code: MetricsErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export class MetricsError extends CodedError<MetricsErrorCode> {}

@@ -5,6 +5,7 @@
 //   dW[i,j,c] = Σ_{b,h,w} xPadded[b, h + i·d, w + j·d, c] · dY[b,h,w,c].
 import * as tf from '@tensorflow/tfjs';
 import { hasKernel, runKernel } from './kernelRegistry.js';
+import { KernelError } from './errors.js';
 
 /** Kernel names a backend may register to speed these ops up. */
 export const DEPTHWISE_FILTER_GRAD = 'DsdcDepthwiseConv2dDilatedBackpropFilter';
@@ -52,7 +53,7 @@ export function depthwiseFilterGradient(x: tf.Tensor4D, dy: tf.Tensor4D, kernelS
 function checkFilter(filter: tf.Tensor4D): void {
   const [kh, kw, , multiplier] = filter.shape;
   if (kh !== kw || kh % 2 !== 1 || multiplier !== 1) {
-    throw new Error(
+    throw new KernelError('KERNEL_INPUT', 
       `depthwiseConv2dDilated needs a square, odd-sized filter with channel multiplier 1; got shape [${filter.shape.join(', ')}]`,
     );
   }

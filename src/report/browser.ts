@@ -3,6 +3,7 @@
 // chromium`) through playwright-core, which downloads no browser of its own.
 import { existsSync } from 'node:fs';
 import type { Browser } from 'playwright-core';
+import { ReportError } from './errors.js';
 
 export const DEFAULT_CHROMIUM_PATH = '/usr/bin/chromium';
 export const CHROMIUM_PATH_ENV = 'DSDC_CHROMIUM';
@@ -31,7 +32,7 @@ export function chromiumAvailable(): boolean {
 export async function launchChromium(): Promise<Browser> {
   const path = chromiumPath();
   if (!existsSync(path)) {
-    throw new Error(`no Chromium at ${path}: install it (Debian: apt-get install chromium) or point ${CHROMIUM_PATH_ENV} at one`);
+    throw new ReportError('CHROMIUM_MISSING', `no Chromium at ${path}: install it (Debian: apt-get install chromium) or point ${CHROMIUM_PATH_ENV} at one`);
   }
   const { chromium } = await import('playwright-core');
   return chromium.launch({ executablePath: path, headless: true, args: CHROMIUM_ARGS });

@@ -3,15 +3,17 @@
 // platform 'browser' a Node built-in pulled in by mistake fails the build instead of the page.
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { CodedError } from '../errors/codedError.js';
 
 export const PAGE_ENTRY = fileURLToPath(new URL('./page/main.ts', import.meta.url));
 export const PAGE_HTML = fileURLToPath(new URL('./page/index.html', import.meta.url));
 /** Browsers the bundle targets: those with ES2020, pointer events and WebGL. */
 export const BROWSER_TARGET = 'es2020';
 
-export class BundleError extends Error {
-  override readonly name = 'BundleError';
-  readonly code = 'BUNDLE_FAILED';
+export class BundleError extends CodedError<'BUNDLE_FAILED'> {
+  constructor(message: string, cause?: unknown) {
+    super('BUNDLE_FAILED', message, { cause });
+  }
 }
 
 export async function bundlePageScript(opts: { minify?: boolean } = {}): Promise<string> {

@@ -14,6 +14,7 @@ import { logFailure, printResult, stopSignal } from '../output.js';
 import { readTlsCa, readTlsPair } from '../tlsFiles.js';
 import { readToken } from '../token.js';
 import { defaultRunDir, trainConfigFromArgs, withTrainingFlags, type TrainingArgs } from '../trainingFlags.js';
+import { UsageError } from '../usageError.js';
 
 export interface DistributedArgs extends TrainingArgs {
   workers: number;
@@ -45,10 +46,10 @@ export function withDistributedFlags(y: Argv, defaultPort: number) {
     .option('tls-key', { type: 'string', describe: 'PEM private key of --tls-cert' })
     .option('on-nan', { choices: NON_FINITE_POLICIES, default: 'skip' as NonFinitePolicy, describe: 'NaN/Inf in a gradient: skip that worker for the step, or stop the run' })
     .check((a) => {
-      if (!Number.isInteger(a.workers) || a.workers < 1) throw new Error(`--workers must be a positive integer, got ${a.workers}`);
+      if (!Number.isInteger(a.workers) || a.workers < 1) throw new UsageError(`--workers must be a positive integer, got ${a.workers}`);
       for (const flag of ['step-timeout', 'heartbeat-timeout'] as const) {
         const value = a[flag] as number;
-        if (!(value > 0)) throw new Error(`--${flag} must be a positive number of seconds, got ${value}`);
+        if (!(value > 0)) throw new UsageError(`--${flag} must be a positive number of seconds, got ${value}`);
       }
       return true;
     });
@@ -94,7 +95,7 @@ export async function coordinate(a: DistributedArgs, token: string | undefined, 
       nonFinitePolicy: a.onNan,
       onListening,
     });
-    if (abort?.aborted) throw abort.reason instanceof Error ? abort.reason : new Error(String(abort.reason));
+    if (abort?.aborted) throw abort.reason instanceof Error ? abort.reason : new UsageError(String(abort.reason), 'RUN_STOPPED');
     return outcome;
   });
   printResult(a.json, summary, formatSummary(summary, result));
@@ -123,7 +124,7 @@ export async function coordinateWithLocalWorkers(a: DistributedArgs, log: Logger
   try {
     await coordinate(a, token, {
       onListening: (url) => {
-        const onGiveUp = (reason: string) => workerFailure.abort(new Error(`run stopped: ${reason}`));
+        const onGiveUp = (reason: string) => workerFailure.abort(new UsageError(`run stopped: ${reason}`, 'RUN_STOPPED'));
         workers = new LocalWorkers({ url, count: a.workers, token, backend: a.backend, logLevel: a.logLevel, dataDir: a.dataDir, tlsCaFile, log, onGiveUp });
         workers.start();
       },

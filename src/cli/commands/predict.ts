@@ -7,6 +7,7 @@ import type { Prediction } from '../../inference/classify.js';
 import { predictFiles } from '../../inference/files.js';
 import { predictIdx, readLabelledIdx } from '../../inference/idxInput.js';
 import { loadCheckpointModel } from '../../inference/loadModel.js';
+import { UsageError } from '../usageError.js';
 
 interface PredictArgs {
   checkpoint: string;
@@ -34,9 +35,9 @@ export const predictCommand = {
       .option('log-level', { choices: LOG_LEVELS, default: 'info' as LogLevel })
       .check((a) => {
         const files = (a.files as string[] | undefined) ?? [];
-        if (a.idx === undefined && files.length === 0) throw new Error('name image files to classify, or an IDX file with --idx');
-        if (a.idx !== undefined && files.length > 0) throw new Error('give image files or --idx, not both');
-        if (a.labels !== undefined && a.idx === undefined) throw new Error('--labels goes with --idx');
+        if (a.idx === undefined && files.length === 0) throw new UsageError('name image files to classify, or an IDX file with --idx');
+        if (a.idx !== undefined && files.length > 0) throw new UsageError('give image files or --idx, not both');
+        if (a.labels !== undefined && a.idx === undefined) throw new UsageError('--labels goes with --idx');
         return true;
       }),
   handler: async (a: PredictArgs) => {

@@ -6,6 +6,7 @@ import { createLogger, type LogLevel } from '../../log/logger.js';
 import { buildReport, DEFAULT_WORST_COUNT, FIGURES_DIR, REPORT_FILE } from '../../report/buildReport.js';
 import { printResult } from '../output.js';
 import { withCommonFlags } from '../trainingFlags.js';
+import { UsageError } from '../usageError.js';
 
 interface ReportArgs {
   runDir: string;
@@ -34,8 +35,8 @@ export const reportCommand = {
       .option('png', { type: 'boolean', default: false, describe: `also write one PNG per figure into ${FIGURES_DIR}/ beside the HTML file (needs Chromium)` })
       .option('svg', { type: 'boolean', default: false, describe: `also write one vector SVG per figure into ${FIGURES_DIR}/ beside the HTML file (needs Chromium)` })
       .check((a) => {
-        if (!Number.isInteger(a.worst) || (a.worst as number) < 0) throw new Error(`--worst must be a non-negative integer, got ${a.worst}`);
-        if (a.testLimit !== undefined && (!Number.isInteger(a.testLimit) || (a.testLimit as number) < 0)) throw new Error(`--test-limit must be a non-negative integer, got ${a.testLimit}`);
+        if (!Number.isInteger(a.worst) || (a.worst as number) < 0) throw new UsageError(`--worst must be a non-negative integer, got ${a.worst}`);
+        if (a.testLimit !== undefined && (!Number.isInteger(a.testLimit) || (a.testLimit as number) < 0)) throw new UsageError(`--test-limit must be a non-negative integer, got ${a.testLimit}`);
         return true;
       }),
   handler: async (a: ReportArgs) => {

@@ -9,6 +9,7 @@ import { readToken } from '../token.js';
 import { logFailure, printResult, stopSignal } from '../output.js';
 import { defaultRunDir, trainConfigFromArgs, withTrainingFlags, type TrainingArgs } from '../trainingFlags.js';
 import type { BackendChoice } from '../../backend/index.js';
+import { UsageError } from '../usageError.js';
 
 export const workerCommand = {
   command: 'worker',
@@ -21,7 +22,7 @@ export const workerCommand = {
       .option('token-file', { type: 'string', describe: 'file holding the shared secret (else $DSDC_TOKEN)' })
       .option('tls-ca', { type: 'string', describe: 'PEM certificate to trust for a wss:// coordinator, e.g. its self-signed --tls-cert' })
       .check((a) => {
-        if (Boolean(a.standalone) === Boolean(a.coordinator)) throw new Error('give exactly one of --standalone or --coordinator URL');
+        if (Boolean(a.standalone) === Boolean(a.coordinator)) throw new UsageError('give exactly one of --standalone or --coordinator URL');
         return true;
       }),
   handler: async (a: TrainingArgs & { standalone: boolean; coordinator?: string; workerId?: string; tokenFile?: string; tlsCa?: string; backend: BackendChoice; json: boolean; logLevel: LogLevel; runDir?: string; resume: boolean }) => {

@@ -7,6 +7,7 @@ import { DEPTHWISE_FILTER_GRAD } from '../depthwiseDilated.js';
 import { MATMUL, MATMUL_TRANSPOSE_A } from '../pointwise.js';
 import { type KernelArgs, type WasmBackendLike, offsetOf, requireFloat32 } from './heap.js';
 import { mathFor } from './kernelMathChoice.js';
+import { KernelError } from '../errors.js';
 
 function depthwiseFilterGrad({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
   const wasmBackend = backend as WasmBackendLike;
@@ -32,7 +33,7 @@ function depthwiseFilterGrad({ inputs, backend, attrs }: KernelArgs): tf.TensorI
 // Shapes our matrix kernels do not cover go to the stock BatchMatMul (registered, set up).
 function stockMatMul(args: KernelArgs, transposeA: boolean): tf.TensorInfo {
   const stock = tf.getKernel('BatchMatMul', 'wasm');
-  if (stock === undefined) throw new Error('wasm kernels: the stock BatchMatMul kernel is not registered');
+  if (stock === undefined) throw new KernelError('KERNEL_UNAVAILABLE', 'wasm kernels: the stock BatchMatMul kernel is not registered');
   return stock.kernelFunc({ ...args, attrs: { transposeA, transposeB: false } } as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
 }
 
@@ -42,7 +43,7 @@ function matMul(args: KernelArgs): tf.TensorInfo {
   requireFloat32(MATMUL, { a, b });
   const [m, k] = a.shape;
   const [kb, n] = b.shape;
-  if (k !== kb) throw new Error(`${MATMUL}: a is [${a.shape}] and b is [${b.shape}]; a's columns must match b's rows`);
+  if (k !== kb) throw new KernelError('KERNEL_INPUT', `${MATMUL}: a is [${a.shape}] and b is [${b.shape}]; a's columns must match b's rows`);
   const math = mathFor(wasmBackend);
   if (!math.coversMatMul(k, n, false)) return stockMatMul(args, false);
   const out = wasmBackend.makeOutput([m, n], 'float32');
@@ -56,7 +57,7 @@ function matMulTransposeA(args: KernelArgs): tf.TensorInfo {
   requireFloat32(MATMUL_TRANSPOSE_A, { a, b });
   const [m, k] = a.shape;
   const [mb, n] = b.shape;
-  if (m !== mb) throw new Error(`${MATMUL_TRANSPOSE_A}: a is [${a.shape}] and b is [${b.shape}]; their first dimensions must match`);
+  if (m !== mb) throw new KernelError('KERNEL_INPUT', `${MATMUL_TRANSPOSE_A}: a is [${a.shape}] and b is [${b.shape}]; their first dimensions must match`);
   const math = mathFor(wasmBackend);
   if (!math.coversMatMul(k, n, true)) return stockMatMul(args, true);
   const out = wasmBackend.makeOutput([k, n], 'float32');

@@ -4,6 +4,7 @@
 // makeOutput. Memory can grow on any allocation, so typed-array views are taken afresh from
 // `wasm.HEAPF32` (emscripten swaps it on growth) after the last allocation of a kernel call.
 import type * as tf from '@tensorflow/tfjs';
+import { KernelError } from '../errors.js';
 
 export interface WasmModuleLike {
   HEAPF32: Float32Array;
@@ -33,7 +34,7 @@ export function offsetOf(backend: WasmBackendLike, tensor: tf.TensorInfo): numbe
 export function requireFloat32(kernelName: string, tensors: Record<string, tf.TensorInfo>): void {
   for (const [name, t] of Object.entries(tensors)) {
     if (t.dtype !== 'float32') {
-      throw new Error(`${kernelName}: input '${name}' must be float32, got ${t.dtype}`);
+      throw new KernelError('KERNEL_INPUT', `${kernelName}: input '${name}' must be float32, got ${t.dtype}`);
     }
   }
 }
@@ -41,7 +42,7 @@ export function requireFloat32(kernelName: string, tensors: Record<string, tf.Te
 /** Scratch memory from the backend's allocator, freed by the caller (try/finally). */
 export function withScratch<T>(backend: WasmBackendLike, bytes: number, use: (pointer: number) => T): T {
   const pointer = backend.wasm._malloc(Math.max(16, bytes));
-  if (pointer === 0) throw new Error(`wasm kernels: could not allocate ${bytes} bytes of scratch memory`);
+  if (pointer === 0) throw new KernelError('KERNEL_UNAVAILABLE', `wasm kernels: could not allocate ${bytes} bytes of scratch memory`);
   try {
     return use(pointer >>> 0);
   } finally {

@@ -6,6 +6,7 @@ import type { WasmBackendLike } from './heap.js';
 import { createJsMath } from './jsMath.js';
 import type { KernelMath } from './kernelMath.js';
 import { createSimdMath } from './simdMath.js';
+import { KernelError } from '../errors.js';
 
 export type KernelMathChoice = 'auto' | 'simd' | 'js';
 let preference: KernelMathChoice = 'auto';
@@ -29,7 +30,7 @@ export function mathFor(backend: WasmBackendLike): KernelMath {
     math = createSimdMath(backend) ?? jsMath();
     mathByBackend.set(backend, math);
   }
-  if (preference === 'simd' && math.name !== 'simd') throw new Error('wasm kernels: the SIMD module could not be loaded');
+  if (preference === 'simd' && math.name !== 'simd') throw new KernelError('KERNEL_UNAVAILABLE', 'wasm kernels: the SIMD module could not be loaded');
   return math;
 }
 

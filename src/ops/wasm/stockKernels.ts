@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { type KernelArgs, type WasmBackendLike, offsetOf, requireFloat32 } from './heap.js';
 import { mathFor } from './kernelMathChoice.js';
+import { KernelError } from '../errors.js';
 
 // Stock wasm kernels we replace but still need for the shapes our fast paths do not cover.
 // Their setupFuncs may not have run (we replace them before the backend initialises), so they
@@ -14,7 +15,7 @@ const stockSetUp = new Map<string, WeakSet<object>>();
 
 function runStock(kernelName: string, args: KernelArgs): tf.TensorInfo {
   const stock = stockKernels.get(kernelName);
-  if (stock === undefined) throw new Error(`${kernelName} (wasm): this shape needs the stock kernel, which was not registered`);
+  if (stock === undefined) throw new KernelError('KERNEL_UNAVAILABLE', `${kernelName} (wasm): this shape needs the stock kernel, which was not registered`);
   const done = stockSetUp.get(kernelName) ?? new WeakSet<object>();
   stockSetUp.set(kernelName, done);
   if (!done.has(args.backend as object)) {
@@ -124,7 +125,7 @@ function conv2DBackpropFilter({ inputs, backend, attrs }: KernelArgs): tf.Tensor
   requireFloat32('Conv2DBackpropFilter', { x, dy });
   const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
   if (tf.backend_util.convertConv2DDataFormat(dataFormat) !== 'channelsLast') {
-    throw new Error(`Conv2DBackpropFilter (wasm): only NHWC is supported, got dataFormat ${dataFormat}`);
+    throw new KernelError('KERNEL_INPUT', `Conv2DBackpropFilter (wasm): only NHWC is supported, got dataFormat ${dataFormat}`);
   }
   const info = tf.backend_util.computeConv2DInfo(
     x.shape as [number, number, number, number],

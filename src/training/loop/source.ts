@@ -2,6 +2,7 @@
 // (standalone) or a pool of remote workers (coordinator). The loop is the same for both.
 import type { StepTimings } from '../../schemas/metricsRecord.js';
 import type { StepContribution } from '../optimizer/aggregate.js';
+import { CodedError } from '../../errors/codedError.js';
 
 export type { StepTimings } from '../../schemas/metricsRecord.js';
 
@@ -26,7 +27,11 @@ export interface StepOutcome {
 }
 
 /** Thrown by computeStep when the run was asked to stop before the step could finish. */
-export class StepInterruptedError extends Error {}
+export class StepInterruptedError extends CodedError<'STEP_INTERRUPTED'> {
+  constructor(message: string) {
+    super('STEP_INTERRUPTED', message);
+  }
+}
 
 export interface GradientSource {
   computeStep(request: StepRequest): Promise<StepOutcome>;

@@ -1,6 +1,7 @@
 // Adam on plain Float32Arrays (Kingma & Ba, Algorithm 1: ε added to the bias-corrected √v̂,
 // as tf.train.adam and torch.optim.Adam do). The master weights live here rather than in tfjs variables so that the coordinator
 // and the standalone worker apply exactly the same update, cheaply, with no tensors allocated.
+import { TrainingError } from '../errors.js';
 
 export interface AdamHyperparameters {
   beta1: number;
@@ -22,7 +23,7 @@ export function createAdamState(weights: ReadonlyMap<string, Float32Array>, name
   const secondMoment = new Map<string, Float32Array>();
   for (const name of names) {
     const size = weights.get(name)?.length;
-    if (size === undefined) throw new Error(`Adam: no weight named "${name}"`);
+    if (size === undefined) throw new TrainingError('WEIGHTS_MISMATCH', `Adam: no weight named "${name}"`);
     firstMoment.set(name, new Float32Array(size));
     secondMoment.set(name, new Float32Array(size));
   }
@@ -46,9 +47,9 @@ export function adamUpdate(
     const weight = weights.get(name);
     const m = state.firstMoment.get(name);
     const v = state.secondMoment.get(name);
-    if (!weight || !m || !v) throw new Error(`Adam: gradient for "${name}", which is not an optimised weight`);
+    if (!weight || !m || !v) throw new TrainingError('WEIGHTS_MISMATCH', `Adam: gradient for "${name}", which is not an optimised weight`);
     if (gradient.length !== weight.length) {
-      throw new Error(`Adam: gradient for "${name}" has ${gradient.length} values, the weight has ${weight.length}`);
+      throw new TrainingError('WEIGHTS_MISMATCH', `Adam: gradient for "${name}" has ${gradient.length} values, the weight has ${weight.length}`);
     }
     for (let i = 0; i < weight.length; i++) {
       const g = gradient[i];

@@ -1,6 +1,7 @@
 // Combines the contributions of several replicas to one global batch into the contribution a
 // single process would have computed: every quantity that is a mean over examples (loss,
 // gradients, batch-norm moving statistics) is averaged with weights equal to example counts.
+import { TrainingError } from '../errors.js';
 
 export interface StepContribution {
   count: number;
@@ -13,9 +14,9 @@ export interface StepContribution {
 }
 
 export function combineContributions(parts: readonly StepContribution[]): StepContribution {
-  if (parts.length === 0) throw new Error('combineContributions: no contributions to combine');
+  if (parts.length === 0) throw new TrainingError('NO_CONTRIBUTIONS', 'combineContributions: no contributions to combine');
   const count = parts.reduce((sum, p) => sum + p.count, 0);
-  if (count === 0) throw new Error('combineContributions: contributions hold no examples');
+  if (count === 0) throw new TrainingError('NO_CONTRIBUTIONS', 'combineContributions: contributions hold no examples');
   if (parts.length === 1) return parts[0];
   const weightsOf = parts.map((p) => p.count / count);
   return {
@@ -34,7 +35,7 @@ export function weightedAverage(maps: readonly ReadonlyMap<string, Float32Array>
     maps.forEach((map, i) => {
       const values = map.get(name);
       if (!values || values.length !== first.length) {
-        throw new Error(`weightedAverage: contribution ${i} lacks "${name}" or has a different size`);
+        throw new TrainingError('WEIGHTS_MISMATCH', `weightedAverage: contribution ${i} lacks "${name}" or has a different size`);
       }
       const w = weights[i];
       for (let j = 0; j < sum.length; j++) sum[j] += w * values[j];

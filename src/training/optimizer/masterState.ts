@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { NamedTensor } from '../../checkpoint/namedTensors.js';
 import { type AdamState, adamUpdate, createAdamState } from './adam.js';
 import type { StepContribution } from './aggregate.js';
+import { TrainingError } from '../errors.js';
 
 export interface TrainingPosition {
   epoch: number;
@@ -57,7 +58,7 @@ export class MasterState {
       for (const [prefix, target] of [['adam/m/', this.adam.firstMoment], ['adam/v/', this.adam.secondMoment]] as const) {
         const tensor = byName.get(prefix + name);
         if (!tensor || tensor.size !== this.weights.get(name)!.length) {
-          throw new Error(`checkpoint ${source}: optimizer state for "${name}" is missing or has the wrong size`);
+          throw new TrainingError('WEIGHTS_MISMATCH', `checkpoint ${source}: optimizer state for "${name}" is missing or has the wrong size`);
         }
         target.set(name, (tensor.dataSync() as Float32Array).slice());
       }

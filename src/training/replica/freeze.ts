@@ -8,6 +8,7 @@
 // default DSDC-Net (stem, sdc1 … sdc4, head) all-but-last:2 trains sdc4, sdc4_bn and head,
 // all-but-last:1 the head alone.
 import type * as tf from '@tensorflow/tfjs';
+import { CodedError } from '../../errors/codedError.js';
 
 export type FreezeSpec =
   | { kind: 'none' }
@@ -15,8 +16,10 @@ export type FreezeSpec =
   | { kind: 'names'; names: string[] }
   | { kind: 'pattern'; pattern: string; regex: RegExp };
 
-export class FreezeSpecError extends Error {
-  readonly code = 'FREEZE_SPEC';
+export class FreezeSpecError extends CodedError<'FREEZE_SPEC'> {
+  constructor(message: string) {
+    super('FREEZE_SPEC', message);
+  }
 }
 
 const ALL_BUT_LAST = /^all-but-last:(.*)$/;

@@ -10,6 +10,7 @@ import type { StepContribution } from '../optimizer/aggregate.js';
 import { freezeLayers } from './freeze.js';
 import { batchTensors, computeGradients } from './gradientStep.js';
 import { movingStatisticVariables, namedVariables, trainableVariables, type NamedVariable } from './variables.js';
+import { TrainingError } from '../errors.js';
 
 export interface PreparedBatch extends Batch {
   indices: Int32Array;
@@ -56,7 +57,7 @@ export class Replica {
     tf.tidy(() => {
       for (const [name, values] of weights) {
         const target = this.variables.get(name);
-        if (!target) throw new Error(`replica: no variable named "${name}"`);
+        if (!target) throw new TrainingError('WEIGHTS_MISMATCH', `replica: no variable named "${name}"`);
         target.variable.assign(tf.tensor(values, target.variable.shape));
       }
     });

@@ -11,6 +11,7 @@ import { freezeLayers, parseFreezeSpec, resolveFreezeSpec } from '../replica/fre
 import { seededInitialWeights } from './initialWeights.js';
 import { loadCheckpointModel } from '../../inference/loadModel.js';
 import { layerOf, namedVariables, trainableVariables, variableShapes } from '../replica/variables.js';
+import { TrainingError } from '../errors.js';
 
 /** The layer that maps features to class scores; replaced when the task's classes change. */
 export const HEAD_LAYER = 'head';
@@ -46,15 +47,15 @@ interface SavedConfig {
 export async function prepareFinetune(r: FinetuneRequest, log: Logger): Promise<PreparedFinetune> {
   const spec = parseFreezeSpec(r.freeze);
   const loaded = await loadCheckpointModel(r.from, (m) => log.warn(m)).catch((error: Error) => {
-    throw new Error(`--from ${r.from}: ${error.message}`);
+    throw new TrainingError('FINETUNE_SOURCE', `--from ${r.from}: ${error.message}`);
   });
   const source = new Map(namedVariables(loaded.model).map((v) => [v.name, (v.variable.dataSync() as Float32Array).slice()]));
   loaded.model.dispose();
   const saved = (loaded.state as { config?: SavedConfig }).config;
-  if (!saved?.model) throw new Error(`--from ${r.from}: checkpoint ${loaded.dir} has no run config (state.json config.model); only checkpoints written by dsdc-dist training can be fine-tuned`);
+  if (!saved?.model) throw new TrainingError('FINETUNE_SOURCE', `--from ${r.from}: checkpoint ${loaded.dir} has no run config (state.json config.model); only checkpoints written by dsdc-dist training can be fine-tuned`);
   validateModelSpec(saved.model);
   if (saved.model.batchNorm && !r.config.model.batchNorm) {
-    throw new Error(`--no-batch-norm: checkpoint ${loaded.dir} has batch norm, and a fine-tune run keeps the architecture of its checkpoint`);
+    throw new TrainingError('FINETUNE_SOURCE', `--no-batch-norm: checkpoint ${loaded.dir} has batch norm, and a fine-tune run keeps the architecture of its checkpoint`);
   }
 
   const numClasses = r.config.classes?.length ?? MNIST_NUM_CLASSES;
@@ -72,7 +73,7 @@ export async function prepareFinetune(r: FinetuneRequest, log: Logger): Promise<
   try {
     const frozenLayers = resolveFreezeSpec(spec, model, r.freeze);
     if (newHead && frozenLayers.includes(HEAD_LAYER)) {
-      throw new Error(`--freeze '${r.freeze}' freezes '${HEAD_LAYER}', but this run needs a new head (${headReasons.join('; ')}): leave '${HEAD_LAYER}' trainable`);
+      throw new TrainingError('FINETUNE_SOURCE', `--freeze '${r.freeze}' freezes '${HEAD_LAYER}', but this run needs a new head (${headReasons.join('; ')}): leave '${HEAD_LAYER}' trainable`);
     }
     freezeLayers(model, frozenLayers);
     const shapes = variableShapes(namedVariables(model));
@@ -82,8 +83,8 @@ export async function prepareFinetune(r: FinetuneRequest, log: Logger): Promise<
     for (const [name, shape] of shapes) {
       const values = freshHead.get(name) ?? source.get(name);
       const size = shape.reduce((a, b) => a * b, 1);
-      if (!values) throw new Error(`--from ${r.from}: checkpoint ${loaded.dir} has no variable "${name}"`);
-      if (values.length !== size) throw new Error(`--from ${r.from}: "${name}" has ${values.length} values in checkpoint ${loaded.dir}, the model needs ${size}`);
+      if (!values) throw new TrainingError('FINETUNE_SOURCE', `--from ${r.from}: checkpoint ${loaded.dir} has no variable "${name}"`);
+      if (values.length !== size) throw new TrainingError('FINETUNE_SOURCE', `--from ${r.from}: "${name}" has ${values.length} values in checkpoint ${loaded.dir}, the model needs ${size}`);
       initialWeights.set(name, values);
     }
     const totalParameters = [...initialWeights.values()].reduce((sum, v) => sum + v.length, 0);

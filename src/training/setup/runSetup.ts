@@ -15,6 +15,7 @@ import { MasterState } from '../optimizer/masterState.js';
 import { readRunState, type RunState } from './runState.js';
 import { loadTrainingData, type TrainingData } from './trainingData.js';
 import { movingStatisticVariables, namedVariables, trainableVariables, variableShapes } from '../replica/variables.js';
+import { TrainingError } from '../errors.js';
 
 export interface PreparedRun {
   config: TrainConfig;
@@ -67,7 +68,7 @@ export async function prepareRun(requested: TrainConfig, runDir: string, resume:
   const test = limitSplit(dataset.test, config.testLimit);
   if (dataset.numClasses !== config.model.numClasses) config = { ...config, model: { ...config.model, numClasses: dataset.numClasses } };
   if (train.count < config.batchSize) {
-    throw new Error(`--batch-size ${config.batchSize} is larger than the training set (${train.count} examples); lower it or raise --train-limit`);
+    throw new TrainingError('DATA_TOO_SMALL', `--batch-size ${config.batchSize} is larger than the training set (${train.count} examples); lower it or raise --train-limit`);
   }
 
   const localModel = buildDsdcNet(config.model);
@@ -109,7 +110,7 @@ function checkInitialWeights(weights: ReadonlyMap<string, Float32Array>, shapes:
   for (const [name, shape] of shapes) {
     const size = shape.reduce((a, b) => a * b, 1);
     const values = weights.get(name);
-    if (!values) throw new Error(`initial weights lack "${name}" (shape [${shape.join(', ')}])`);
-    if (values.length !== size) throw new Error(`initial weights: "${name}" has ${values.length} values, the model needs ${size} (shape [${shape.join(', ')}])`);
+    if (!values) throw new TrainingError('WEIGHTS_MISMATCH', `initial weights lack "${name}" (shape [${shape.join(', ')}])`);
+    if (values.length !== size) throw new TrainingError('WEIGHTS_MISMATCH', `initial weights: "${name}" has ${values.length} values, the model needs ${size} (shape [${shape.join(', ')}])`);
   }
 }

@@ -8,6 +8,7 @@ import { splitExamples, type ExampleSource } from '../../data/examples.js';
 import { loadDataset, openDatasetCache } from '../../data/mnist.js';
 import type { Split } from '../../data/types.js';
 import type { TrainConfig } from './config.js';
+import { TrainingError } from '../errors.js';
 
 export interface TrainingData {
   name: string;
@@ -71,5 +72,5 @@ export async function openTrainingExamples(config: Pick<TrainConfig, 'dataDir' |
 
 function checkClassesExist(classes: number[], datasetName: string, numClasses: number): void {
   const outside = classes.find((c) => c >= numClasses);
-  if (outside !== undefined) throw new Error(`--classes: class ${outside} is not in ${datasetName}, whose classes are 0..${numClasses - 1}`);
+  if (outside !== undefined) throw new TrainingError('CLASSES_NOT_IN_DATASET', `--classes: class ${outside} is not in ${datasetName}, whose classes are 0..${numClasses - 1}`);
 }
