@@ -11,7 +11,7 @@
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
-import { fsyncDir, writeFileDurable } from './durableFs.js';
+import { fsyncDir, writeFileDurable } from '../files/durableFs.js';
 import { CheckpointError } from './errors.js';
 import { MANIFEST_FILE, readVerifiedFiles, writeManifest } from './manifest.js';
 import { decodeNamedTensors, encodeNamedTensors, type NamedTensor } from './namedTensors.js';

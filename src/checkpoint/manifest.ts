@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeProblem } from '../schemas/check.js';
 import { MANIFEST_FORMAT_VERSION, manifestValidator, type Manifest, type ManifestEntry } from '../schemas/manifest.js';
-import { sha256Hex, writeFileDurable } from './durableFs.js';
+import { sha256Hex, writeFileDurable } from '../files/durableFs.js';
 import { CheckpointError } from './errors.js';
 
 export const MANIFEST_FILE = 'manifest.json';

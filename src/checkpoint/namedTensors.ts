@@ -4,7 +4,7 @@
 // and duplicate names keep their order.
 
 import * as tf from '@tensorflow/tfjs';
-import { toArrayBuffer } from './durableFs.js';
+import { toArrayBuffer } from '../files/durableFs.js';
 import { CheckpointError } from './errors.js';
 
 export const TENSOR_INDEX_FORMAT_VERSION = 1;

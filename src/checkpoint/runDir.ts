@@ -3,7 +3,7 @@
 
 import { readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fsyncDir, randomSuffix, writeFileDurable } from './durableFs.js';
+import { fsyncDir, randomSuffix, writeFileDurable } from '../files/durableFs.js';
 
 export const CHECKPOINTS_DIR = 'checkpoints';
 export const LATEST_FILE = 'LATEST';

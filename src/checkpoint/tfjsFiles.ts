@@ -5,7 +5,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { isAbsolute, join, normalize, sep } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { toArrayBuffer, writeFileDurable } from './durableFs.js';
+import { toArrayBuffer, writeFileDurable } from '../files/durableFs.js';
 import { CheckpointError } from './errors.js';
 
 export const MODEL_JSON_FILE = 'model.json';
