@@ -2,8 +2,8 @@
 // `.tmp-*` staging names, and the operations on them (commit, point LATEST, prune, list).
 
 import { readdir, readFile, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import { fsyncDir, randomSuffix, writeFileDurable } from '../files/durableFs.js';
+import { basename, join } from 'node:path';
+import { fsyncDir, randomSuffix, writeFileAtomic } from '../files/durableFs.js';
 
 export const CHECKPOINTS_DIR = 'checkpoints';
 export const LATEST_FILE = 'LATEST';
@@ -73,10 +73,7 @@ export async function commitCheckpointDir(runDir: string, staging: string, name:
 /** Atomically points LATEST at `name` (write a temp file, fsync, rename over LATEST). */
 export async function writeLatest(runDir: string, name: string): Promise<void> {
   const root = checkpointsRoot(runDir);
-  const tmp = stagingPath(runDir, `${LATEST_FILE}-`);
-  await writeFileDurable(tmp, `${name}\n`);
-  await rename(tmp, join(root, LATEST_FILE));
-  await fsyncDir(root);
+  await writeFileAtomic(join(root, LATEST_FILE), `${name}\n`, basename(stagingPath(runDir, `${LATEST_FILE}-`)));
 }
 
 /** The name LATEST holds, or undefined if there is no LATEST. */

@@ -3,12 +3,13 @@
 //   'DSDC' | version u32 | numClasses u32 | rows u32 | cols u32 | trainCount u32 | testCount u32
 //   | train images | train labels | test images | test labels | sha256 of everything before it
 // Files are named <name>.<key>.bin where key hashes the source paths, sizes and mtimes, so a
-// changed source gets a new cache instead of a stale one. Writes are atomic (temp + rename) so
+// changed source gets a new cache instead of a stale one. Writes are atomic and durable (writeFileAtomic) so
 // concurrent workers on one machine never see half a file.
 
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, open, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { sha256, sha256Hex, writeFileAtomic } from '../files/durableFs.js';
 import { DataError } from './errors.js';
 import type { Split } from './types.js';
 
@@ -36,7 +37,7 @@ export async function cacheKey(sourceFiles: string[]): Promise<string> {
     }),
   );
   const text = JSON.stringify({ version: CACHE_VERSION, parts });
-  return createHash('sha256').update(text).digest('hex').slice(0, KEY_HEX_CHARS);
+  return sha256Hex(text).slice(0, KEY_HEX_CHARS);
 }
 
 export function cacheFilePath(cacheDir: string, name: string, key: string): string {
@@ -191,18 +192,7 @@ export async function readCache(file: string): Promise<CachedData | undefined> {
 
 export async function writeCacheAtomic(file: string, bytes: Uint8Array): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
-  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    await writeFile(temp, bytes);
-    await rename(temp, file);
-  } catch (err) {
-    await unlink(temp).catch(() => undefined);
-    throw err;
-  }
-}
-
-function sha256(bytes: Uint8Array): Uint8Array {
-  return createHash('sha256').update(bytes).digest();
+  await writeFileAtomic(file, bytes);
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -1,8 +1,11 @@
 // The few file-system primitives that make a write survive a crash: write + fsync, fsync of a
-// directory (so a rename is durable), and content hashing.
+// directory (so a rename is durable), the atomic replace built from them, and content hashing.
+// Every module that writes a file others read back (checkpoints, LATEST, the dataset cache)
+// uses these, so there is one definition of "written".
 
 import { createHash, randomBytes } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import { open, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 
 /** Bytes of randomness in temporary names; enough that concurrent writers never collide. */
 const RANDOM_SUFFIX_BYTES = 8;
@@ -36,7 +39,29 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-export function sha256Hex(data: Uint8Array): string {
+/**
+ * Replaces `path` with `data` so that a reader sees the old file or the whole new one, never a
+ * part, and the new one survives a crash once this returns: a temporary file beside it, written
+ * and fsynced, renamed over it, then the directory fsynced. The temporary file is removed if any
+ * step fails. `temporaryName` puts it elsewhere in the same directory (a prefix readers skip).
+ */
+export async function writeFileAtomic(path: string, data: string | Uint8Array, temporaryName?: string): Promise<void> {
+  const temporary = join(dirname(path), temporaryName ?? `.${basename(path)}.${process.pid}.${randomSuffix()}.tmp`);
+  try {
+    await writeFileDurable(temporary, data);
+    await rename(temporary, path);
+  } catch (e) {
+    await unlink(temporary).catch(() => undefined);
+    throw e;
+  }
+  await fsyncDir(dirname(path));
+}
+
+export function sha256(data: Uint8Array | string): Uint8Array {
+  return createHash('sha256').update(data).digest();
+}
+
+export function sha256Hex(data: Uint8Array | string): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
