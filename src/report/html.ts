@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SHARED_BROWSER_DIR, chartLibrarySource } from '../coordinator/dashboard/assets.js';
+import { chartLibrarySource, STEP_PHASES_JS_FILE, THEME_CSS_FILE } from '../browser/sharedAssets.js';
 import type { EvaluationReport } from '../metrics/classification.js';
 import type { ModelSpec } from '../model/spec.js';
 import type { TrainConfig } from '../training/setup/config.js';
@@ -204,8 +204,8 @@ function chartData(m: ReportModel) {
 }
 
 export function renderReportHtml(m: ReportModel): string {
-  const css = [readFileSync(join(SHARED_BROWSER_DIR, 'theme.css'), 'utf8'), readFileSync(join(PAGE_DIR, 'report.css'), 'utf8')].join('\n');
-  const script = [readFileSync(join(SHARED_BROWSER_DIR, 'stepPhases.js'), 'utf8'), readFileSync(join(PAGE_DIR, 'report.js'), 'utf8')].join('\n');
+  const css = [readFileSync(THEME_CSS_FILE, 'utf8'), readFileSync(join(PAGE_DIR, 'report.css'), 'utf8')].join('\n');
+  const script = [readFileSync(STEP_PHASES_JS_FILE, 'utf8'), readFileSync(join(PAGE_DIR, 'report.js'), 'utf8')].join('\n');
   const title = `dsdc-dist report · ${m.runDir}`;
   return `<!doctype html>
 <html lang="en">

@@ -139,7 +139,7 @@ describe.skipIf(!hasChromium)('dsdc-dist serve: the drawing page in headless Chr
   });
 
   // Refresh docs/images/draw-page.png with a well-trained run's checkpoint:
-  // DSDC_UPDATE_SCREENSHOTS=1 DSDC_TEST_CHECKPOINT=RUN_DIR npx vitest run test/predict/drawPage.test.ts
+  // DSDC_UPDATE_SCREENSHOTS=1 DSDC_TEST_CHECKPOINT=RUN_DIR npx vitest run test/inference/drawPage.test.ts
   it('classifies a 7 drawn in two strokes as 7, and shows it all in a screenshot', async () => {
     await page.click('#clear');
     // The top bar, then the slanted stem.
