@@ -6,6 +6,7 @@ import { BN_RELU_BACKWARD, BN_RELU_FORWARD } from '../batchNormRelu.js';
 import { DEPTHWISE_FILTER_GRAD } from '../depthwiseDilated.js';
 import { MATMUL, MATMUL_TRANSPOSE_A } from '../pointwise.js';
 import { type KernelArgs, type WasmBackendLike, offsetOf, requireFloat32 } from './heap.js';
+import { runFastPath } from './fastPath.js';
 import { mathFor } from './kernelMathChoice.js';
 import { KernelError } from '../errors.js';
 
@@ -38,31 +39,31 @@ function stockMatMul(args: KernelArgs, transposeA: boolean): tf.TensorInfo {
 }
 
 function matMul(args: KernelArgs): tf.TensorInfo {
-  const wasmBackend = args.backend as WasmBackendLike;
   const { a, b } = args.inputs;
   requireFloat32(MATMUL, { a, b });
   const [m, k] = a.shape;
   const [kb, n] = b.shape;
   if (k !== kb) throw new KernelError('KERNEL_INPUT', `${MATMUL}: a is [${a.shape}] and b is [${b.shape}]; a's columns must match b's rows`);
-  const math = mathFor(wasmBackend);
-  if (!math.coversMatMul(k, n, false)) return stockMatMul(args, false);
-  const out = wasmBackend.makeOutput([m, n], 'float32');
-  math.matMul(offsetOf(wasmBackend, a), offsetOf(wasmBackend, b), offsetOf(wasmBackend, out), m, k, n);
-  return out;
+  return runFastPath(args, {
+    covered: (math) => math.coversMatMul(k, n, false),
+    outShape: [m, n],
+    compute: (math, heap, out) => math.matMul(heap(a), heap(b), heap(out), m, k, n),
+    fallback: () => stockMatMul(args, false),
+  });
 }
 
 function matMulTransposeA(args: KernelArgs): tf.TensorInfo {
-  const wasmBackend = args.backend as WasmBackendLike;
   const { a, b } = args.inputs;
   requireFloat32(MATMUL_TRANSPOSE_A, { a, b });
   const [m, k] = a.shape;
   const [mb, n] = b.shape;
   if (m !== mb) throw new KernelError('KERNEL_INPUT', `${MATMUL_TRANSPOSE_A}: a is [${a.shape}] and b is [${b.shape}]; their first dimensions must match`);
-  const math = mathFor(wasmBackend);
-  if (!math.coversMatMul(k, n, true)) return stockMatMul(args, true);
-  const out = wasmBackend.makeOutput([k, n], 'float32');
-  math.matMulTransposeA(offsetOf(wasmBackend, a), offsetOf(wasmBackend, b), offsetOf(wasmBackend, out), m, k, n);
-  return out;
+  return runFastPath(args, {
+    covered: (math) => math.coversMatMul(k, n, true),
+    outShape: [k, n],
+    compute: (math, heap, out) => math.matMulTransposeA(heap(a), heap(b), heap(out), m, k, n),
+    fallback: () => stockMatMul(args, true),
+  });
 }
 
 function rowsAndChannels(shape: number[]): [number, number] {

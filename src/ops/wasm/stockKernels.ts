@@ -4,6 +4,7 @@
 // DSDC-Net uses with a fast path and hands every other shape back to the stock kernel.
 import * as tf from '@tensorflow/tfjs';
 import { type KernelArgs, type WasmBackendLike, offsetOf, requireFloat32 } from './heap.js';
+import { runFastPath } from './fastPath.js';
 import { mathFor } from './kernelMathChoice.js';
 import { KernelError } from '../errors.js';
 
@@ -26,7 +27,6 @@ function runStock(kernelName: string, args: KernelArgs): tf.TensorInfo {
 }
 
 function conv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
-  const wasmBackend = args.backend as WasmBackendLike;
   const { dy, filter } = args.inputs;
   const { strides, pad, dataFormat, dimRoundingMode, inputShape } = args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
   const info = tf.backend_util.computeConv2DInfo(
@@ -39,28 +39,21 @@ function conv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
     false,
     tf.backend_util.convertConv2DDataFormat(dataFormat),
   );
-  const covered =
-    dy.dtype === 'float32' && filter.dtype === 'float32' && info.dataFormat === 'channelsLast' && info.inChannels === 1 &&
-    info.filterHeight === 3 && info.filterWidth === 3 && info.strideHeight === 1 && info.strideWidth === 1 &&
-    info.padInfo.top === 1 && info.padInfo.left === 1 && info.outHeight === info.inHeight && info.outWidth === info.inWidth;
-  if (!covered) return runStock('Conv2DBackpropInput', args);
-  const dx = wasmBackend.makeOutput(info.inShape, 'float32');
-  mathFor(wasmBackend).conv3x3SingleChannelInputGrad(
-    offsetOf(wasmBackend, dy),
-    offsetOf(wasmBackend, filter),
-    offsetOf(wasmBackend, dx),
-    info.batchSize,
-    info.inHeight,
-    info.inWidth,
-    info.outChannels,
-  );
-  return dx;
+  return runFastPath(args, {
+    covered: () =>
+      dy.dtype === 'float32' && filter.dtype === 'float32' && info.dataFormat === 'channelsLast' && info.inChannels === 1 &&
+      info.filterHeight === 3 && info.filterWidth === 3 && info.strideHeight === 1 && info.strideWidth === 1 &&
+      info.padInfo.top === 1 && info.padInfo.left === 1 && info.outHeight === info.inHeight && info.outWidth === info.inWidth,
+    outShape: info.inShape,
+    compute: (math, heap, dx) =>
+      math.conv3x3SingleChannelInputGrad(heap(dy), heap(filter), heap(dx), info.batchSize, info.inHeight, info.inWidth, info.outChannels),
+    fallback: () => runStock('Conv2DBackpropInput', args),
+  });
 }
 
 // XNNPACK's depthwise kernel reloads the filter for every pixel and walks all channels per
 // pixel; ours keeps the 9 filter vectors of 4 channels in registers along a row.
 function depthwiseConv2dNative(args: KernelArgs): tf.TensorInfo {
-  const wasmBackend = args.backend as WasmBackendLike;
   const { x, filter } = args.inputs;
   const { strides, pad, dataFormat, dilations, dimRoundingMode } = args.attrs as unknown as tf.DepthwiseConv2dNativeAttrs;
   const info = tf.backend_util.computeConv2DInfo(
@@ -73,50 +66,34 @@ function depthwiseConv2dNative(args: KernelArgs): tf.TensorInfo {
     true,
     tf.backend_util.convertConv2DDataFormat(dataFormat),
   );
-  const d = info.dilationHeight;
-  const covered =
-    x.dtype === 'float32' && filter.dtype === 'float32' && info.dataFormat === 'channelsLast' && info.filterHeight === 3 &&
-    info.filterWidth === 3 && filter.shape[3] === 1 && info.strideHeight === 1 && info.strideWidth === 1 &&
-    info.dilationWidth === d && info.padInfo.top === d && info.padInfo.left === d && info.outHeight === info.inHeight &&
-    info.outWidth === info.inWidth && info.inChannels % 4 === 0;
-  if (!covered) return runStock('DepthwiseConv2dNative', args);
-  const y = wasmBackend.makeOutput(info.outShape, 'float32');
-  mathFor(wasmBackend).depthwise3x3Forward(
-    offsetOf(wasmBackend, x),
-    offsetOf(wasmBackend, filter),
-    offsetOf(wasmBackend, y),
-    info.batchSize,
-    info.inHeight,
-    info.inWidth,
-    info.inChannels,
-    d,
-  );
-  return y;
+  const dilation = info.dilationHeight;
+  return runFastPath(args, {
+    covered: () =>
+      x.dtype === 'float32' && filter.dtype === 'float32' && info.dataFormat === 'channelsLast' && info.filterHeight === 3 &&
+      info.filterWidth === 3 && filter.shape[3] === 1 && info.strideHeight === 1 && info.strideWidth === 1 &&
+      info.dilationWidth === dilation && info.padInfo.top === dilation && info.padInfo.left === dilation &&
+      info.outHeight === info.inHeight && info.outWidth === info.inWidth && info.inChannels % 4 === 0,
+    outShape: info.outShape,
+    compute: (math, heap, y) =>
+      math.depthwise3x3Forward(heap(x), heap(filter), heap(y), info.batchSize, info.inHeight, info.inWidth, info.inChannels, dilation),
+    fallback: () => runStock('DepthwiseConv2dNative', args),
+  });
 }
 
 function maxPoolGrad(args: KernelArgs): tf.TensorInfo {
-  const wasmBackend = args.backend as WasmBackendLike;
   const { dy, input } = args.inputs;
   const { filterSize, strides, pad, dimRoundingMode } = args.attrs as unknown as tf.MaxPoolGradAttrs;
   const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
-  const covered =
-    input.dtype === 'float32' && dy.dtype === 'float32' && info.filterHeight === 2 && info.filterWidth === 2 &&
-    info.strideHeight === 2 && info.strideWidth === 2 && info.padInfo.top === 0 && info.padInfo.left === 0 &&
-    info.dilationHeight === 1 && info.dilationWidth === 1;
-  if (!covered) return runStock('MaxPoolGrad', args);
-  const dx = wasmBackend.makeOutput(input.shape, 'float32');
-  mathFor(wasmBackend).maxPool2x2Grad(
-    offsetOf(wasmBackend, input),
-    offsetOf(wasmBackend, dy),
-    offsetOf(wasmBackend, dx),
-    info.batchSize,
-    info.inHeight,
-    info.inWidth,
-    info.inChannels,
-    info.outHeight,
-    info.outWidth,
-  );
-  return dx;
+  return runFastPath(args, {
+    covered: () =>
+      input.dtype === 'float32' && dy.dtype === 'float32' && info.filterHeight === 2 && info.filterWidth === 2 &&
+      info.strideHeight === 2 && info.strideWidth === 2 && info.padInfo.top === 0 && info.padInfo.left === 0 &&
+      info.dilationHeight === 1 && info.dilationWidth === 1,
+    outShape: input.shape,
+    compute: (math, heap, dx) =>
+      math.maxPool2x2Grad(heap(input), heap(dy), heap(dx), info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth),
+    fallback: () => runStock('MaxPoolGrad', args),
+  });
 }
 
 function conv2DBackpropFilter({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
