@@ -65,27 +65,27 @@ export interface TrainingArgs {
   classes?: string;
 }
 
-export function trainConfigFromArgs(a: TrainingArgs): TrainConfig {
-  const classes = a.classes === undefined ? undefined : parseClassList(a.classes);
+export function trainConfigFromArgs(args: TrainingArgs): TrainConfig {
+  const classes = args.classes === undefined ? undefined : parseClassList(args.classes);
   return {
-    epochs: a.epochs,
-    batchSize: a.batchSize,
-    learningRate: a.lr,
-    schedule: a.schedule,
-    warmupSteps: a.warmupSteps,
-    seed: a.seed,
-    maxSteps: a.maxSteps,
-    augmentShift: a.augment,
-    trainLimit: a.trainLimit,
-    testLimit: a.testLimit,
-    dataDir: a.dataDir,
-    checkpointEvery: a.checkpointEvery,
-    evaluate: a.eval,
+    epochs: args.epochs,
+    batchSize: args.batchSize,
+    learningRate: args.lr,
+    schedule: args.schedule,
+    warmupSteps: args.warmupSteps,
+    seed: args.seed,
+    maxSteps: args.maxSteps,
+    augmentShift: args.augment,
+    trainLimit: args.trainLimit,
+    testLimit: args.testLimit,
+    dataDir: args.dataDir,
+    checkpointEvery: args.checkpointEvery,
+    evaluate: args.eval,
     model: modelSpecWith({
-      stemFilters: a.stemFilters,
-      blocks: blocksFromArgs(a),
-      batchNorm: a.batchNorm,
-      bnMomentum: a.bnMomentum,
+      stemFilters: args.stemFilters,
+      blocks: blocksFromArgs(args),
+      batchNorm: args.batchNorm,
+      bnMomentum: args.bnMomentum,
       numClasses: classes?.length ?? DEFAULT_MODEL_SPEC.numClasses,
     }),
     ...(classes ? { classes } : {}),
@@ -107,13 +107,13 @@ function integerList(flag: string, text: string): number[] {
 }
 
 /** The architecture's blocks from --widths, --dilations and --pool-after. */
-export function blocksFromArgs(a: Pick<TrainingArgs, 'widths' | 'dilations' | 'poolAfter'>): BlockSpec[] {
-  const widths = integerList('widths', a.widths);
-  const dilations = integerList('dilations', a.dilations);
+export function blocksFromArgs(args: Pick<TrainingArgs, 'widths' | 'dilations' | 'poolAfter'>): BlockSpec[] {
+  const widths = integerList('widths', args.widths);
+  const dilations = integerList('dilations', args.dilations);
   if (widths.length !== dilations.length) {
-    throw new UsageError(`--widths has ${widths.length} blocks (${a.widths}) but --dilations has ${dilations.length} (${a.dilations}); give one dilation per block`);
+    throw new UsageError(`--widths has ${widths.length} blocks (${args.widths}) but --dilations has ${dilations.length} (${args.dilations}); give one dilation per block`);
   }
-  const pools = String(a.poolAfter).trim() === 'none' ? [] : integerList('pool-after', a.poolAfter);
+  const pools = String(args.poolAfter).trim() === 'none' ? [] : integerList('pool-after', args.poolAfter);
   for (const p of pools) if (p > widths.length) throw new UsageError(`--pool-after ${p}: there are only ${widths.length} blocks`);
   return widths.map((filters, i) => ({ filters, dilation: dilations[i], ...(pools.includes(i + 1) ? { poolAfter: true } : {}) }));
 }

@@ -1,5 +1,5 @@
 // Looks up optional fast kernels. Ops in this folder call a named kernel when the active
-// backend has one registered (see src/backend/wasm) and fall back to a composite of stock
+// backend has one registered (the wasm ones: src/ops/wasm/registerWasmKernels.ts) and fall back to a composite of stock
 // tfjs ops otherwise, so every backend trains and new speed-ups are added by registering.
 import * as tf from '@tensorflow/tfjs';
 

@@ -47,21 +47,21 @@ export interface ReportResult {
   finalLoss: number;
 }
 
-export async function buildReport(o: ReportOptions): Promise<ReportResult> {
-  const runDir = resolve(o.runDir);
+export async function buildReport(options: ReportOptions): Promise<ReportResult> {
+  const runDir = resolve(options.runDir);
   const records = await readRunRecords(runDir);
-  for (const line of records.skipped) o.warn(`skipped ${line}`);
-  const { model, dir, state } = await loadCheckpointModel(o.checkpoint ?? runDir, o.warn);
+  for (const line of records.skipped) options.warn(`skipped ${line}`);
+  const { model, dir, state } = await loadCheckpointModel(options.checkpoint ?? runDir, options.warn);
   try {
     const config = state.config as TrainConfig | undefined;
-    const dataset = await loadDataset({ dataDir: o.dataDir ?? config?.dataDir, log: o.log });
-    const test = limitSplit(dataset.test, o.testLimit ?? config?.testLimit ?? 0);
+    const dataset = await loadDataset({ dataDir: options.dataDir ?? config?.dataDir, log: options.log });
+    const test = limitSplit(dataset.test, options.testLimit ?? config?.testLimit ?? 0);
     const numClasses = (model.outputs[0].shape[1] as number | null) ?? dataset.numClasses;
-    o.log(`evaluating ${dir} on ${test.count} test images`);
+    options.log(`evaluating ${dir} on ${test.count} test images`);
     const probabilities = predictProbabilities(model, test, numClasses);
     const evaluation = evaluationReport(test.labels, probabilities, numClasses);
     const pixelsPerImage = test.rows * test.cols;
-    const misclassified = worstMisclassified(test.labels, probabilities, numClasses, o.worstCount ?? DEFAULT_WORST_COUNT).map((m) => ({
+    const misclassified = worstMisclassified(test.labels, probabilities, numClasses, options.worstCount ?? DEFAULT_WORST_COUNT).map((m) => ({
       ...m,
       pixels: Buffer.from(test.images.subarray(m.index * pixelsPerImage, (m.index + 1) * pixelsPerImage)).toString('base64'),
     }));
@@ -76,13 +76,13 @@ export async function buildReport(o: ReportOptions): Promise<ReportResult> {
       evaluation,
       misclassified,
     };
-    const html = resolve(o.out ?? join(runDir, REPORT_FILE));
+    const html = resolve(options.out ?? join(runDir, REPORT_FILE));
     await mkdir(dirname(html), { recursive: true });
     await writeFile(html, renderReportHtml(reportModel));
-    o.log(`wrote ${html}`);
-    const formats = o.figureFormats ?? [];
-    const figures = o.figuresDir && formats.length > 0 ? await exportFigures(html, resolve(o.figuresDir), formats) : [];
-    for (const file of figures) o.log(`wrote ${file}`);
+    options.log(`wrote ${html}`);
+    const formats = options.figureFormats ?? [];
+    const figures = options.figuresDir && formats.length > 0 ? await exportFigures(html, resolve(options.figuresDir), formats) : [];
+    for (const file of figures) options.log(`wrote ${file}`);
     const pngs = figures.filter((f) => f.endsWith('.png'));
     const svgs = figures.filter((f) => f.endsWith('.svg'));
     const last = records.steps[records.steps.length - 1];

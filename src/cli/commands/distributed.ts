@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Argv } from 'yargs';
 import type { BackendChoice } from '../../backend/index.js';
-import { DEFAULT_PORT, runCoordinator } from '../../coordinator/coordinator.js';
+import { DEFAULT_PORT, DEFAULT_STEP_TIMEOUT_MS, runCoordinator } from '../../coordinator/coordinator.js';
 import { DEFAULT_HEARTBEAT_TIMEOUT_MS } from '../../coordinator/heartbeat.js';
 import { NON_FINITE_POLICIES, type NonFinitePolicy } from '../../coordinator/remoteSource.js';
 import { LocalWorkers } from '../../launcher/localWorkers.js';
@@ -40,15 +40,15 @@ export function withDistributedFlags(y: Argv, defaultPort: number) {
     .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on (other than loopback needs a token)' })
     .option('port', { type: 'number', default: defaultPort, describe: 'port for WebSocket and HTTP (/healthz, /metrics); 0 picks a free one' })
     .option('token-file', { type: 'string', describe: 'file holding the shared secret (else $DSDC_TOKEN)' })
-    .option('step-timeout', { type: 'number', default: 120, describe: 'seconds to wait for a worker\'s gradients before going on without them' })
+    .option('step-timeout', { type: 'number', default: DEFAULT_STEP_TIMEOUT_MS / 1000, describe: 'seconds to wait for a worker\'s gradients before going on without them' })
     .option('heartbeat-timeout', { type: 'number', default: DEFAULT_HEARTBEAT_TIMEOUT_MS / 1000, describe: 'seconds of silence (no pong, no message) after which a worker is treated as stalled and its part of the step goes to the others' })
     .option('tls-cert', { type: 'string', describe: 'PEM certificate: serve wss:// (and https://) instead of ws://; needs --tls-key' })
     .option('tls-key', { type: 'string', describe: 'PEM private key of --tls-cert' })
     .option('on-nan', { choices: NON_FINITE_POLICIES, default: 'skip' as NonFinitePolicy, describe: 'NaN/Inf in a gradient: skip that worker for the step, or stop the run' })
-    .check((a) => {
-      if (!Number.isInteger(a.workers) || a.workers < 1) throw new UsageError(`--workers must be a positive integer, got ${a.workers}`);
+    .check((args) => {
+      if (!Number.isInteger(args.workers) || args.workers < 1) throw new UsageError(`--workers must be a positive integer, got ${args.workers}`);
       for (const flag of ['step-timeout', 'heartbeat-timeout'] as const) {
-        const value = a[flag] as number;
+        const value = args[flag] as number;
         if (!(value > 0)) throw new UsageError(`--${flag} must be a positive number of seconds, got ${value}`);
       }
       return true;
@@ -70,42 +70,42 @@ export interface CoordinateHooks {
 }
 
 /** Runs the coordinator until the run ends. */
-export async function coordinate(a: DistributedArgs, token: string | undefined, { onListening, start, abort }: CoordinateHooks = {}) {
-  const log = createLogger('coordinator', a.logLevel);
-  const runDir = a.runDir ?? defaultRunDir();
+export async function coordinate(args: DistributedArgs, token: string | undefined, { onListening, start, abort }: CoordinateHooks = {}) {
+  const log = createLogger('coordinator', args.logLevel);
+  const runDir = args.runDir ?? defaultRunDir();
   const signalled = stopSignal((s) => log.warn(`${s}: finishing the current step, writing a checkpoint, then exiting`));
   const stop = abort ? AbortSignal.any([signalled, abort]) : signalled;
   const { summary, result } = await logFailure(log, async () => {
     const outcome = await runCoordinator({
-      config: start?.config ?? trainConfigFromArgs(a),
+      config: start?.config ?? trainConfigFromArgs(args),
       initialWeights: start?.initialWeights,
       runDir,
-      resume: a.resume,
-      backend: a.backend,
-      workers: a.workers,
-      host: a.host,
-      port: a.port,
+      resume: args.resume,
+      backend: args.backend,
+      workers: args.workers,
+      host: args.host,
+      port: args.port,
       token,
       log,
       quiet: false,
       stop,
-      stepTimeoutMs: a.stepTimeout * 1000,
-      heartbeatTimeoutMs: a.heartbeatTimeout * 1000,
-      tls: readTlsPair(a.tlsCert, a.tlsKey),
-      nonFinitePolicy: a.onNan,
+      stepTimeoutMs: args.stepTimeout * 1000,
+      heartbeatTimeoutMs: args.heartbeatTimeout * 1000,
+      tls: readTlsPair(args.tlsCert, args.tlsKey),
+      nonFinitePolicy: args.onNan,
       onListening,
     });
     if (abort?.aborted) throw abort.reason instanceof Error ? abort.reason : new UsageError(String(abort.reason), 'RUN_STOPPED');
     return outcome;
   });
-  printResult(a.json, summary, formatSummary(summary, result));
+  printResult(args.json, summary, formatSummary(summary, result));
 }
 
 export const coordinatorCommand = {
   command: 'coordinator',
   describe: 'run the coordinator of a distributed run; workers join with `dsdc-dist worker --coordinator ws://HOST:PORT`',
   builder: (y: Argv) => withDistributedFlags(y, DEFAULT_PORT),
-  handler: async (a: DistributedArgs) => coordinate(a, readToken(a.tokenFile)),
+  handler: async (args: DistributedArgs) => coordinate(args, readToken(args.tokenFile)),
 };
 
 /**
@@ -114,18 +114,18 @@ export const coordinatorCommand = {
  * coordinator's bye, after its checkpoint (Ctrl-C in a terminal reaches them too: that step is
  * given up, as with pm2 stop).
  */
-export async function coordinateWithLocalWorkers(a: DistributedArgs, log: Logger, start?: RunStart): Promise<void> {
-  const token = readToken(a.tokenFile) ?? randomBytes(24).toString('hex');
-  const tlsCaFile = a.tlsCa ?? a.tlsCert;
+export async function coordinateWithLocalWorkers(args: DistributedArgs, log: Logger, start?: RunStart): Promise<void> {
+  const token = readToken(args.tokenFile) ?? randomBytes(24).toString('hex');
+  const tlsCaFile = args.tlsCa ?? args.tlsCert;
   // Checked here, once, rather than by N workers that would each fail to start.
   readTlsCa(tlsCaFile);
   const workerFailure = new AbortController();
   let workers: LocalWorkers | undefined;
   try {
-    await coordinate(a, token, {
+    await coordinate(args, token, {
       onListening: (url) => {
         const onGiveUp = (reason: string) => workerFailure.abort(new UsageError(`run stopped: ${reason}`, 'RUN_STOPPED'));
-        workers = new LocalWorkers({ url, count: a.workers, token, backend: a.backend, logLevel: a.logLevel, dataDir: a.dataDir, tlsCaFile, log, onGiveUp });
+        workers = new LocalWorkers({ url, count: args.workers, token, backend: args.backend, logLevel: args.logLevel, dataDir: args.dataDir, tlsCaFile, log, onGiveUp });
         workers.start();
       },
       start,
@@ -141,7 +141,7 @@ export const trainCommand = {
   describe: 'train with a coordinator and --workers N local worker processes',
   builder: (y: Argv) =>
     withDistributedFlags(y, 0).option('tls-ca', { type: 'string', describe: 'certificate the local workers trust for wss:// (default: --tls-cert, i.e. self-signed)' }),
-  handler: async (a: DistributedArgs) => {
-    await coordinateWithLocalWorkers(a, createLogger('launcher', a.logLevel));
+  handler: async (args: DistributedArgs) => {
+    await coordinateWithLocalWorkers(args, createLogger('launcher', args.logLevel));
   },
 };

@@ -17,14 +17,14 @@ export const evaluateCommand = {
     withCommonFlags(y)
       .option('checkpoint', { type: 'string', demandOption: true, describe: 'checkpoint dir, or a run dir (its newest valid checkpoint)' })
       .option('test-limit', { type: 'number', default: 0, describe: 'evaluate on the first N test images (0: all)' }),
-  handler: async (a: { checkpoint: string; dataDir?: string; testLimit: number; backend: BackendChoice; json: boolean; logLevel: LogLevel }) => {
-    const log = createLogger('evaluate', a.logLevel);
-    const backend = await initBackend(a.backend, (m) => log.info(m));
-    const { model, dir, state } = await loadCheckpointModel(a.checkpoint, (m) => log.warn(m));
+  handler: async (args: { checkpoint: string; dataDir?: string; testLimit: number; backend: BackendChoice; json: boolean; logLevel: LogLevel }) => {
+    const log = createLogger('evaluate', args.logLevel);
+    const backend = await initBackend(args.backend, (m) => log.info(m));
+    const { model, dir, state } = await loadCheckpointModel(args.checkpoint, (m) => log.warn(m));
     // A model trained with --classes (e.g. fine-tuned on 5-9) is evaluated on those classes, relabelled as it was trained.
     const classes = (state.config as { classes?: number[] } | undefined)?.classes;
-    const dataset = await loadTrainingData({ dataDir: a.dataDir, classes }, (m) => log.info(m));
-    const test = limitSplit(dataset.test, a.testLimit);
+    const dataset = await loadTrainingData({ dataDir: args.dataDir, classes }, (m) => log.info(m));
+    const test = limitSplit(dataset.test, args.testLimit);
     const numClasses = (model.outputs[0].shape[1] as number) ?? dataset.numClasses;
     const report = evaluateModel(model, test, numClasses);
     const summary = {
@@ -38,6 +38,6 @@ export const evaluateCommand = {
       roc_auc: report.rocAuc,
       confusion_matrix: report.confusionMatrix,
     };
-    printResult(a.json, summary, `checkpoint ${dir}, ${dataset.name} test set (${test.count} images)\n\n${formatEvaluation(report)}`);
+    printResult(args.json, summary, `checkpoint ${dir}, ${dataset.name} test set (${test.count} images)\n\n${formatEvaluation(report)}`);
   },
 };

@@ -46,25 +46,25 @@ export const finetuneCommand = {
       .hide('pool-after')
       .default('lr', DEFAULT_FINETUNE_LEARNING_RATE)
       .default('epochs', DEFAULT_FINETUNE_EPOCHS)
-      .check((a) => {
-        parseFreezeSpec(String(a.freeze));
+      .check((args) => {
+        parseFreezeSpec(String(args.freeze));
         return true;
       }),
-  handler: async (a: FinetuneArgs) => {
-    const log = createLogger(a.standalone ? 'finetune' : 'coordinator', a.logLevel);
-    const prepared = await prepareFinetune({ from: a.from, freeze: a.freeze, newHead: a.newHead, config: trainConfigFromArgs(a) }, log);
+  handler: async (args: FinetuneArgs) => {
+    const log = createLogger(args.standalone ? 'finetune' : 'coordinator', args.logLevel);
+    const prepared = await prepareFinetune({ from: args.from, freeze: args.freeze, newHead: args.newHead, config: trainConfigFromArgs(args) }, log);
     const start: RunStart = { config: prepared.config, initialWeights: prepared.initialWeights };
-    if (a.standalone) {
-      const runDir = a.runDir ?? defaultRunDir();
+    if (args.standalone) {
+      const runDir = args.runDir ?? defaultRunDir();
       const stop = stopSignal((s) => log.warn(`${s}: finishing the current step, writing a checkpoint, then exiting`));
-      const { summary, result } = await runStandalone({ ...start, runDir, resume: a.resume, backend: a.backend, log, quiet: false, stop });
-      printResult(a.json, summary, formatSummary(summary, result));
+      const { summary, result } = await runStandalone({ ...start, runDir, resume: args.resume, backend: args.backend, log, quiet: false, stop });
+      printResult(args.json, summary, formatSummary(summary, result));
       return;
     }
-    if (!a.launchWorkers) {
-      await coordinate(a, readToken(a.tokenFile), { start });
+    if (!args.launchWorkers) {
+      await coordinate(args, readToken(args.tokenFile), { start });
       return;
     }
-    await coordinateWithLocalWorkers(a, log, start);
+    await coordinateWithLocalWorkers(args, log, start);
   },
 };

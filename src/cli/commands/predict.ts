@@ -33,37 +33,37 @@ export const predictCommand = {
       .option('backend', { choices: BACKEND_CHOICES, default: 'auto' as BackendChoice, describe: 'tfjs backend' })
       .option('json', { type: 'boolean', default: false, describe: 'one JSON object per line per input (with --idx a summary line last)' })
       .option('log-level', { choices: LOG_LEVELS, default: 'info' as LogLevel })
-      .check((a) => {
-        const files = (a.files as string[] | undefined) ?? [];
-        if (a.idx === undefined && files.length === 0) throw new UsageError('name image files to classify, or an IDX file with --idx');
-        if (a.idx !== undefined && files.length > 0) throw new UsageError('give image files or --idx, not both');
-        if (a.labels !== undefined && a.idx === undefined) throw new UsageError('--labels goes with --idx');
+      .check((args) => {
+        const files = (args.files as string[] | undefined) ?? [];
+        if (args.idx === undefined && files.length === 0) throw new UsageError('name image files to classify, or an IDX file with --idx');
+        if (args.idx !== undefined && files.length > 0) throw new UsageError('give image files or --idx, not both');
+        if (args.labels !== undefined && args.idx === undefined) throw new UsageError('--labels goes with --idx');
         return true;
       }),
-  handler: async (a: PredictArgs) => {
-    const log = createLogger('predict', a.logLevel);
-    await initBackend(a.backend, (m) => log.info(m));
-    const { model, dir } = await loadCheckpointModel(a.checkpoint, (m) => log.warn(m));
+  handler: async (args: PredictArgs) => {
+    const log = createLogger('predict', args.logLevel);
+    await initBackend(args.backend, (m) => log.info(m));
+    const { model, dir } = await loadCheckpointModel(args.checkpoint, (m) => log.warn(m));
     log.info(`model from ${dir}`);
     const numClasses = model.outputs[0].shape[1] as number;
-    if (a.idx !== undefined) {
-      const { split, labelsPath } = await readLabelledIdx(a.idx, a.labels, numClasses, a.limit);
+    if (args.idx !== undefined) {
+      const { split, labelsPath } = await readLabelledIdx(args.idx, args.labels, numClasses, args.limit);
       const result = predictIdx(model, split, numClasses);
-      if (a.json) {
+      if (args.json) {
         result.predictions.forEach((p, index) => writeLine(JSON.stringify({ index, label: result.labels[index], ...predictionJson(p) })));
       }
-      const summary = { checkpoint: dir, images: a.idx, labels: labelsPath, examples: split.count, correct: result.correct, accuracy: result.accuracy };
-      writeLine(a.json ? JSON.stringify(summary) : `accuracy ${(100 * result.accuracy).toFixed(2)}% (${result.correct}/${split.count}) on ${a.idx} with labels ${labelsPath}`);
+      const summary = { checkpoint: dir, images: args.idx, labels: labelsPath, examples: split.count, correct: result.correct, accuracy: result.accuracy };
+      writeLine(args.json ? JSON.stringify(summary) : `accuracy ${(100 * result.accuracy).toFixed(2)}% (${result.correct}/${split.count}) on ${args.idx} with labels ${labelsPath}`);
       return;
     }
-    const results = await predictFiles(model, a.files ?? []);
+    const results = await predictFiles(model, args.files ?? []);
     for (const r of results) {
       if ('error' in r) {
         log.error(r.error.message);
-        if (a.json) writeLine(JSON.stringify({ file: r.file, error: { code: r.error.code, message: r.error.message } }));
+        if (args.json) writeLine(JSON.stringify({ file: r.file, error: { code: r.error.code, message: r.error.message } }));
         process.exitCode = 1;
       } else {
-        writeLine(a.json ? JSON.stringify({ file: r.file, ...predictionJson(r.prediction) }) : `${r.file}: ${r.prediction.predicted}  (${topText(r.prediction)})`);
+        writeLine(args.json ? JSON.stringify({ file: r.file, ...predictionJson(r.prediction) }) : `${r.file}: ${r.prediction.predicted}  (${topText(r.prediction)})`);
       }
     }
   },

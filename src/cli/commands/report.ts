@@ -34,24 +34,24 @@ export const reportCommand = {
       .option('worst', { type: 'number', default: DEFAULT_WORST_COUNT, describe: 'how many of the most confident mistakes to show' })
       .option('png', { type: 'boolean', default: false, describe: `also write one PNG per figure into ${FIGURES_DIR}/ beside the HTML file (needs Chromium)` })
       .option('svg', { type: 'boolean', default: false, describe: `also write one vector SVG per figure into ${FIGURES_DIR}/ beside the HTML file (needs Chromium)` })
-      .check((a) => {
-        if (!Number.isInteger(a.worst) || (a.worst as number) < 0) throw new UsageError(`--worst must be a non-negative integer, got ${a.worst}`);
-        if (a.testLimit !== undefined && (!Number.isInteger(a.testLimit) || (a.testLimit as number) < 0)) throw new UsageError(`--test-limit must be a non-negative integer, got ${a.testLimit}`);
+      .check((args) => {
+        if (!Number.isInteger(args.worst) || (args.worst as number) < 0) throw new UsageError(`--worst must be a non-negative integer, got ${args.worst}`);
+        if (args.testLimit !== undefined && (!Number.isInteger(args.testLimit) || (args.testLimit as number) < 0)) throw new UsageError(`--test-limit must be a non-negative integer, got ${args.testLimit}`);
         return true;
       }),
-  handler: async (a: ReportArgs) => {
-    const log = createLogger('report', a.logLevel);
-    const backend = await initBackend(a.backend, (m) => log.info(m));
-    const out = a.out ?? join(a.runDir, REPORT_FILE);
+  handler: async (args: ReportArgs) => {
+    const log = createLogger('report', args.logLevel);
+    const backend = await initBackend(args.backend, (m) => log.info(m));
+    const out = args.out ?? join(args.runDir, REPORT_FILE);
     const result = await buildReport({
-      runDir: a.runDir,
+      runDir: args.runDir,
       out,
-      checkpoint: a.checkpoint,
-      dataDir: a.dataDir,
-      testLimit: a.testLimit,
-      worstCount: a.worst,
+      checkpoint: args.checkpoint,
+      dataDir: args.dataDir,
+      testLimit: args.testLimit,
+      worstCount: args.worst,
       figuresDir: join(dirname(out), FIGURES_DIR),
-      figureFormats: [...(a.png ? ['png' as const] : []), ...(a.svg ? ['svg' as const] : [])],
+      figureFormats: [...(args.png ? ['png' as const] : []), ...(args.svg ? ['svg' as const] : [])],
       backend: backend.backend,
       log: (m) => log.info(m),
       warn: (m) => log.warn(m),
@@ -65,6 +65,6 @@ export const reportCommand = {
       test_accuracy: result.testAccuracy,
       final_loss: result.finalLoss,
     };
-    printResult(a.json, summary, [`report: ${result.html}`, ...[...result.pngs, ...result.svgs].map((p) => `figure: ${p}`)].join('\n'));
+    printResult(args.json, summary, [`report: ${result.html}`, ...[...result.pngs, ...result.svgs].map((p) => `figure: ${p}`)].join('\n'));
   },
 };

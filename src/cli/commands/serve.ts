@@ -15,12 +15,12 @@ export const serveCommand = {
       .option('host', { type: 'string', default: DEFAULT_HOST, describe: 'address to listen on (0.0.0.0: every interface)' })
       .option('json', { type: 'boolean', default: false, describe: 'print {url, checkpoint} as one JSON line once listening' })
       .option('log-level', { choices: LOG_LEVELS, default: 'info' as LogLevel }),
-  handler: async (a: { checkpoint: string; port: number; host: string; json: boolean; logLevel: LogLevel }) => {
-    const log = createLogger('serve', a.logLevel);
+  handler: async (args: { checkpoint: string; port: number; host: string; json: boolean; logLevel: LogLevel }) => {
+    const log = createLogger('serve', args.logLevel);
     // Node only reads the checkpoint (no inference here), so the plain cpu backend is enough.
     await initBackend('cpu');
-    const running = await startServer({ checkpoint: a.checkpoint, port: a.port, host: a.host, log: (m) => log.warn(m) });
-    printResult(a.json, { url: running.url, checkpoint: running.checkpointDir }, `serving ${running.url} (model from ${running.checkpointDir}); Ctrl-C stops`);
+    const running = await startServer({ checkpoint: args.checkpoint, port: args.port, host: args.host, log: (m) => log.warn(m) });
+    printResult(args.json, { url: running.url, checkpoint: running.checkpointDir }, `serving ${running.url} (model from ${running.checkpointDir}); Ctrl-C stops`);
     const stop = stopSignal((signal) => log.info(`${signal}: stopping`));
     await new Promise((resolve) => stop.addEventListener('abort', resolve));
     await running.close();

@@ -21,20 +21,20 @@ export const workerCommand = {
       .option('worker-id', { type: 'string', describe: 'stable id of this worker (default: host-pid)' })
       .option('token-file', { type: 'string', describe: 'file holding the shared secret (else $DSDC_TOKEN)' })
       .option('tls-ca', { type: 'string', describe: 'PEM certificate to trust for a wss:// coordinator, e.g. its self-signed --tls-cert' })
-      .check((a) => {
-        if (Boolean(a.standalone) === Boolean(a.coordinator)) throw new UsageError('give exactly one of --standalone or --coordinator URL');
+      .check((args) => {
+        if (Boolean(args.standalone) === Boolean(args.coordinator)) throw new UsageError('give exactly one of --standalone or --coordinator URL');
         return true;
       }),
-  handler: async (a: TrainingArgs & { standalone: boolean; coordinator?: string; workerId?: string; tokenFile?: string; tlsCa?: string; backend: BackendChoice; json: boolean; logLevel: LogLevel; runDir?: string; resume: boolean }) => {
-    if (a.standalone) {
-      const log = createLogger('worker', a.logLevel);
-      const runDir = a.runDir ?? defaultRunDir();
+  handler: async (args: TrainingArgs & { standalone: boolean; coordinator?: string; workerId?: string; tokenFile?: string; tlsCa?: string; backend: BackendChoice; json: boolean; logLevel: LogLevel; runDir?: string; resume: boolean }) => {
+    if (args.standalone) {
+      const log = createLogger('worker', args.logLevel);
+      const runDir = args.runDir ?? defaultRunDir();
       const stop = stopSignal((s) => log.warn(`${s}: finishing the current step, writing a checkpoint, then exiting`));
-      const { summary, result } = await logFailure(log, () => runStandalone({ config: trainConfigFromArgs(a), runDir, resume: a.resume, backend: a.backend, log, quiet: false, stop }));
-      printResult(a.json, summary, formatSummary(summary, result));
+      const { summary, result } = await logFailure(log, () => runStandalone({ config: trainConfigFromArgs(args), runDir, resume: args.resume, backend: args.backend, log, quiet: false, stop }));
+      printResult(args.json, summary, formatSummary(summary, result));
       return;
     }
-    const log = createLogger(`worker ${a.workerId ?? process.pid}`, a.logLevel);
-    await logFailure(log, () => runRemoteWorker({ url: a.coordinator!, workerId: a.workerId, token: readToken(a.tokenFile), tlsCa: readTlsCa(a.tlsCa), backend: a.backend, log, dataDir: a.dataDir }));
+    const log = createLogger(`worker ${args.workerId ?? process.pid}`, args.logLevel);
+    await logFailure(log, () => runRemoteWorker({ url: args.coordinator!, workerId: args.workerId, token: readToken(args.tokenFile), tlsCa: readTlsCa(args.tlsCa), backend: args.backend, log, dataDir: args.dataDir }));
   },
 };

@@ -53,22 +53,22 @@ export interface SessionResult {
   wallSeconds: number;
 }
 
-export async function runSession(o: SessionOptions): Promise<SessionResult> {
-  const { config, state, source, log } = o;
+export async function runSession(options: SessionOptions): Promise<SessionResult> {
+  const { config, state, source, log } = options;
   const started = performance.now();
-  const plan = planRun(config, o.train.count);
-  const report = new SessionReport({ runDir: o.runDir, batchSize: config.batchSize, log, progress: o.progress, onStep: o.onStep }, plan);
+  const plan = planRun(config, options.train.count);
+  const report = new SessionReport({ runDir: options.runDir, batchSize: config.batchSize, log, progress: options.progress, onStep: options.onStep }, plan);
   let evaluation: EvaluationReport | undefined;
   let checkpoint: string | undefined;
   let interrupted = false;
   report.started(state.position.globalStep);
 
   outer: for (let epoch = state.position.epoch; epoch < config.epochs; epoch++) {
-    const batches = new EpochBatches(config, o.train.count, epoch, plan.perEpoch);
+    const batches = new EpochBatches(config, options.train.count, epoch, plan.perEpoch);
     report.epochStarted();
     for (let stepInEpoch = state.position.stepInEpoch; stepInEpoch < plan.perEpoch; stepInEpoch++) {
       if (state.position.globalStep >= plan.totalSteps) break outer;
-      if (o.stop?.aborted) {
+      if (options.stop?.aborted) {
         interrupted = true;
         break outer;
       }
@@ -79,19 +79,19 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
         break outer;
       }
       report.stepFinished(epoch, step, state.position);
-      if (state.position.globalStep % config.checkpointEvery === 0) checkpoint = await report.untimed(() => o.saveCheckpoint(state));
+      if (state.position.globalStep % config.checkpointEvery === 0) checkpoint = await report.untimed(() => options.saveCheckpoint(state));
     }
     report.barEnded();
     if (state.position.stepInEpoch === plan.perEpoch) {
-      if (config.evaluate) evaluation = await report.untimed(() => evaluate(o));
+      if (config.evaluate) evaluation = await report.untimed(() => evaluate(options));
       report.epochFinished(epoch, evaluation);
       if (epoch + 1 < config.epochs) state.position = { epoch: epoch + 1, stepInEpoch: 0, globalStep: state.position.globalStep };
     }
   }
   report.barEnded();
   const finished = !interrupted;
-  if (finished && config.evaluate && (!evaluation || state.position.stepInEpoch !== plan.perEpoch)) evaluation = evaluate(o);
-  checkpoint = await o.saveCheckpoint(state);
+  if (finished && config.evaluate && (!evaluation || state.position.stepInEpoch !== plan.perEpoch)) evaluation = evaluate(options);
+  checkpoint = await options.saveCheckpoint(state);
   const result = sessionResult(report.stats.summary(), state, plan, { evaluation: finished ? evaluation : undefined, checkpoint, interrupted, started });
   report.finished(result);
   return result;
@@ -127,7 +127,7 @@ function sessionResult(
   };
 }
 
-function evaluate(o: SessionOptions): EvaluationReport {
-  const model = o.syncLocalModel();
-  return evaluateModel(model, o.test, o.numClasses);
+function evaluate(options: SessionOptions): EvaluationReport {
+  const model = options.syncLocalModel();
+  return evaluateModel(model, options.test, options.numClasses);
 }

@@ -44,63 +44,63 @@ interface SavedConfig {
   classes?: number[];
 }
 
-export async function prepareFinetune(r: FinetuneRequest, log: Logger): Promise<PreparedFinetune> {
-  const spec = parseFreezeSpec(r.freeze);
-  const loaded = await loadCheckpointModel(r.from, (m) => log.warn(m)).catch((error: Error) => {
-    throw new TrainingError('FINETUNE_SOURCE', `--from ${r.from}: ${error.message}`);
+export async function prepareFinetune(request: FinetuneRequest, log: Logger): Promise<PreparedFinetune> {
+  const spec = parseFreezeSpec(request.freeze);
+  const loaded = await loadCheckpointModel(request.from, (m) => log.warn(m)).catch((error: Error) => {
+    throw new TrainingError('FINETUNE_SOURCE', `--from ${request.from}: ${error.message}`);
   });
   const source = new Map(namedVariables(loaded.model).map((v) => [v.name, (v.variable.dataSync() as Float32Array).slice()]));
   loaded.model.dispose();
   const saved = (loaded.state as { config?: SavedConfig }).config;
-  if (!saved?.model) throw new TrainingError('FINETUNE_SOURCE', `--from ${r.from}: checkpoint ${loaded.dir} has no run config (state.json config.model); only checkpoints written by dsdc-dist training can be fine-tuned`);
+  if (!saved?.model) throw new TrainingError('FINETUNE_SOURCE', `--from ${request.from}: checkpoint ${loaded.dir} has no run config (state.json config.model); only checkpoints written by dsdc-dist training can be fine-tuned`);
   validateModelSpec(saved.model);
-  if (saved.model.batchNorm && !r.config.model.batchNorm) {
+  if (saved.model.batchNorm && !request.config.model.batchNorm) {
     throw new TrainingError('FINETUNE_SOURCE', `--no-batch-norm: checkpoint ${loaded.dir} has batch norm, and a fine-tune run keeps the architecture of its checkpoint`);
   }
 
-  const numClasses = r.config.classes?.length ?? MNIST_NUM_CLASSES;
+  const numClasses = request.config.classes?.length ?? MNIST_NUM_CLASSES;
   const headReasons: string[] = [];
-  if (r.newHead) headReasons.push('--new-head');
+  if (request.newHead) headReasons.push('--new-head');
   if (numClasses !== saved.model.numClasses) headReasons.push(`the checkpoint's head has ${saved.model.numClasses} classes, this run has ${numClasses}`);
-  else if (JSON.stringify(saved.classes ?? null) !== JSON.stringify(r.config.classes ?? null)) {
+  else if (JSON.stringify(saved.classes ?? null) !== JSON.stringify(request.config.classes ?? null)) {
     const describe = (c?: number[]) => (c ? `classes ${c.join(',')}` : 'all classes');
-    headReasons.push(`the checkpoint was trained on ${describe(saved.classes)}, this run on ${describe(r.config.classes)}`);
+    headReasons.push(`the checkpoint was trained on ${describe(saved.classes)}, this run on ${describe(request.config.classes)}`);
   }
   const newHead = headReasons.length > 0;
 
   const modelSpec: ModelSpec = { ...saved.model, numClasses };
   const model = buildDsdcNet(modelSpec);
   try {
-    const frozenLayers = resolveFreezeSpec(spec, model, r.freeze);
+    const frozenLayers = resolveFreezeSpec(spec, model, request.freeze);
     if (newHead && frozenLayers.includes(HEAD_LAYER)) {
-      throw new TrainingError('FINETUNE_SOURCE', `--freeze '${r.freeze}' freezes '${HEAD_LAYER}', but this run needs a new head (${headReasons.join('; ')}): leave '${HEAD_LAYER}' trainable`);
+      throw new TrainingError('FINETUNE_SOURCE', `--freeze '${request.freeze}' freezes '${HEAD_LAYER}', but this run needs a new head (${headReasons.join('; ')}): leave '${HEAD_LAYER}' trainable`);
     }
     freezeLayers(model, frozenLayers);
     const shapes = variableShapes(namedVariables(model));
     const headShapes = new Map([...shapes].filter(([name]) => layerOf(name) === HEAD_LAYER));
-    const freshHead = newHead ? seededInitialWeights(headShapes, r.config.seed) : new Map<string, Float32Array>();
+    const freshHead = newHead ? seededInitialWeights(headShapes, request.config.seed) : new Map<string, Float32Array>();
     const initialWeights = new Map<string, Float32Array>();
     for (const [name, shape] of shapes) {
       const values = freshHead.get(name) ?? source.get(name);
       const size = shape.reduce((a, b) => a * b, 1);
-      if (!values) throw new TrainingError('FINETUNE_SOURCE', `--from ${r.from}: checkpoint ${loaded.dir} has no variable "${name}"`);
-      if (values.length !== size) throw new TrainingError('FINETUNE_SOURCE', `--from ${r.from}: "${name}" has ${values.length} values in checkpoint ${loaded.dir}, the model needs ${size}`);
+      if (!values) throw new TrainingError('FINETUNE_SOURCE', `--from ${request.from}: checkpoint ${loaded.dir} has no variable "${name}"`);
+      if (values.length !== size) throw new TrainingError('FINETUNE_SOURCE', `--from ${request.from}: "${name}" has ${values.length} values in checkpoint ${loaded.dir}, the model needs ${size}`);
       initialWeights.set(name, values);
     }
     const totalParameters = [...initialWeights.values()].reduce((sum, v) => sum + v.length, 0);
     const trainableParameters = trainableVariables(model).reduce((sum, v) => sum + v.variable.size, 0);
 
-    if (newHead) log.info(`new head: ${headReasons.join('; ')}; "${HEAD_LAYER}" starts from seed ${r.config.seed} with ${numClasses} outputs`);
+    if (newHead) log.info(`new head: ${headReasons.join('; ')}; "${HEAD_LAYER}" starts from seed ${request.config.seed} with ${numClasses} outputs`);
     const trained = model.layers.filter((l) => l.weights.length > 0 && !frozenLayers.includes(l.name)).map((l) => l.name);
     log.info(
-      `fine-tuning ${loaded.dir}: --freeze ${r.freeze} freezes ${frozenLayers.length ? frozenLayers.join(', ') : 'nothing'}; ` +
+      `fine-tuning ${loaded.dir}: --freeze ${request.freeze} freezes ${frozenLayers.length ? frozenLayers.join(', ') : 'nothing'}; ` +
         `trains ${trained.join(', ')} (${trainableParameters.toLocaleString('en-US')} of ${totalParameters.toLocaleString('en-US')} values)`,
     );
     const config = validateTrainConfig({
-      ...r.config,
+      ...request.config,
       model: modelSpec,
       frozenLayers,
-      finetune: { from: loaded.dir, freeze: r.freeze, newHead },
+      finetune: { from: loaded.dir, freeze: request.freeze, newHead },
     });
     return { config, initialWeights, sourceDir: loaded.dir, frozenLayers, trainableParameters, totalParameters };
   } finally {
