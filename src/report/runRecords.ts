@@ -4,8 +4,7 @@
 // is skipped; a bad line anywhere else is an error, naming the line and the field.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { TSchema } from '@sinclair/typebox';
-import { describeProblem, type Validator } from '../schemas/check.js';
+import { describeProblem, type ProblemFinder } from '../schemas/check.js';
 import {
   epochLineValidator,
   stepLineValidator,
@@ -47,7 +46,7 @@ export function parseMetricsLog(text: string, file = METRICS_FILE): RunRecords {
       }
       throw new ReportError('REPORT_BAD_METRICS_LINE', `${file}:${i + 1} is not JSON: ${line.slice(0, 80)}`);
     }
-    const checked = <T>(validator: Pick<Validator<TSchema>, 'problem'>): T => {
+    const checked = <T>(validator: ProblemFinder): T => {
       const problem = validator.problem(record);
       if (problem) throw new ReportError('REPORT_BAD_METRICS_LINE', `${file}:${i + 1}: a ${String(record.type)} record's ${describeProblem(problem)}`);
       return record as T;

@@ -12,12 +12,15 @@ export interface SchemaProblem {
   got: unknown;
 }
 
-export interface Validator<S extends TSchema> {
+/** What a reader of records needs of a validator: the first problem of a value, if any. */
+export interface ProblemFinder {
+  problem(value: unknown): SchemaProblem | undefined;
+}
+
+export interface Validator<S extends TSchema> extends ProblemFinder {
   readonly schema: S;
   /** True when the value matches; narrows it to the schema's type. */
   check(value: unknown): value is Static<S>;
-  /** The first field that does not match, or undefined when the value is valid. */
-  problem(value: unknown): SchemaProblem | undefined;
 }
 
 /** Compiles once at module load; checking is then a generated function with no allocation. */
