@@ -68,6 +68,7 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: 
   const wss = new WebSocketServer({ server: http, maxPayload: limits.maxPayloadBytes });
   const pool = new WorkerPool(wss, {
     token: o.token,
+    capacity: o.workers,
     limits,
     log,
     welcome: (_hello, index) => ({
@@ -79,10 +80,8 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: 
       weights: tensorsFromMap(state.weights, state.shapes),
       trainable: state.trainableNames,
       statistics: state.movingStatisticNames,
-      // More workers than asked for may join (replacements before the old one is noticed gone).
-      shardInfo: { workerIndex: index, workers: Math.max(o.workers, index + 1) },
+      shardInfo: { workerIndex: index, workers: o.workers },
     }),
-    onGradients: (worker, message, receivedAt, bytes) => source.receiveGradients(worker, message, receivedAt, bytes),
     fullWeights: () => ({
       type: 'weights',
       weightsVersion: state.weightsVersion,
@@ -92,7 +91,7 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: 
     }),
     heartbeatTimeoutMs: o.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS,
   });
-  const source: RemoteGradientSource = new RemoteGradientSource({
+  const source = new RemoteGradientSource({
     pool,
     shapes: state.shapes,
     trainableNames: state.trainableNames,

@@ -26,6 +26,10 @@ export const CloseCode = {
   UNEXPECTED_MESSAGE: 4006,
   /** No `hello` (or no `welcome`) within the handshake timeout. */
   HANDSHAKE_TIMEOUT: 4007,
+  /** The run has its --workers members and its standbys: try again later. */
+  RUN_FULL: 4008,
+  /** Too many of this worker's frames were refused in a row: it is out of this run. */
+  EVICTED: 4009,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 

@@ -42,3 +42,4 @@ export { isMessageType, validateMessage, type DecodeResult } from './validate.js
 export { decodeFrame, decodeMessage, encodeMessage, type FrameData } from './codec.js';
 export { mapFromTensors, tensorsFromMap } from './tensorMaps.js';
 export { findFrozenTensor, frozenVariables, type CarriedVariables } from './variableSets.js';
+export { TensorContract } from './tensorContract.js';

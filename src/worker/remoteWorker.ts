@@ -9,12 +9,9 @@ import { type ModelSpec, validateModelSpec } from '../model/spec.js';
 import {
   CloseCode,
   PROTOCOL_VERSION,
-  checkTensors,
+  TensorContract,
   decodeFrame,
   encodeMessage,
-  findFrozenTensor,
-  findNonFinite,
-  frozenVariables,
   mapFromTensors,
   tensorsFromMap,
   type FrameData,
@@ -63,8 +60,8 @@ class RemoteWorker {
   private shapes = new Map<string, number[]>();
   private trainable: string[] = [];
   private moving: string[] = [];
-  /** Variables no partial weights message may carry (fine-tuning: frozen in this run). */
-  private frozen = new Set<string>();
+  /** What weights from the coordinator must be: the variables of this run, nothing frozen, finite. */
+  private contract?: TensorContract;
   private weightsVersion = -1;
   private prefetched?: PreparedBatch;
   private training?: { examples: TrainingExamples; key: string };
@@ -220,13 +217,13 @@ class RemoteWorker {
       this.replica = new Replica(spec, this.training.examples.train, Number(config.augmentShift ?? 0), frozenLayers);
       this.shapes = variableShapes(namedVariables(this.replica.model));
     }
-    const problem = checkTensors(welcome.weights, this.shapes);
-    if (problem) throw new Error(`welcome weights do not fit the model: ${problem.code}: ${problem.message}`);
     this.trainable = welcome.trainable;
     this.moving = welcome.statistics ?? [...this.shapes.keys()].filter((n) => /moving_(mean|variance)$/.test(n));
     checkSameNames('trainable', welcome.trainable, this.replica.trainableNames(), frozenLayers);
     checkSameNames('statistics', this.moving, this.replica.movingStatisticNames(), frozenLayers);
-    this.frozen = frozenVariables(this.shapes.keys(), { trainable: this.trainable, statistics: this.moving });
+    this.contract = new TensorContract(this.shapes, { trainable: this.trainable, statistics: this.moving });
+    const problem = this.contract.checkWeights(welcome.weights, true);
+    if (problem) throw new Error(`welcome weights do not fit the model: ${problem.code}: ${problem.message}`);
     this.replica.setWeights(mapFromTensors(welcome.weights));
     this.weightsVersion = welcome.weightsVersion;
     this.prefetched = undefined;
@@ -263,12 +260,9 @@ class RemoteWorker {
 
   private onWeights(weights: WeightsMessage, send: (m: WorkerMessage) => void): void {
     const replica = this.requireReplica();
-    const problem =
-      (weights.full ? null : findFrozenTensor(weights.tensors, this.frozen, 'weights.tensors')) ??
-      checkTensors(weights.tensors, this.shapes, { allowSubset: !weights.full });
-    const nonFinite = problem ? null : findNonFinite(weights.tensors);
-    if (problem || nonFinite) {
-      const why = problem ? `${problem.code}: ${problem.message}` : `NaN or Infinity in ${nonFinite}`;
+    const problem = this.contract?.checkWeights(weights.tensors, weights.full);
+    if (problem) {
+      const why = problem.code === 'NON_FINITE' ? problem.message : `${problem.code}: ${problem.message}`;
       this.o.log.warn(`refused weights version ${weights.weightsVersion}: ${why}`);
       send({ type: 'error', code: 'WEIGHTS_REFUSED', message: why });
       return;
