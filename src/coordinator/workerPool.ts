@@ -1,5 +1,5 @@
-// Who is in the run: accepts WebSocket connections, runs the handshake (protocol version,
-// token, unique worker id), admits at most `capacity` active members (further workers wait as
+// Who is in the run: accepts WebSocket connections within the admission limits, runs the
+// handshake (protocol version, mutual proof of the token, unique worker id), admits at most `capacity` active members (further workers wait as
 // standbys, beyond those they are refused as "run full"), dispatches each worker's messages,
 // and notices workers leaving, stalling (missed heartbeats) and coming back. Every state change
 // of a worker is a transition of its WorkerLife; this class only decides membership. Every
@@ -13,8 +13,9 @@ import type { WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from '../log/logger.js';
 import {
   CloseCode,
-  PROTOCOL_VERSION,
+  DEFAULT_LIMITS,
   decodeFrame,
+  setMaxPayload,
   encodeMessage,
   type DecodeLimits,
   type FrameData,
@@ -24,15 +25,22 @@ import {
   type WelcomeMessage,
   closeFrameFor,
 } from '../protocol/index.js';
-import { tokensMatch } from './auth.js';
+import { Admission, type AdmissionRefusal } from './admission.js';
+import { CoordinatorHandshake, HANDSHAKE_MAX_PAYLOAD_BYTES, HANDSHAKE_TIMEOUT_MS } from './handshake.js';
 import { DEFAULT_HEARTBEAT_TIMEOUT_MS, Heartbeat } from './heartbeat.js';
 import { WorkerConnection } from './workerConnection.js';
 import type { Transition, WorkerState } from './workerLife.js';
 
-export const HANDSHAKE_TIMEOUT_MS = 10_000;
+/** How long a refused peer has to close in turn before its socket is destroyed. */
+const CLOSE_GRACE_MS = 1_000;
 
 export interface WorkerPoolOptions {
-  token?: string;
+  /** The run's shared secret; workers prove they know it (and so does the coordinator). */
+  token: string;
+  /** Most connections in their handshake at once; default DEFAULT_MAX_PENDING_HANDSHAKES. */
+  maxPendingHandshakes?: number;
+  /** Default HANDSHAKE_TIMEOUT_MS. */
+  handshakeTimeoutMs?: number;
   limits: Partial<DecodeLimits>;
   log: Logger;
   /** Most active members (--workers); further authenticated workers wait as standbys. */
@@ -63,13 +71,11 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   private readonly evicted = new Map<string, string>();
   private closing = false;
   private readonly heartbeat: Heartbeat;
+  private readonly admission: Admission;
 
-  constructor(
-    server: WebSocketServer,
-    private readonly options: WorkerPoolOptions,
-  ) {
+  constructor(private readonly options: WorkerPoolOptions) {
     super();
-    server.on('connection', (socket, request) => this.accept(socket, request));
+    this.admission = new Admission({ maxPending: options.maxPendingHandshakes });
     this.heartbeat = new Heartbeat({
       timeoutMs: options.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS,
       workers: () => this.workers.values(),
@@ -77,6 +83,11 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       onEvict: (worker, silentMs) => this.dropSilent(worker, silentMs),
     });
     this.heartbeat.start();
+  }
+
+  /** Takes the connections of this server (whose verifyClient asked upgradeRefusal first). */
+  serve(server: WebSocketServer): void {
+    server.on('connection', (socket, request) => this.accept(socket, request));
   }
 
   /** Members that have joined, not left and not stalled, in the order they joined. */
@@ -124,45 +135,77 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     }
   }
 
+  /** Whether a WebSocket upgrade may go ahead (called by the server's verifyClient, before any frame). */
+  upgradeRefusal(address: string): AdmissionRefusal | undefined {
+    if (this.closing) return { status: 503, reason: 'run finished' };
+    return this.admission.refusal(address);
+  }
+
   private accept(socket: WebSocket, request: IncomingMessage): void {
-    const address = `${request.socket.remoteAddress}:${request.socket.remotePort}`;
+    const ip = request.socket.remoteAddress ?? 'unknown';
+    const address = `${ip}:${request.socket.remotePort}`;
     const log = this.options.log;
     if (this.closing) {
       socket.close(CloseCode.RUN_FINISHED, 'run finished');
       return;
     }
-    const handshakeTimer = setTimeout(() => socket.close(CloseCode.HANDSHAKE_TIMEOUT, 'no hello in time'), HANDSHAKE_TIMEOUT_MS);
+    const refusal = this.admission.refusal(ip);
+    if (refusal) {
+      socket.close(CloseCode.TRY_AGAIN_LATER, refusal.reason.slice(0, 100));
+      return;
+    }
+    const endHandshake = this.admission.begin();
+    const handshake = new CoordinatorHandshake(this.options.token);
+    const handshakeTimer = setTimeout(() => {
+      log.warn(`closed the connection from ${address}: no handshake within ${HANDSHAKE_TIMEOUT_MS / 1000} s`);
+      refuse(CloseCode.HANDSHAKE_TIMEOUT, 'no handshake in time');
+    }, this.options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS);
     let worker: WorkerConnection | undefined;
     let refused = false;
+    const refuse = (code: number, reason: string) => {
+      refused = true;
+      clearTimeout(handshakeTimer);
+      endHandshake();
+      socket.close(code, reason);
+      // A peer that does not close in turn is not waited for.
+      setTimeout(() => socket.terminate(), CLOSE_GRACE_MS).unref();
+    };
     socket.on('message', (data: FrameData, isBinary: boolean) => {
-      // Frames already buffered behind a refused hello are never looked at.
+      // Frames already buffered behind a refused handshake are never looked at.
       if (refused) return;
       const receivedAt = performance.now();
-      const decoded = decodeFrame(data, isBinary, this.options.limits);
+      const decoded = decodeFrame(data, isBinary, worker ? this.options.limits : { ...this.options.limits, maxPayloadBytes: HANDSHAKE_MAX_PAYLOAD_BYTES });
       const size = frameSize(data);
       if (worker) this.heard(worker);
       if (!decoded.ok) {
         log.warn(`refused a message from ${worker ? `worker ${worker.id} (${address})` : address}: ${decoded.error.code}: ${decoded.error.message}; nothing applied`);
-        socket.send(encodeError(decoded.error.code, decoded.error.message), { binary: true });
         if (!worker) {
-          refused = true;
+          this.admission.failed(ip);
           const close = closeFrameFor(decoded.error);
-          socket.close(close.code, close.reason);
-        } else {
-          worker.life.refused(`${decoded.error.code}: ${decoded.error.message}`);
+          return refuse(close.code, close.reason);
         }
+        socket.send(encodeError(decoded.error.code, decoded.error.message), { binary: true });
+        worker.life.refused(`${decoded.error.code}: ${decoded.error.message}`);
         return;
       }
       const message = decoded.message;
       if (!worker) {
-        clearTimeout(handshakeTimer);
-        if (message.type !== 'hello') {
-          refused = true;
-          socket.close(CloseCode.UNEXPECTED_MESSAGE, `expected hello, got ${message.type}`);
+        const step = handshake.receive(message);
+        if (step.kind === 'challenge') {
+          socket.send(encodeMessage(step.challenge), { binary: true });
           return;
         }
-        worker = this.handshake(socket, message, address);
+        if (step.kind === 'refused') {
+          log.warn(`refused ${handshake.claimedId ?? 'a connection'} from ${address}: ${step.log}`);
+          this.admission.failed(ip);
+          return refuse(step.code, step.reason);
+        }
+        clearTimeout(handshakeTimer);
+        endHandshake();
+        this.admission.succeeded(ip);
+        worker = this.register(socket, step.hello, address);
         if (!worker) refused = true;
+        else setMaxPayload(socket, this.options.limits.maxPayloadBytes ?? DEFAULT_LIMITS.maxPayloadBytes);
         return;
       }
       worker.bytesReceived += size;
@@ -192,6 +235,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     });
     socket.on('close', (code, reason) => {
       clearTimeout(handshakeTimer);
+      endHandshake();
       if (worker && this.workers.get(worker.id) === worker && worker.state !== 'gone') {
         log.warn(`worker ${worker.id} disconnected (code ${code}${reason.length ? `, ${reason}` : ''})`);
         worker.life.left(`connection closed (code ${code})`);
@@ -283,21 +327,6 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     else worker.life.promoted(welcome.weightsVersion);
     worker.resyncedVersion = welcome.weightsVersion;
     this.emit('join', worker);
-  }
-
-  private handshake(socket: WebSocket, hello: HelloMessage, address: string): WorkerConnection | undefined {
-    const log = this.options.log;
-    if (hello.protocolVersion !== PROTOCOL_VERSION) {
-      log.warn(`refused ${hello.workerId} from ${address}: protocol version ${hello.protocolVersion}, this coordinator speaks ${PROTOCOL_VERSION}`);
-      socket.close(CloseCode.VERSION_MISMATCH, `protocol version ${PROTOCOL_VERSION} required`);
-      return undefined;
-    }
-    if (this.options.token !== undefined && !tokensMatch(this.options.token, hello.token)) {
-      log.warn(`refused ${hello.workerId} from ${address}: wrong or missing token; closed with code ${CloseCode.BAD_TOKEN}`);
-      socket.close(CloseCode.BAD_TOKEN, 'bad token');
-      return undefined;
-    }
-    return this.register(socket, hello, address);
   }
 
   /** An authenticated hello: a member if a slot is free, else a standby, else refused as full. */

@@ -11,7 +11,9 @@ export {
 export { closeFrameFor, protocolError, type ProtocolError, type ProtocolErrorCode } from './errors.js';
 export { maxPayloadBytes, resolveLimits, type PayloadBudget } from './limits.js';
 export type {
+  AuthMessage,
   ByeMessage,
+  ChallengeMessage,
   CoordinatorMessage,
   ErrorMessage,
   GradientsMessage,
@@ -43,3 +45,5 @@ export { decodeFrame, decodeMessage, encodeMessage, type FrameData } from './cod
 export { mapFromTensors, tensorsFromMap } from './tensorMaps.js';
 export { findFrozenTensor, frozenVariables, type CarriedVariables } from './variableSets.js';
 export { TensorContract } from './tensorContract.js';
+export { HANDSHAKE_MAX_PAYLOAD_BYTES, NONCE_BYTES, PROOF_BYTES, coordinatorProof, makeNonce, proofsMatch, workerProof } from './handshake.js';
+export { setMaxPayload } from './socketLimits.js';

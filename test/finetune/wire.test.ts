@@ -6,6 +6,8 @@ import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import {
+  makeNonce,
+  workerProof,
   PROTOCOL_VERSION,
   decodeFrame,
   decodeMessage,
@@ -18,7 +20,7 @@ import {
   type WelcomeMessage,
   type WorkerMessage,
 } from '../../src/protocol/index.js';
-import { runCli, startCli, tempDir } from '../helpers/cli.js';
+import { runCli, startCli, tempDir, TEST_TOKEN } from '../helpers/cli.js';
 
 const BASE = ['--backend', 'wasm', '--train-limit', '1024', '--test-limit', '100', '--batch-size', '64', '--no-eval', '--seed', '5'];
 const EVENT_TIMEOUT_MS = 60_000;
@@ -58,7 +60,10 @@ class Probe {
     const socket = new WebSocket(url);
     await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
     const probe = new Probe(socket);
-    probe.send({ type: 'hello', workerId: 'probe', protocolVersion: PROTOCOL_VERSION, backend: 'probe', device: 'test', pid: process.pid, resume });
+    const nonce = makeNonce();
+    probe.send({ type: 'hello', workerId: 'probe', protocolVersion: PROTOCOL_VERSION, backend: 'probe', device: 'test', pid: process.pid, resume, nonce });
+    const challenge = await probe.next('challenge');
+    probe.send({ type: 'auth', proof: workerProof(TEST_TOKEN, challenge.nonce, nonce) });
     return probe;
   }
 

@@ -1,6 +1,6 @@
 import { pack } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
-import { decodeMessage, DEFAULT_LIMITS, PROTOCOL_VERSION, type DecodeLimits } from '../../src/protocol/index.js';
+import { decodeMessage, DEFAULT_LIMITS, NONCE_BYTES, PROTOCOL_VERSION, type DecodeLimits } from '../../src/protocol/index.js';
 
 // Wire-level maps are written here with msgpackr directly, so the tests can send what our encoder never would.
 type Wire = Record<string, unknown>;
@@ -23,7 +23,7 @@ const tensor = (name: string, shape: number[], bytes = 4 * shape.reduce((a, b) =
 });
 const int32Bytes = (values: number[]) => new Uint8Array(Int32Array.from(values).buffer);
 
-const hello = (): Wire => ({ type: 'hello', workerId: 'w1', protocolVersion: PROTOCOL_VERSION, backend: 'cpu', device: 'cpu', pid: 1 });
+const hello = (): Wire => ({ type: 'hello', workerId: 'w1', protocolVersion: PROTOCOL_VERSION, backend: 'cpu', device: 'cpu', pid: 1, nonce: new Uint8Array(NONCE_BYTES) });
 const step = (): Wire => ({ type: 'step', step: 3, epoch: 0, weightsVersion: 3, indices: int32Bytes([4, 5, 6]), augmentSeed: 9 });
 const gradients = (): Wire => ({
   type: 'gradients',
@@ -104,8 +104,18 @@ describe('hello', () => {
   });
 
   it('reads nil optional fields as absent', () => {
-    const result = decodeWire({ ...hello(), token: null, resume: null });
+    const result = decodeWire({ ...hello(), resume: null });
     expect(result).toMatchObject({ ok: true, message: { type: 'hello', workerId: 'w1' } });
+    expect(result.ok && 'resume' in result.message).toBe(false);
+  });
+
+  it('refuses a nonce that is not NONCE_BYTES bytes of binary', () => {
+    expect(errorOf({ ...hello(), nonce: new Uint8Array(NONCE_BYTES - 1) })).toMatchObject({ code: 'BAD_FIELD', message: expect.stringMatching(/'hello' message, field 'nonce': expected binary of 32 bytes/) });
+    expect(errorOf({ ...hello(), nonce: 'x'.repeat(NONCE_BYTES) }).code).toBe('BAD_FIELD');
+  });
+
+  it('carries no token: a token field is dropped, never read', () => {
+    const result = decodeWire({ ...hello(), token: 'the-secret' });
     expect(result.ok && 'token' in result.message).toBe(false);
   });
 

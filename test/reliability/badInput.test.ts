@@ -29,7 +29,7 @@ function withValue(message: GradientsMessage, field: 'gradients' | 'bnStats', va
 
 interface Case {
   name: string;
-  /** Frames that fail to decode: refused on arrival, the step stays open. */
+  /** A frame that fails to decode: refused on arrival, and that worker's part of the step ends at once. */
   junk?: (rogue: RogueWorker, step: StepMessage) => void;
   junkLog?: RegExp;
   /** The answer to the step, refused by the coordinator's checks: the step finishes without it. */
@@ -102,8 +102,9 @@ describe('bad input from a joined worker, against a real coordinator', () => {
     const port = await freePort();
     const url = `ws://127.0.0.1:${port}`;
     const runDir = tempDir('bad-input');
-    const steps = CASES.length + 4;
-    const coordinator = new CliProcess('coordinator', coordinatorArgs(port, runDir, 2, ['--max-steps', String(steps), '--no-eval', '--step-timeout', '60']), ENV);
+    const steps = 2 * CASES.length + 4;
+    // Each refusal is the subject here; eviction after refusals in a row is security.test.ts'.
+    const coordinator = new CliProcess('coordinator', coordinatorArgs(port, runDir, 2, ['--max-steps', String(steps), '--no-eval', '--step-timeout', '60', '--max-refused-frames', '1000']), ENV);
     processes.push(coordinator);
     await coordinator.waitForLine(/listening on ws:/, START_TIMEOUT_MS);
     processes.push(new CliProcess('honest worker', workerArgs(port, 'honest'), ENV));
@@ -123,13 +124,18 @@ describe('bad input from a joined worker, against a real coordinator', () => {
     await coordinator.waitForLine(/refused a second connection claiming worker id honest from 127\.0\.0\.1:\d+; the live one .* stays/, 10_000);
 
     const refusedSteps: number[] = [];
+    const dropped = (step: StepMessage) => coordinator.waitForLine(new RegExp(`step ${step.step}: dropped worker rogue's ${step.indices.length} examples`), 10_000);
     for (const c of CASES) {
-      const step = await rogue.nextStep();
-      c.junk?.(rogue, step);
-      c.answer(rogue, step);
+      // The junk alone ends the rogue's part of its step: the step does not wait for an answer.
+      const junkStep = await rogue.nextStep();
+      c.junk?.(rogue, junkStep);
       if (c.junkLog) await coordinator.waitForLine(c.junkLog, 10_000);
+      await dropped(junkStep);
+      refusedSteps.push(junkStep.step);
+      const step = await rogue.nextStep();
+      c.answer(rogue, step);
       await coordinator.waitForLine(c.answerLog, 10_000);
-      await coordinator.waitForLine(new RegExp(`step ${step.step}: dropped worker rogue's ${step.indices.length} examples`), 10_000);
+      await dropped(step);
       refusedSteps.push(step.step);
     }
 

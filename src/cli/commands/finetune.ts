@@ -9,7 +9,6 @@ import { parseFreezeSpec } from '../../training/freeze.js';
 import { formatSummary } from '../../training/summary.js';
 import { runStandalone } from '../../worker/standalone.js';
 import { printResult, stopSignal } from '../output.js';
-import { readToken } from '../token.js';
 import { defaultRunDir, trainConfigFromArgs } from '../trainingFlags.js';
 import { coordinate, coordinateWithLocalWorkers, withDistributedFlags, type DistributedArgs, type RunStart } from './distributed.js';
 
@@ -62,7 +61,7 @@ export const finetuneCommand = {
       return;
     }
     if (!a.launchWorkers) {
-      await coordinate(a, readToken(a.tokenFile), { start });
+      await coordinate(a, undefined, { start });
       return;
     }
     await coordinateWithLocalWorkers(a, log, start);

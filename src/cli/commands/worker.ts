@@ -5,7 +5,7 @@ import { formatSummary } from '../../training/summary.js';
 import { runRemoteWorker } from '../../worker/remoteWorker.js';
 import { runStandalone } from '../../worker/standalone.js';
 import { readTlsCa } from '../tlsFiles.js';
-import { readToken } from '../token.js';
+import { workerToken } from '../token.js';
 import { logFailure, printResult, stopSignal } from '../output.js';
 import { defaultRunDir, trainConfigFromArgs, withTrainingFlags, type TrainingArgs } from '../trainingFlags.js';
 import type { BackendChoice } from '../../backend/index.js';
@@ -34,6 +34,6 @@ export const workerCommand = {
       return;
     }
     const log = createLogger(`worker ${a.workerId ?? process.pid}`, a.logLevel);
-    await logFailure(log, () => runRemoteWorker({ url: a.coordinator!, workerId: a.workerId, token: readToken(a.tokenFile), tlsCa: readTlsCa(a.tlsCa), backend: a.backend, log, dataDir: a.dataDir }));
+    await logFailure(log, () => runRemoteWorker({ url: a.coordinator!, workerId: a.workerId, token: workerToken(a.tokenFile), tlsCa: readTlsCa(a.tlsCa), backend: a.backend, log, dataDir: a.dataDir }));
   },
 };
