@@ -95,6 +95,11 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     return [...this.workers.values()].filter((w) => w.life.isActive).sort((a, b) => a.joinedAt - b.joinedAt);
   }
 
+  /** Connections that have not finished their handshake. */
+  get pendingHandshakes(): number {
+    return this.admission.pending;
+  }
+
   all(): WorkerConnection[] {
     return [...this.workers.values()];
   }

@@ -141,9 +141,10 @@ describe('fine-tune on the wire (head only: all-but-last:1)', () => {
   beforeAll(async () => {
     const pretrained = await runCli(['worker', '--standalone', ...BASE, '--max-steps', '2', '--run-dir', tempDir('wire-pre'), '--json', '--log-level', 'warn'], { timeoutMs: 120_000 });
     expect(pretrained.code, pretrained.stderr.slice(-2000)).toBe(0);
-    coordinator = startCli(['finetune', '--from', pretrained.json!.checkpoint as string, '--freeze', 'all-but-last:1', '--no-launch-workers', '--workers', '1', '--port', '0', ...BASE, '--max-steps', '5000', '--run-dir', tempDir('wire'), '--log-level', 'info']);
+    coordinator = startCli(['finetune', '--from', pretrained.json!.checkpoint as string, '--freeze', 'all-but-last:1', '--no-launch-workers', '--workers', '2', '--port', '0', ...BASE, '--max-steps', '5000', '--run-dir', tempDir('wire'), '--log-level', 'info']);
     url = (await waitForStderr(coordinator, /listening on (ws:\/\/\S+)/))[1];
     worker = startCli(['worker', '--coordinator', url, '--worker-id', 'real', '--backend', 'wasm', '--log-level', 'warn']);
+    // Two slots: the real worker's and the probe's (a third worker would wait as a standby).
     await waitForStderr(coordinator, /worker real joined/);
     // Keep both pipes flowing so a chatty process never blocks on a full one.
     coordinator.stderr!.on('data', () => undefined);
