@@ -79,7 +79,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     this.heartbeat = new Heartbeat({
       timeoutMs: options.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS,
       workers: () => this.workers.values(),
-      onSilent: (worker, silentMs) => worker.life.stalled(`no heartbeat for ${(silentMs / 1000).toFixed(1)} s`),
+      onSilent: (worker, silentMs) => this.stall(worker, silentMs),
       onEvict: (worker, silentMs) => this.dropSilent(worker, silentMs),
     });
     this.heartbeat.start();
@@ -277,6 +277,16 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     this.options.log.info(`sent worker ${worker.id} the full weights, version ${weights.weightsVersion} (${why})`);
   }
 
+  private stall(worker: WorkerConnection, silentMs: number): void {
+    const seconds = (silentMs / 1000).toFixed(1);
+    if (!worker.life.isActive) return;
+    this.options.log.warn(
+      `worker ${worker.id} (${worker.remoteAddress}) missed its heartbeats for ${seconds} s: stalled; ` +
+        'it gets no steps until it answers, and its part of the step in flight goes to the others',
+    );
+    worker.life.stalled(`no heartbeat for ${seconds} s`);
+  }
+
   private dropSilent(worker: WorkerConnection, silentMs: number): void {
     this.options.log.warn(`worker ${worker.id} silent for ${(silentMs / 1000).toFixed(0)} s: disconnecting it; it may connect again`);
     worker.life.left(`silent for ${(silentMs / 1000).toFixed(0)} s`);
@@ -292,10 +302,6 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     const log = this.options.log;
     switch (transition) {
       case 'stalled':
-        log.warn(
-          `worker ${worker.id} (${worker.remoteAddress}) missed its heartbeats (${reason}): stalled; ` +
-            'it gets no steps until it answers, and its part of the step in flight goes to the others',
-        );
         this.emit('stall', worker);
         this.promoteStandby();
         break;

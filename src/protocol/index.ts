@@ -8,7 +8,7 @@ export {
   MAX_CLOSE_REASON_BYTES,
   type DecodeLimits,
 } from './constants.js';
-export { closeFrameFor, protocolError, type ProtocolError, type ProtocolErrorCode } from './errors.js';
+export { ProtocolError, closeFrameFor, protocolError, type ProtocolErrorCode } from './errors.js';
 export { maxPayloadBytes, resolveLimits, type PayloadBudget } from './limits.js';
 export type {
   AuthMessage,

@@ -1,6 +1,7 @@
 import { pack } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
-import { decodeMessage, DEFAULT_LIMITS, NONCE_BYTES, PROTOCOL_VERSION, type DecodeLimits } from '../../src/protocol/index.js';
+import { decodeMessage, DEFAULT_LIMITS, NONCE_BYTES, PROTOCOL_VERSION, ProtocolError, type DecodeLimits } from '../../src/protocol/index.js';
+import { CodedError, describeError } from '../../src/errors/codedError.js';
 
 // Wire-level maps are written here with msgpackr directly, so the tests can send what our encoder never would.
 type Wire = Record<string, unknown>;
@@ -93,7 +94,7 @@ describe('hello', () => {
 
   it('reports MISSING_FIELD naming the field', () => {
     const { workerId: _, ...rest } = hello();
-    expect(errorOf(rest)).toEqual({ code: 'MISSING_FIELD', message: "'hello' message has no field 'workerId'" });
+    expect(errorOf(rest)).toMatchObject({ code: 'MISSING_FIELD', message: "'hello' message has no field 'workerId'" });
   });
 
   it('refuses a worker id with spaces', () => {
@@ -126,7 +127,7 @@ describe('hello', () => {
 
 describe('field types and ranges', () => {
   it('names the field, the expectation and what came for a wrong type', () => {
-    expect(errorOf({ ...step(), step: '3' })).toEqual({
+    expect(errorOf({ ...step(), step: '3' })).toMatchObject({
       code: 'BAD_FIELD',
       message: `'step' message, field 'step': expected an integer ≥ 0, got string "3"`,
     });
@@ -254,5 +255,14 @@ describe('step indices', () => {
 
   it('refuses more indices than maxIndices, in nextIndices too', () => {
     expect(errorOf({ ...step(), nextIndices: int32Bytes([1, 2, 3, 4]) }, { maxIndices: 3 }).message).toContain("'nextIndices'");
+  });
+});
+
+describe('protocol errors', () => {
+  it('are CodedErrors with the protocol code and the sentence', () => {
+    const error = errorOf({ type: 'heartbeat' });
+    expect(error).toBeInstanceOf(CodedError);
+    expect(error).toBeInstanceOf(ProtocolError);
+    expect(describeError(error)).toBe("'heartbeat' message has no field 'time' [MISSING_FIELD]");
   });
 });
