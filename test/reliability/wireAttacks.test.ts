@@ -6,6 +6,7 @@ import { request } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { CloseCode, encodeMessage, type Message, type WelcomeMessage } from '../../src/protocol/index.js';
+import { chromiumAvailable, chromiumPath, launchChromium } from '../../src/report/browser.js';
 import { tempDir } from '../helpers/cli.js';
 import { CliProcess, START_TIMEOUT_MS, coordinatorArgs, freePort, workerArgs } from './harness.js';
 import { RogueWorker } from './rogueWorker.js';
@@ -14,6 +15,7 @@ import { waitFor } from '../observability/waitFor.js';
 const TOKEN = 'wire-attacks-test-token-0123456789abcdef';
 const ENV = { DSDC_TOKEN: TOKEN };
 const EVENT_TIMEOUT_MS = 15_000;
+const NO_CHROMIUM = `skipped: no Chromium at ${chromiumPath()} (Debian: apt-get install chromium; .ci/run installs it)`;
 
 /** How a WebSocket upgrade ends: 'open', or the HTTP status it was refused with. */
 function upgrade(url: string, options: { headers?: Record<string, string>; localAddress?: string } = {}): Promise<'open' | number> {
@@ -32,9 +34,9 @@ function upgrade(url: string, options: { headers?: Record<string, string>; local
 }
 
 /** A GET with exactly these headers (fetch does not let a test set Host). */
-function get(port: number, path: string, headers: Record<string, string> = {}, host = '127.0.0.1'): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+function get(port: number, path: string, headers: Record<string, string> = {}, localAddress?: string): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host, port, path, headers: { host: `127.0.0.1:${port}`, ...headers } }, (response) => {
+    const req = request({ host: '127.0.0.1', port, path, localAddress, headers: { host: `127.0.0.1:${port}`, ...headers } }, (response) => {
       let body = '';
       response.setEncoding('utf8');
       response.on('data', (d) => (body += d));
@@ -282,10 +284,36 @@ describe('the HTTP side off loopback (--host 0.0.0.0)', () => {
     expect(page.body).toContain('id="workers"');
   });
 
+  it('in Chromium the dashboard asks for the token once, then shows the run live (the session cookie is not readable by the page)', async ({ skip }) => {
+    if (!chromiumAvailable()) {
+      // On CI the browser must be there (.ci/run installs it): fail rather than skip.
+      if (process.env.CI) throw new Error(`no Chromium at ${chromiumPath()}`);
+      console.warn(NO_CHROMIUM);
+      return skip(NO_CHROMIUM);
+    }
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      const pageErrors: string[] = [];
+      page.on('pageerror', (error) => pageErrors.push(error.message));
+      await page.goto(`http://127.0.0.1:${port}/`);
+      await page.fill('input[name="token"]', TOKEN);
+      await Promise.all([page.waitForURL(`http://127.0.0.1:${port}/`), page.click('button[type="submit"]')]);
+      await page.waitForFunction(() => document.body.dataset.connection === 'open' && document.querySelector('#workers') !== null, undefined, { timeout: EVENT_TIMEOUT_MS, polling: 50 });
+      expect(await page.evaluate(() => document.cookie)).toBe('');
+      await page.reload();
+      await page.waitForFunction(() => document.body.dataset.connection === 'open', undefined, { timeout: EVENT_TIMEOUT_MS, polling: 50 });
+      expect(pageErrors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  });
+
   it('one address holds at most 4 event streams; the next gets 429', async () => {
     const auth = { authorization: `Bearer ${TOKEN}` };
     const statuses: number[] = [];
-    for (let i = 0; i < 5; i++) statuses.push((await get(port, '/events', auth)).status);
+    // From an address of its own, so that the streams it keeps open take no other test's slots.
+    for (let i = 0; i < 5; i++) statuses.push((await get(port, '/events', auth, '127.0.0.20')).status);
     expect(statuses).toEqual([200, 200, 200, 200, 429]);
   });
 });
