@@ -8,6 +8,7 @@ import type { Logger } from '../log/logger.js';
 import { type ModelSpec, validateModelSpec } from '../model/spec.js';
 import {
   CloseCode,
+  DEFAULT_LIMITS,
   HANDSHAKE_MAX_PAYLOAD_BYTES,
   TensorContract,
   setMaxPayload,
@@ -50,8 +51,8 @@ export const DEFAULT_COORDINATOR_SILENCE_MS = 180_000;
 const SILENCE_CHECK_MS = 5_000;
 /** Welcome carries every weight; allow it generously, but bounded. */
 const MAX_COORDINATOR_FRAME_BYTES = 256 * 1024 * 1024;
-/** Largest batch a worker agrees to compute a part of; its buffers are sized from the batch. */
-export const MAX_BATCH_SIZE = 8192;
+/** Largest batch a worker agrees to compute a part of (the most indices a step may carry); its buffers are sized from the batch. */
+export const MAX_BATCH_SIZE = DEFAULT_LIMITS.maxIndices;
 
 export async function runRemoteWorker(o: RemoteWorkerOptions): Promise<void> {
   const backend = await initBackend(o.backend, (m) => o.log.info(m));
