@@ -6,10 +6,15 @@
 //   DSDC_RUN_DIR   run directory: checkpoints, metrics.jsonl (default runs/pm2)
 //   DSDC_ARGS      extra training flags for the coordinator, e.g. "--epochs 3 --batch-size 128"
 //   DSDC_BACKEND   tfjs backend for the workers (default auto)
-//   DSDC_TOKEN     shared secret (optional on 127.0.0.1)
+//   DSDC_TOKEN     shared secret; without it a random one is made once in $DSDC_RUN_DIR/token
+//                  (mode 0600, kept across restarts) and both the coordinator and the workers read it
 //   DSDC_COMMAND   what the coordinator process runs: 'coordinator' (default, training from
 //                  scratch) or 'finetune' (DSDC_ARGS then names the checkpoint and the freezing:
 //                  DSDC_COMMAND=finetune DSDC_ARGS="--from runs/base --freeze all-but-last:2 --classes 5-9")
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
 const workers = Number(process.env.DSDC_WORKERS ?? 2);
 const port = Number(process.env.DSDC_PORT ?? 7070);
 const runDir = process.env.DSDC_RUN_DIR ?? 'runs/pm2';
@@ -20,6 +25,21 @@ const COMMANDS = {
   // The workers are pm2's own processes, so the fine-tune coordinator must not start any.
   finetune: 'finetune --no-launch-workers',
 };
+// Every run has a token. Without DSDC_TOKEN, the run directory holds one, readable by the user
+// only, made on the first start (the same bytes as `openssl rand -hex 24`).
+function runTokenFile() {
+  if (process.env.DSDC_TOKEN) return undefined;
+  const file = join(resolve(import.meta.dirname, runDir), 'token');
+  if (!existsSync(file) || readFileSync(file, 'utf8').trim() === '') {
+    mkdirSync(join(file, '..'), { recursive: true });
+    writeFileSync(file, `${randomBytes(24).toString('hex')}\n`, { mode: 0o600 });
+  }
+  chmodSync(file, 0o600);
+  return file;
+}
+const tokenFile = runTokenFile();
+const tokenFlag = tokenFile ? ` --token-file ${tokenFile}` : '';
+
 const command = COMMANDS[process.env.DSDC_COMMAND ?? 'coordinator'];
 if (command === undefined) {
   throw new Error(`DSDC_COMMAND must be one of ${Object.keys(COMMANDS).join(', ')}, got '${process.env.DSDC_COMMAND}'`);
@@ -34,6 +54,7 @@ const coordinatorFlags = [
   ['run-dir', runDir],
   ['resume'],
   ['backend', backend],
+  ...(tokenFile ? [['token-file', tokenFile]] : []),
 ]
   .filter(([flag]) => !named(flag))
   .map(([flag, value]) => (value === undefined ? `--${flag}` : `--${flag} ${value}`))
@@ -65,7 +86,7 @@ export const apps = [
     name: 'dsdc-worker',
     instances: workers,
     exec_mode: 'fork',
-    args: `worker --coordinator ws://127.0.0.1:${port} --backend ${backend}`,
+    args: `worker --coordinator ws://127.0.0.1:${port} --backend ${backend}${tokenFlag}`,
     env: { TF_FORCE_GPU_ALLOW_GROWTH: 'true' },
   },
 ];

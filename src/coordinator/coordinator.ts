@@ -14,7 +14,9 @@ import { ProgressReporter } from '../training/loop/progress.js';
 import { prepareRun, sessionInputs } from '../training/setup/runSetup.js';
 import { runSession, type SessionResult } from '../training/loop/session.js';
 import { buildSummary, type RunSummary } from '../training/loop/summary.js';
-import { handleHttp } from './httpEndpoints.js';
+import { AllowedHosts } from './allowedHosts.js';
+import { HANDSHAKE_MAX_PAYLOAD_BYTES } from './handshake.js';
+import { handleHttp, LOOPBACK_HOSTS, upgradeRefusal } from './httpEndpoints.js';
 import { DEFAULT_HEARTBEAT_TIMEOUT_MS } from './heartbeat.js';
 import { RemoteGradientSource, type NonFinitePolicy } from './remoteSource.js';
 import { RunStatus } from './status.js';
@@ -23,7 +25,6 @@ import { WorkerPool } from './workerPool.js';
 export const DEFAULT_PORT = 7070;
 export const DEFAULT_JOIN_TIMEOUT_MS = 300_000;
 export const DEFAULT_STEP_TIMEOUT_MS = 120_000;
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
 export interface CoordinatorOptions {
   config: TrainConfig;
@@ -33,7 +34,14 @@ export interface CoordinatorOptions {
   workers: number;
   host: string;
   port: number;
-  token?: string;
+  /** Further names clients may use to reach it (Host and Origin checks), besides loopback and `host`. */
+  allowedHosts?: readonly string[];
+  /** The run's shared secret: every run has one (the CLI makes one when none is given). */
+  token: string;
+  /** Most connections in their handshake at once. */
+  maxPendingHandshakes?: number;
+  /** Frames refused in a row after which a worker is evicted. */
+  maxRefusedInRow?: number;
   log: Logger;
   quiet: boolean;
   stop?: AbortSignal;
@@ -52,10 +60,6 @@ export interface CoordinatorOptions {
 
 export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: RunSummary; result: SessionResult }> {
   const { log } = o;
-  if (!o.token && !LOOPBACK.has(o.host)) {
-    throw new Error(`refusing to listen on ${o.host} without a token: anyone who can reach it could join the run; set DSDC_TOKEN or --token-file, or use --host 127.0.0.1`);
-  }
-  if (!o.token) log.info('no token set (DSDC_TOKEN / --token-file): listening on loopback only');
   const backend = await initBackend(o.backend, (m) => log.info(m));
   const run = await prepareRun(o.config, o.runDir, o.resume, log, o.initialWeights);
   const { state } = run;
@@ -64,10 +68,15 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: 
   const paramCount = [...state.weights.values()].reduce((s, v) => s + v.length, 0);
   const limits = { maxPayloadBytes: maxPayloadBytes(paramCount, { maxIndices: 2 * run.config.batchSize }) };
 
-  const http = o.tls ? createTlsServer({ cert: o.tls.cert, key: o.tls.key }, handleHttp(status)) : createServer(handleHttp(status));
-  const wss = new WebSocketServer({ server: http, maxPayload: limits.maxPayloadBytes });
-  const pool = new WorkerPool(wss, {
+  const allowedHosts = new AllowedHosts(o.host, o.allowedHosts);
+  const servedPort = { port: 0 };
+  const onRequest = handleHttp(status, { allowedHosts, token: o.token, loopbackOnly: LOOPBACK_HOSTS.has(o.host) });
+  const http = o.tls ? createTlsServer({ cert: o.tls.cert, key: o.tls.key }, onRequest) : createServer(onRequest);
+  const pool = new WorkerPool({
     token: o.token,
+    maxPendingHandshakes: o.maxPendingHandshakes,
+    maxRefusedInRow: o.maxRefusedInRow,
+    capacity: o.workers,
     limits,
     log,
     welcome: (_hello, index) => ({
@@ -79,10 +88,8 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: 
       weights: tensorsFromMap(state.weights, state.shapes),
       trainable: state.trainableNames,
       statistics: state.movingStatisticNames,
-      // More workers than asked for may join (replacements before the old one is noticed gone).
-      shardInfo: { workerIndex: index, workers: Math.max(o.workers, index + 1) },
+      shardInfo: { workerIndex: index, workers: o.workers },
     }),
-    onGradients: (worker, message, receivedAt, bytes) => source.receiveGradients(worker, message, receivedAt, bytes),
     fullWeights: () => ({
       type: 'weights',
       weightsVersion: state.weightsVersion,
@@ -92,7 +99,19 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: 
     }),
     heartbeatTimeoutMs: o.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS,
   });
-  const source: RemoteGradientSource = new RemoteGradientSource({
+  // Until a worker authenticates it may send a hello-sized frame only; the pool raises the limit after.
+  const wss = new WebSocketServer({
+    server: http,
+    maxPayload: HANDSHAKE_MAX_PAYLOAD_BYTES,
+    verifyClient: ({ req, origin }, done) => {
+      const refusal = upgradeRefusal(req, origin, allowedHosts, servedPort.port) ?? pool.upgradeRefusal(req.socket.remoteAddress ?? 'unknown');
+      if (!refusal) return done(true);
+      log.warn(`refused a WebSocket upgrade from ${req.socket.remoteAddress}:${req.socket.remotePort}: ${refusal.reason}`);
+      done(false, refusal.status, refusal.reason);
+    },
+  });
+  pool.serve(wss);
+  const source = new RemoteGradientSource({
     pool,
     shapes: state.shapes,
     trainableNames: state.trainableNames,
@@ -107,6 +126,7 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: 
   status.attach(pool);
 
   const url = await listen(http, o.host, o.port, o.tls ? 'wss' : 'ws');
+  servedPort.port = (http.address() as AddressInfo).port;
   log.info(`listening on ${url} (dashboard: ${url.replace(/^ws/, 'http')}/, metrics: ${url.replace(/^ws/, 'http')}/metrics); waiting for ${o.workers} worker(s)`);
   o.onListening?.(url);
   let stoppedEarly = false;

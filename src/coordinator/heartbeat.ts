@@ -8,7 +8,7 @@ import type { WorkerConnection } from './workerConnection.js';
 export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 30_000;
 /** Pings sent per timeout period, so that one lost ping does not make a worker look dead. */
 export const PINGS_PER_TIMEOUT = 3;
-/** A stalled worker still silent after this many timeouts is disconnected for good. */
+/** A stalled (or standby) worker still silent after this many timeouts is disconnected for good. */
 export const EVICT_AFTER_TIMEOUTS = 10;
 
 export interface HeartbeatOptions {
@@ -16,7 +16,7 @@ export interface HeartbeatOptions {
   workers: () => Iterable<WorkerConnection>;
   /** A worker that is taking part has been silent for longer than the timeout. */
   onSilent: (worker: WorkerConnection, silentMs: number) => void;
-  /** A stalled worker has stayed silent for EVICT_AFTER_TIMEOUTS timeouts. */
+  /** A stalled or standby worker has stayed silent for EVICT_AFTER_TIMEOUTS timeouts. */
   onEvict: (worker: WorkerConnection, silentMs: number) => void;
 }
 
@@ -48,7 +48,7 @@ export class Heartbeat {
       if (worker.state === 'gone' || worker.state === 'joining') continue;
       if (coordinatorPaused) worker.lastSeen = Math.max(worker.lastSeen, now - this.intervalMs);
       const silentMs = now - worker.lastSeen;
-      if (worker.state === 'stalled') {
+      if (worker.state === 'stalled' || worker.state === 'standby') {
         if (silentMs > EVICT_AFTER_TIMEOUTS * this.o.timeoutMs) this.o.onEvict(worker, silentMs);
       } else if (silentMs > this.o.timeoutMs) {
         this.o.onSilent(worker, silentMs);

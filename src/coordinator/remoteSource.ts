@@ -6,11 +6,8 @@
 import { splitBatch } from '../data/batching.js';
 import type { Logger } from '../log/logger.js';
 import {
-  checkTensors,
+  TensorContract,
   encodeMessage,
-  findFrozenTensor,
-  findNonFinite,
-  frozenVariables,
   mapFromTensors,
   tensorsFromMap,
   type GradientsMessage,
@@ -49,56 +46,56 @@ interface PartResult {
 }
 
 export class RemoteGradientSource implements GradientSource {
-  private readonly gradientShapes: Map<string, readonly number[]>;
-  private readonly statisticShapes: Map<string, readonly number[]>;
-  /** Variables no gradients message may carry (fine-tuning); named in the refusal. */
-  private readonly frozen: Set<string>;
+  /** What a gradients message must carry: names, shapes, nothing frozen, finite values. */
+  private readonly tensorContract: TensorContract;
   private fatal?: Error;
 
   constructor(private readonly o: RemoteSourceOptions) {
-    this.gradientShapes = new Map(o.trainableNames.map((n) => [n, o.shapes.get(n)!]));
-    this.statisticShapes = new Map(o.movingStatisticNames.map((n) => [n, o.shapes.get(n)!]));
-    this.frozen = frozenVariables(o.shapes.keys(), { trainable: o.trainableNames, statistics: o.movingStatisticNames });
+    this.tensorContract = new TensorContract(o.shapes, { trainable: o.trainableNames, statistics: o.movingStatisticNames });
+    o.pool.on('gradients', (worker, message, receivedAt, bytes) => this.receiveGradients(worker, message, receivedAt, bytes));
   }
 
-  /** Checks one gradients message against the step it answers; called by the pool. */
-  receiveGradients(worker: WorkerConnection, message: GradientsMessage, receivedAt: number, frameBytes: number): void {
-    const pending = worker.pending;
+  /** Checks one gradients message against the step it answers: accepted, or refused and that part lost. */
+  private receiveGradients(worker: WorkerConnection, message: GradientsMessage, receivedAt: number, frameBytes: number): void {
+    const owed = worker.life.owed;
     const refuse = (why: string) => {
       this.o.log.warn(`refused gradients from worker ${worker.id} for step ${message.step}: ${why}`);
       worker.send({ type: 'error', code: 'GRADIENTS_REFUSED', message: why });
     };
-    if (!pending || pending.step !== message.step) {
-      const late = message.step <= worker.abandonedStep;
-      refuse(
-        late
-          ? `late: step ${message.step} was finished without this worker`
-          : pending
-            ? `the step in flight is ${pending.step}`
-            : 'no step is in flight for this worker (late or repeated)',
-      );
+    if (!owed || owed.step !== message.step) {
+      // A late frame is an honest worker's bad luck, not a refusal that counts towards eviction.
+      if (message.step <= worker.life.abandonedStep) return refuse(`late: step ${message.step} was finished without this worker`);
+      const why = owed ? `the step in flight is ${owed.step}` : 'no step is in flight for this worker (repeated or invented)';
+      refuse(why);
+      worker.life.refused(why);
       return;
     }
-    worker.pending = undefined;
-    const fail = (why: string) => {
-      refuse(why);
-      pending.reject(new Error(why));
-    };
-    if (message.weightsVersion !== this.o.weightsVersion()) return fail(`computed on weights version ${message.weightsVersion}, current is ${this.o.weightsVersion()}`);
-    if (message.exampleCount !== pending.exampleCount) return fail(`${message.exampleCount} examples, ${pending.exampleCount} were sent`);
-    const problem =
-      findFrozenTensor(message.gradients, this.frozen, 'gradients') ??
-      findFrozenTensor(message.bnStats, this.frozen, 'bnStats') ??
-      checkTensors(message.gradients, this.gradientShapes) ??
-      checkTensors(message.bnStats, this.statisticShapes);
-    if (problem) return fail(`${problem.code}: ${problem.message}`);
-    const nonFinite = findNonFinite(message.gradients) ?? findNonFinite(message.bnStats) ?? (Number.isFinite(message.loss) ? null : 'loss');
-    if (nonFinite) {
-      const why = `NaN or Infinity in ${nonFinite}`;
-      if (this.o.nonFinitePolicy === 'stop') this.fatal = new RunStoppedError(`worker ${worker.id} sent ${why} at step ${message.step}; stopping (--on-nan stop)`);
-      return fail(why);
+    const problem = this.problemWith(worker, message, owed.exampleCount);
+    if (problem) {
+      refuse(problem);
+      worker.life.refused(problem);
+      return;
     }
-    pending.resolve(message, receivedAt, frameBytes);
+    worker.life.accepted({ message, receivedAt, frameBytes });
+  }
+
+  /** Why a gradients message for the owed step cannot be used, or undefined when it can. */
+  private problemWith(worker: WorkerConnection, message: GradientsMessage, exampleCount: number): string | undefined {
+    if (message.workerId !== worker.id) return `it names worker '${message.workerId}', but came on the connection of worker '${worker.id}'`;
+    if (message.weightsVersion !== this.o.weightsVersion()) return `computed on weights version ${message.weightsVersion}, current is ${this.o.weightsVersion()}`;
+    if (message.exampleCount !== exampleCount) return `${message.exampleCount} examples, ${exampleCount} were sent`;
+    const problem = this.tensorContract.checkGradients(message.gradients, message.bnStats);
+    if (problem) {
+      if (problem.code === 'NON_FINITE' && this.o.nonFinitePolicy === 'stop') {
+        this.fatal = new RunStoppedError(`worker ${worker.id} sent ${problem.message} at step ${message.step}; stopping (--on-nan stop)`);
+      }
+      return problem.code === 'NON_FINITE' ? problem.message : `${problem.code}: ${problem.message}`;
+    }
+    if (!Number.isFinite(message.loss)) {
+      if (this.o.nonFinitePolicy === 'stop') this.fatal = new RunStoppedError(`worker ${worker.id} sent NaN or Infinity in loss at step ${message.step}; stopping (--on-nan stop)`);
+      return 'NaN or Infinity in loss';
+    }
+    return undefined;
   }
 
   async computeStep(request: StepRequest): Promise<StepOutcome> {
@@ -141,50 +138,32 @@ export class RemoteGradientSource implements GradientSource {
     let sent = 0;
     for (const worker of this.o.pool.active()) {
       sent += worker.sendEncoded(bytes);
-      worker.weightsVersion = version;
+      worker.life.sentWeights(version);
     }
     return { bytes: sent, ms: performance.now() - started };
   }
 
-  private requestPart(worker: WorkerConnection, request: StepRequest, indices: Int32Array, nextIndices?: Int32Array, nextAugmentSeed?: number): Promise<PartResult> {
-    return new Promise((resolve, reject) => {
-      const sentAt = performance.now();
-      const timer = setTimeout(() => {
-        if (worker.pending?.step !== request.globalStep) return;
-        worker.pending = undefined;
-        worker.state = 'idle';
-        reject(new Error(`no gradients within ${Math.round(this.o.stepTimeoutMs / 1000)} s`));
-      }, this.o.stepTimeoutMs);
-      worker.state = 'computing';
-      worker.pending = {
-        step: request.globalStep,
-        exampleCount: indices.length,
-        sentAt,
-        resolve: (message, receivedAt, frameBytes) => {
-          clearTimeout(timer);
-          worker.state = 'idle';
-          worker.stepsDone += 1;
-          worker.lastStepMs = receivedAt - sentAt;
-          worker.lastStepExamples = indices.length;
-          resolve({ worker, message, roundTripMs: receivedAt - sentAt, frameBytes });
-        },
-        reject: (reason) => {
-          clearTimeout(timer);
-          if (worker.state === 'computing') worker.state = 'idle';
-          reject(reason);
-        },
-      };
-      worker.send({
-        type: 'step',
-        step: request.globalStep,
-        epoch: request.epoch,
-        weightsVersion: request.weightsVersion,
-        indices,
-        nextIndices,
-        augmentSeed: request.augmentSeed,
-        nextAugmentSeed,
-      });
+  private async requestPart(worker: WorkerConnection, request: StepRequest, indices: Int32Array, nextIndices?: Int32Array, nextAugmentSeed?: number): Promise<PartResult> {
+    const sentAt = performance.now();
+    const accepted = worker.life.assigned(request.globalStep, indices.length);
+    const timer = setTimeout(() => worker.life.timedOut(request.globalStep, `sent no gradients within ${Math.round(this.o.stepTimeoutMs / 1000)} s`), this.o.stepTimeoutMs);
+    worker.send({
+      type: 'step',
+      step: request.globalStep,
+      epoch: request.epoch,
+      weightsVersion: request.weightsVersion,
+      indices,
+      nextIndices,
+      augmentSeed: request.augmentSeed,
+      nextAugmentSeed,
     });
+    try {
+      const { message, receivedAt, frameBytes } = await accepted;
+      worker.recordStep(receivedAt - sentAt, indices.length);
+      return { worker, message, roundTripMs: receivedAt - sentAt, frameBytes };
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private combine(results: PartResult[], sentAt: number, workerCount: number): StepOutcome {

@@ -70,6 +70,7 @@ export class RunStatus extends EventEmitter<RunStatusEvents> {
       bytes_per_step: s?.bytes,
       step_timings_ms: s?.timings,
       expected_workers: this.expectedWorkers,
+      pending_handshakes: this.pool?.pendingHandshakes ?? 0,
       workers: this.pool?.all().map((w) => w.describe()) ?? [],
     };
   }

@@ -1,22 +1,20 @@
-// One worker's connection as the coordinator sees it: its identity, its state, sending typed
-// messages, and the gradients it owes for the step in flight. A worker that misses its
-// heartbeats is 'stalled': it gets no steps until it answers again and has been resynced.
+// One worker's connection as the coordinator sees it: its identity, its socket, the counters the
+// dashboard shows, and its life (workerLife.ts), the one place its state changes.
 import type { WebSocket } from 'ws';
 import { encodeMessage, type CoordinatorMessage, type GradientsMessage, type HelloMessage } from '../protocol/index.js';
+import { WorkerLife, type WorkerLifeOptions, type WorkerState } from './workerLife.js';
 
-export type WorkerState = 'joining' | 'idle' | 'computing' | 'stalled' | 'gone';
+export type { WorkerState } from './workerLife.js';
 
-export interface PendingStep {
-  step: number;
-  exampleCount: number;
-  sentAt: number;
-  resolve: (message: GradientsMessage, receivedAt: number, frameBytes: number) => void;
-  reject: (reason: Error) => void;
+/** What an accepted step delivers to the gradient source. */
+export interface AcceptedGradients {
+  message: GradientsMessage;
+  receivedAt: number;
+  frameBytes: number;
 }
 
 export class WorkerConnection {
-  state: WorkerState = 'joining';
-  weightsVersion = -1;
+  readonly life: WorkerLife<AcceptedGradients>;
   lastStepMs = 0;
   lastStepExamples = 0;
   stepsDone = 0;
@@ -24,9 +22,6 @@ export class WorkerConnection {
   bytesReceived = 0;
   /** When anything (a frame or a pong) last came from this worker, by Date.now(). */
   lastSeen = Date.now();
-  pending?: PendingStep;
-  /** The last step this worker's part was given up on (timeout, stall): its gradients for it are late. */
-  abandonedStep = -1;
   /** Weights version last sent to this worker in full after it fell behind (one resync per version). */
   resyncedVersion = -1;
   readonly joinedAt = Date.now();
@@ -35,10 +30,17 @@ export class WorkerConnection {
     readonly socket: WebSocket,
     readonly hello: HelloMessage,
     readonly remoteAddress: string,
-  ) {}
+    lifeOptions: Omit<WorkerLifeOptions, 'id'> = {},
+  ) {
+    this.life = new WorkerLife({ ...lifeOptions, id: hello.workerId });
+  }
 
   get id(): string {
     return this.hello.workerId;
+  }
+
+  get state(): WorkerState {
+    return this.life.state;
   }
 
   send(message: CoordinatorMessage): number {
@@ -53,30 +55,23 @@ export class WorkerConnection {
     return bytes.byteLength;
   }
 
-  /** Marks the worker gone and fails the step it owed, so the step can finish without it. */
-  markGone(reason: string): void {
-    if (this.state === 'gone') return;
-    this.state = 'gone';
-    this.failPendingStep(`left (${reason})`);
-  }
-
-  /** Gives up on the gradients this worker owes for the step in flight, if any. */
-  failPendingStep(reason: string): void {
-    const pending = this.pending;
-    this.pending = undefined;
-    if (pending) this.abandonedStep = pending.step;
-    pending?.reject(new Error(`worker ${this.id} ${reason} during step ${pending.step}`));
+  /** A step's part was accepted: the figures of the worker's row. */
+  recordStep(roundTripMs: number, examples: number): void {
+    this.stepsDone += 1;
+    this.lastStepMs = roundTripMs;
+    this.lastStepExamples = examples;
   }
 
   describe() {
     return {
       id: this.id,
-      state: this.state,
+      state: this.life.wasEvicted ? 'evicted' : this.state,
+      ...(this.life.goneReason ? { reason: this.life.goneReason } : {}),
       backend: this.hello.backend,
       device: this.hello.device,
       pid: this.hello.pid,
       address: this.remoteAddress,
-      weights_version: this.weightsVersion,
+      weights_version: this.life.weightsVersion,
       steps: this.stepsDone,
       last_step_ms: Math.round(this.lastStepMs),
       images_per_s: this.lastStepMs > 0 ? Math.round((1000 * this.lastStepExamples) / this.lastStepMs) : 0,

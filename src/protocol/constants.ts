@@ -2,7 +2,7 @@
 // Everything that a peer in another language would need to agree on lives here.
 
 /** Bumped on any change that an old peer could misread; see docs/protocol.md "Versioning". */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** The only tensor element type on the wire (raw little-endian IEEE 754 single precision). */
 export const WIRE_DTYPE = 'float32';
@@ -17,6 +17,9 @@ export const CloseCode = {
   /** A text frame arrived; this protocol is binary frames only. */
   UNSUPPORTED_DATA: 1003,
   MESSAGE_TOO_BIG: 1009,
+  /** Too many handshakes pending, or this address failed too many: try again later (RFC 6455 1013). */
+  TRY_AGAIN_LATER: 1013,
+  /** The peer's proof of the token was wrong (either direction). */
   BAD_TOKEN: 4001,
   VERSION_MISMATCH: 4002,
   DUPLICATE_WORKER_ID: 4003,
@@ -24,8 +27,12 @@ export const CloseCode = {
   RUN_FINISHED: 4005,
   /** A well-formed message that is not allowed now (e.g. `gradients` before `hello`). */
   UNEXPECTED_MESSAGE: 4006,
-  /** No `hello` (or no `welcome`) within the handshake timeout. */
+  /** No `hello`/`auth` (or no `challenge`/`welcome`) within the handshake timeout. */
   HANDSHAKE_TIMEOUT: 4007,
+  /** The run has its --workers members and its standbys: try again later. */
+  RUN_FULL: 4008,
+  /** Too many of this worker's frames were refused in a row: it is out of this run. */
+  EVICTED: 4009,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 

@@ -1,5 +1,6 @@
-// Protocol errors as values: the codes a decoder or checker can report, and how each one closes a socket.
+// Protocol errors (CodedError subclasses, passed as values): the codes a decoder or checker can report, and how each one closes a socket.
 
+import { CodedError } from '../errors/codedError.js';
 import { CloseCode, MAX_CLOSE_REASON_BYTES } from './constants.js';
 
 export type ProtocolErrorCode =
@@ -26,14 +27,15 @@ export type ProtocolErrorCode =
   | 'TEXT_FRAME'
   | 'TOO_LARGE';
 
-export interface ProtocolError {
-  code: ProtocolErrorCode;
-  /** One sentence naming the field or tensor, what was expected and what came. */
-  message: string;
-}
+/**
+ * A frame or tensor set refused by the protocol: the code, and one sentence naming the field or
+ * tensor, what was expected and what came. Returned as a value by the decoder and the checks
+ * (they never throw on bad input); a caller that stops on one throws it as it is.
+ */
+export class ProtocolError extends CodedError<ProtocolErrorCode> {}
 
 export function protocolError(code: ProtocolErrorCode, message: string): ProtocolError {
-  return { code, message };
+  return new ProtocolError(code, message);
 }
 
 const closeCodeByError: Partial<Record<ProtocolErrorCode, CloseCode>> = {

@@ -187,6 +187,13 @@ export class FieldReader {
     return indices;
   }
 
+  /** A msgpack bin of exactly `length` bytes (nonces, proofs), as a plain Uint8Array view. */
+  bytes(key: string, length: number): Uint8Array {
+    const value = this.present(key);
+    if (!(value instanceof Uint8Array) || value.byteLength !== length) this.bad(key, `binary of ${length} bytes`, value);
+    return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  }
+
   optionalIndices(key: string): Int32Array | undefined {
     return this.isAbsent(key) ? undefined : this.indices(key);
   }

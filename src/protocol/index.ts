@@ -8,10 +8,12 @@ export {
   MAX_CLOSE_REASON_BYTES,
   type DecodeLimits,
 } from './constants.js';
-export { closeFrameFor, protocolError, type ProtocolError, type ProtocolErrorCode } from './errors.js';
+export { ProtocolError, closeFrameFor, protocolError, type ProtocolErrorCode } from './errors.js';
 export { maxPayloadBytes, resolveLimits, type PayloadBudget } from './limits.js';
 export type {
+  AuthMessage,
   ByeMessage,
+  ChallengeMessage,
   CoordinatorMessage,
   ErrorMessage,
   GradientsMessage,
@@ -42,3 +44,6 @@ export { isMessageType, validateMessage, type DecodeResult } from './validate.js
 export { decodeFrame, decodeMessage, encodeMessage, type FrameData } from './codec.js';
 export { mapFromTensors, tensorsFromMap } from './tensorMaps.js';
 export { findFrozenTensor, frozenVariables, type CarriedVariables } from './variableSets.js';
+export { TensorContract } from './tensorContract.js';
+export { HANDSHAKE_MAX_PAYLOAD_BYTES, NONCE_BYTES, PROOF_BYTES, coordinatorProof, makeNonce, proofsMatch, workerProof } from './handshake.js';
+export { setMaxPayload } from './socketLimits.js';

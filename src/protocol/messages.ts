@@ -14,7 +14,8 @@ export interface HelloMessage {
   /** Stable across reconnects; [A-Za-z0-9._:@-]{1,maxNameLength}. */
   workerId: string;
   protocolVersion: number;
-  token?: string;
+  /** NONCE_BYTES fresh random bytes: the coordinator's proof of the token covers them (handshake.ts). */
+  nonce: Uint8Array;
   /** tfjs backend name, e.g. 'tensorflow', 'wasm', 'cpu'. */
   backend: string;
   /** Free-form device description, e.g. 'cpu x8' or a GPU name. */
@@ -30,7 +31,23 @@ export interface ShardInfo {
   workers: number;
 }
 
-/** Coordinator → worker, answer to an accepted `hello`. */
+/** Coordinator → worker, answer to a `hello`: its own nonce and its proof that it knows the token. */
+export interface ChallengeMessage {
+  type: 'challenge';
+  /** NONCE_BYTES fresh random bytes. */
+  nonce: Uint8Array;
+  /** HMAC-SHA256(token, coordinator label ‖ hello.nonce ‖ nonce). */
+  proof: Uint8Array;
+}
+
+/** Worker → coordinator, answer to a `challenge` whose proof checked out. */
+export interface AuthMessage {
+  type: 'auth';
+  /** HMAC-SHA256(token, worker label ‖ challenge.nonce ‖ hello.nonce). */
+  proof: Uint8Array;
+}
+
+/** Coordinator → worker, once `auth` checked out and the worker has a slot. */
 export interface WelcomeMessage {
   type: 'welcome';
   runId: string;
@@ -120,6 +137,8 @@ export interface ByeMessage {
 
 export type Message =
   | HelloMessage
+  | ChallengeMessage
+  | AuthMessage
   | WelcomeMessage
   | StepMessage
   | GradientsMessage
@@ -131,8 +150,9 @@ export type Message =
 export type MessageType = Message['type'];
 export type MessageOf<T extends MessageType> = Extract<Message, { type: T }>;
 
-export type WorkerMessage = HelloMessage | GradientsMessage | HeartbeatMessage | ErrorMessage | ByeMessage;
+export type WorkerMessage = HelloMessage | AuthMessage | GradientsMessage | HeartbeatMessage | ErrorMessage | ByeMessage;
 export type CoordinatorMessage =
+  | ChallengeMessage
   | WelcomeMessage
   | StepMessage
   | WeightsMessage

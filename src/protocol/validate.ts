@@ -4,6 +4,7 @@
 import { PROTOCOL_VERSION, type DecodeLimits } from './constants.js';
 import { protocolError, type ProtocolError } from './errors.js';
 import { describeValue, fail, FieldReader, InvalidMessage, isPlainObject } from './fields.js';
+import { NONCE_BYTES, PROOF_BYTES } from './handshake.js';
 import { resolveLimits } from './limits.js';
 import type { Message, MessageOf, MessageType } from './messages.js';
 
@@ -30,10 +31,15 @@ const schemas: { [K in MessageType]: Schema<K> } = {
         backend: f.name('backend'),
         device: f.name('device'),
         pid: f.count('pid'),
+        nonce: f.bytes('nonce', NONCE_BYTES),
       },
-      { token: f.optionalText('token'), resume: f.optionalBoolean('resume') },
+      { resume: f.optionalBoolean('resume') },
     );
   },
+
+  challenge: (f) => ({ type: 'challenge', nonce: f.bytes('nonce', NONCE_BYTES), proof: f.bytes('proof', PROOF_BYTES) }),
+
+  auth: (f) => ({ type: 'auth', proof: f.bytes('proof', PROOF_BYTES) }),
 
   welcome: (f) => {
     const weights = f.tensors('weights');

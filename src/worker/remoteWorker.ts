@@ -8,13 +8,12 @@ import type { Logger } from '../log/logger.js';
 import { type ModelSpec, validateModelSpec } from '../model/spec.js';
 import {
   CloseCode,
-  PROTOCOL_VERSION,
-  checkTensors,
+  DEFAULT_LIMITS,
+  HANDSHAKE_MAX_PAYLOAD_BYTES,
+  TensorContract,
+  setMaxPayload,
   decodeFrame,
   encodeMessage,
-  findFrozenTensor,
-  findNonFinite,
-  frozenVariables,
   mapFromTensors,
   tensorsFromMap,
   type FrameData,
@@ -28,11 +27,13 @@ import { openTrainingExamples, type TrainingExamples } from '../training/setup/t
 import { variableShapes, namedVariables } from '../training/replica/variables.js';
 import { Backoff } from './backoff.js';
 import { WORKER_REFUSED_EXIT_CODE } from './exitCodes.js';
+import { WorkerHandshake } from './handshake.js';
 
 export interface RemoteWorkerOptions {
   url: string;
   workerId?: string;
-  token?: string;
+  /** The run's shared secret: proven to the coordinator, never sent. */
+  token: string;
   backend: BackendChoice;
   dataDir?: string;
   log: Logger;
@@ -50,6 +51,8 @@ export const DEFAULT_COORDINATOR_SILENCE_MS = 180_000;
 const SILENCE_CHECK_MS = 5_000;
 /** Welcome carries every weight; allow it generously, but bounded. */
 const MAX_COORDINATOR_FRAME_BYTES = 256 * 1024 * 1024;
+/** Largest batch a worker agrees to compute a part of (the most indices a step may carry); its buffers are sized from the batch. */
+export const MAX_BATCH_SIZE = DEFAULT_LIMITS.maxIndices;
 
 export async function runRemoteWorker(o: RemoteWorkerOptions): Promise<void> {
   const backend = await initBackend(o.backend, (m) => o.log.info(m));
@@ -63,8 +66,10 @@ class RemoteWorker {
   private shapes = new Map<string, number[]>();
   private trainable: string[] = [];
   private moving: string[] = [];
-  /** Variables no partial weights message may carry (fine-tuning: frozen in this run). */
-  private frozen = new Set<string>();
+  /** What weights from the coordinator must be: the variables of this run, nothing frozen, finite. */
+  private contract?: TensorContract;
+  /** Most examples a step may ask for: the run's batch size, from the welcome. */
+  private maxStepExamples = 0;
   private weightsVersion = -1;
   private prefetched?: PreparedBatch;
   private training?: { examples: TrainingExamples; key: string };
@@ -109,33 +114,50 @@ class RemoteWorker {
   private connectOnce(): Promise<boolean> {
     return new Promise((resolve) => {
       let welcomed = false;
-      const socket = new WebSocket(this.o.url, { maxPayload: MAX_COORDINATOR_FRAME_BYTES, ...(this.o.tlsCa ? { ca: this.o.tlsCa } : {}) });
+      // Until the coordinator has proven the token, it may send a handshake-sized frame only.
+      const socket = new WebSocket(this.o.url, { maxPayload: HANDSHAKE_MAX_PAYLOAD_BYTES, ...(this.o.tlsCa ? { ca: this.o.tlsCa } : {}) });
       const send = (message: WorkerMessage) => socket.send(encodeMessage(message), { binary: true });
       const stopWatching = this.watchForSilence(socket);
+      const handshake = new WorkerHandshake(this.o.token);
       socket.on('open', () => {
-        send({
-          type: 'hello',
-          workerId: this.workerId,
-          protocolVersion: PROTOCOL_VERSION,
-          token: this.o.token,
-          backend: this.backend.backend,
-          device: this.backend.device,
-          pid: process.pid,
-          resume: this.joinedOnce,
-        });
+        send(
+          handshake.hello({
+            workerId: this.workerId,
+            backend: this.backend.backend,
+            device: this.backend.device,
+            pid: process.pid,
+            resume: this.joinedOnce,
+          }),
+        );
       });
       // Messages are handled one at a time, in order: a step must wait for the welcome before it.
       let queue = Promise.resolve();
+      let refused = false;
       socket.on('message', (data: FrameData, isBinary: boolean) => {
         queue = queue.then(() => handle(data, isBinary));
       });
       const handle = async (data: FrameData, isBinary: boolean) => {
-        const decoded = decodeFrame(data, isBinary, { maxPayloadBytes: MAX_COORDINATOR_FRAME_BYTES });
+        if (refused) return;
+        const decoded = decodeFrame(data, isBinary, { maxPayloadBytes: handshake.done ? MAX_COORDINATOR_FRAME_BYTES : HANDSHAKE_MAX_PAYLOAD_BYTES });
         if (!decoded.ok) {
           this.o.log.warn(`refused a message from the coordinator: ${decoded.error.code}: ${decoded.error.message}`);
           return;
         }
         const message = decoded.message;
+        if (!handshake.done) {
+          const answer = handshake.receive(message);
+          if (answer.kind === 'refused') {
+            refused = true;
+            this.o.log.error(`${this.o.url}: ${answer.why}; sent it nothing but a nonce, and not retrying`);
+            this.finished = true;
+            process.exitCode = WORKER_REFUSED_EXIT_CODE;
+            socket.close(CloseCode.BAD_TOKEN, 'coordinator failed to prove the token');
+            return;
+          }
+          setMaxPayload(socket, MAX_COORDINATOR_FRAME_BYTES);
+          send(answer.auth);
+          return;
+        }
         try {
           switch (message.type) {
             case 'welcome':
@@ -168,7 +190,11 @@ class RemoteWorker {
       socket.on('close', (code, reason) => {
         stopWatching();
         if (code === CloseCode.RUN_FINISHED) this.finished = true;
-        else if (code === CloseCode.BAD_TOKEN || code === CloseCode.VERSION_MISMATCH || code === CloseCode.DUPLICATE_WORKER_ID) {
+        else if (refused) {
+          // Already said why.
+        } else if (code === CloseCode.RUN_FULL) {
+          this.o.log.warn(`the run at ${this.o.url} is full (code ${code}); trying again later, in case a slot frees`);
+        } else if (code === CloseCode.BAD_TOKEN || code === CloseCode.VERSION_MISMATCH || code === CloseCode.DUPLICATE_WORKER_ID || code === CloseCode.EVICTED) {
           this.o.log.error(`coordinator refused this worker (code ${code}: ${reason}); not retrying`);
           this.finished = true;
           process.exitCode = WORKER_REFUSED_EXIT_CODE;
@@ -205,12 +231,14 @@ class RemoteWorker {
   private async onWelcome(welcome: WelcomeMessage): Promise<void> {
     const spec = welcome.modelSpec as unknown as ModelSpec;
     validateModelSpec(spec);
-    const config = welcome.config as { augmentShift?: number; dataDir?: string; classes?: number[]; frozenLayers?: string[] };
+    const config = welcome.config as { augmentShift?: number; classes?: number[]; frozenLayers?: string[]; batchSize?: unknown };
     const frozenLayers = config.frozenLayers ?? [];
-    const dataKey = JSON.stringify([this.o.dataDir ?? config.dataDir, config.classes]);
+    this.maxStepExamples = stepExampleBound(config.batchSize);
+    // The data comes from this worker's own --data-dir (or the package's MNIST), never from a path the wire names.
+    const dataKey = JSON.stringify([this.o.dataDir, config.classes]);
     if (this.training?.key !== dataKey) {
       await this.training?.examples.close();
-      const examples = await openTrainingExamples(config, (m) => this.o.log.info(m), this.o.dataDir ?? config.dataDir);
+      const examples = await openTrainingExamples({ classes: config.classes, dataDir: this.o.dataDir }, (m) => this.o.log.info(m), this.o.dataDir);
       this.training = { examples, key: dataKey };
       this.replica?.dispose();
       this.replica = undefined;
@@ -220,13 +248,13 @@ class RemoteWorker {
       this.replica = new Replica(spec, this.training.examples.train, Number(config.augmentShift ?? 0), frozenLayers);
       this.shapes = variableShapes(namedVariables(this.replica.model));
     }
-    const problem = checkTensors(welcome.weights, this.shapes);
-    if (problem) throw new Error(`welcome weights do not fit the model: ${problem.code}: ${problem.message}`);
     this.trainable = welcome.trainable;
     this.moving = welcome.statistics ?? [...this.shapes.keys()].filter((n) => /moving_(mean|variance)$/.test(n));
     checkSameNames('trainable', welcome.trainable, this.replica.trainableNames(), frozenLayers);
     checkSameNames('statistics', this.moving, this.replica.movingStatisticNames(), frozenLayers);
-    this.frozen = frozenVariables(this.shapes.keys(), { trainable: this.trainable, statistics: this.moving });
+    this.contract = new TensorContract(this.shapes, { trainable: this.trainable, statistics: this.moving });
+    const problem = this.contract.checkWeights(welcome.weights, true);
+    if (problem) throw new Error(`welcome weights do not fit the model: ${problem.code}: ${problem.message}`);
     this.replica.setWeights(mapFromTensors(welcome.weights));
     this.weightsVersion = welcome.weightsVersion;
     this.prefetched = undefined;
@@ -238,6 +266,8 @@ class RemoteWorker {
     if (step.weightsVersion !== this.weightsVersion) {
       throw new Error(`step ${step.step} is for weights version ${step.weightsVersion}, this worker holds ${this.weightsVersion}`);
     }
+    this.checkIndices(step.step, 'indices', step.indices);
+    if (step.nextIndices) this.checkIndices(step.step, 'nextIndices', step.nextIndices);
     const batch = replica.batchFor(step.indices, step.augmentSeed, this.prefetched);
     const contribution = replica.compute(batch, step.step);
     const encodeStarted = performance.now();
@@ -263,12 +293,9 @@ class RemoteWorker {
 
   private onWeights(weights: WeightsMessage, send: (m: WorkerMessage) => void): void {
     const replica = this.requireReplica();
-    const problem =
-      (weights.full ? null : findFrozenTensor(weights.tensors, this.frozen, 'weights.tensors')) ??
-      checkTensors(weights.tensors, this.shapes, { allowSubset: !weights.full });
-    const nonFinite = problem ? null : findNonFinite(weights.tensors);
-    if (problem || nonFinite) {
-      const why = problem ? `${problem.code}: ${problem.message}` : `NaN or Infinity in ${nonFinite}`;
+    const problem = this.contract?.checkWeights(weights.tensors, weights.full);
+    if (problem) {
+      const why = problem.code === 'NON_FINITE' ? problem.message : `${problem.code}: ${problem.message}`;
       this.o.log.warn(`refused weights version ${weights.weightsVersion}: ${why}`);
       send({ type: 'error', code: 'WEIGHTS_REFUSED', message: why });
       return;
@@ -277,12 +304,30 @@ class RemoteWorker {
     this.weightsVersion = weights.weightsVersion;
   }
 
+  /** A step's indices are at most the run's batch size and each names an example this worker has; checked before any is read. */
+  private checkIndices(step: number, field: string, indices: Int32Array): void {
+    const count = this.training?.examples.train.count ?? 0;
+    if (indices.length > this.maxStepExamples) {
+      throw new Error(`step ${step}: ${field} holds ${indices.length} examples, more than the run's batch size ${this.maxStepExamples}; refused before reading any`);
+    }
+    const outside = indices.findIndex((i) => i >= count);
+    if (outside >= 0) throw new Error(`step ${step}: ${field}[${outside}] is ${indices[outside]}, but this worker's training set has ${count} examples (0..${count - 1})`);
+  }
+
   private requireReplica(): Replica {
     if (!this.replica) throw new Error('received a step or weights before the welcome');
     return this.replica;
   }
 }
 
+
+/** The welcome's batch size as a bound on a step's examples: a positive integer up to MAX_BATCH_SIZE. */
+function stepExampleBound(batchSize: unknown): number {
+  if (typeof batchSize !== 'number' || !Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH_SIZE) {
+    throw new Error(`welcome.config.batchSize: expected an integer from 1 to ${MAX_BATCH_SIZE}, got ${JSON.stringify(batchSize)}`);
+  }
+  return batchSize;
+}
 
 /** The welcome's variable list must be the one this worker's replica computes, or gradients would not fit. */
 function checkSameNames(field: string, welcomed: readonly string[], replica: readonly string[], frozenLayers: readonly string[]): void {

@@ -6,6 +6,8 @@ import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import {
+  makeNonce,
+  workerProof,
   PROTOCOL_VERSION,
   decodeFrame,
   decodeMessage,
@@ -18,7 +20,7 @@ import {
   type WelcomeMessage,
   type WorkerMessage,
 } from '../../src/protocol/index.js';
-import { runCli, startCli, tempDir } from '../helpers/cli.js';
+import { runCli, startCli, tempDir, TEST_TOKEN } from '../helpers/cli.js';
 
 const BASE = ['--backend', 'wasm', '--train-limit', '1024', '--test-limit', '100', '--batch-size', '64', '--no-eval', '--seed', '5'];
 const EVENT_TIMEOUT_MS = 60_000;
@@ -58,7 +60,10 @@ class Probe {
     const socket = new WebSocket(url);
     await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
     const probe = new Probe(socket);
-    probe.send({ type: 'hello', workerId: 'probe', protocolVersion: PROTOCOL_VERSION, backend: 'probe', device: 'test', pid: process.pid, resume });
+    const nonce = makeNonce();
+    probe.send({ type: 'hello', workerId: 'probe', protocolVersion: PROTOCOL_VERSION, backend: 'probe', device: 'test', pid: process.pid, resume, nonce });
+    const challenge = await probe.next('challenge');
+    probe.send({ type: 'auth', proof: workerProof(TEST_TOKEN, challenge.nonce, nonce) });
     return probe;
   }
 
@@ -136,9 +141,10 @@ describe('fine-tune on the wire (head only: all-but-last:1)', () => {
   beforeAll(async () => {
     const pretrained = await runCli(['worker', '--standalone', ...BASE, '--max-steps', '2', '--run-dir', tempDir('wire-pre'), '--json', '--log-level', 'warn'], { timeoutMs: 120_000 });
     expect(pretrained.code, pretrained.stderr.slice(-2000)).toBe(0);
-    coordinator = startCli(['finetune', '--from', pretrained.json!.checkpoint as string, '--freeze', 'all-but-last:1', '--no-launch-workers', '--workers', '1', '--port', '0', ...BASE, '--max-steps', '5000', '--run-dir', tempDir('wire'), '--log-level', 'info']);
+    coordinator = startCli(['finetune', '--from', pretrained.json!.checkpoint as string, '--freeze', 'all-but-last:1', '--no-launch-workers', '--workers', '2', '--port', '0', ...BASE, '--max-steps', '5000', '--run-dir', tempDir('wire'), '--log-level', 'info']);
     url = (await waitForStderr(coordinator, /listening on (ws:\/\/\S+)/))[1];
     worker = startCli(['worker', '--coordinator', url, '--worker-id', 'real', '--backend', 'wasm', '--log-level', 'warn']);
+    // Two slots: the real worker's and the probe's (a third worker would wait as a standby).
     await waitForStderr(coordinator, /worker real joined/);
     // Keep both pipes flowing so a chatty process never blocks on a full one.
     coordinator.stderr!.on('data', () => undefined);

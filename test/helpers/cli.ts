@@ -16,8 +16,15 @@ export interface CliResult {
   json?: Record<string, unknown>;
 }
 
+/**
+ * The token the test suite's coordinators and workers share through $DSDC_TOKEN, so that a
+ * test starting both need not pass it; a test of the token handling sets DSDC_TOKEN itself
+ * (to '' for none).
+ */
+export const TEST_TOKEN = 'test-suite-token-0123456789abcdef';
+
 export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
-  return spawn(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, env: { DSDC_TOKEN: TEST_TOKEN, ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {

@@ -2,14 +2,33 @@
 // process per case loads it the same way.
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../helpers/cli.js';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT, tempDir } from '../helpers/cli.js';
+
+function appArgs(env: NodeJS.ProcessEnv): string[] {
+  const script = "import('./ecosystem.config.js').then((m) => process.stdout.write(JSON.stringify(m.apps.map((a) => a.args))))";
+  return JSON.parse(execFileSync(process.execPath, ['-e', script], { cwd: REPO_ROOT, env: { ...process.env, DSDC_ARGS: '', DSDC_TOKEN: 'a-token-from-the-environment', ...env } }).toString());
+}
 
 function coordinatorArgs(env: NodeJS.ProcessEnv): string {
-  const script = "import('./ecosystem.config.js').then((m) => process.stdout.write(m.apps[0].args))";
-  return execFileSync(process.execPath, ['-e', script], { cwd: REPO_ROOT, env: { ...process.env, DSDC_ARGS: '', ...env } }).toString();
+  return appArgs(env)[0];
 }
 
 describe('ecosystem.config.js coordinator arguments', () => {
+  it('without DSDC_TOKEN makes a random token in the run directory, mode 0600, kept across loads, and gives both apps --token-file', () => {
+    const runDir = tempDir('pm2-token');
+    const [coordinator, worker] = appArgs({ DSDC_RUN_DIR: runDir, DSDC_TOKEN: '' });
+    const file = join(runDir, 'token');
+    expect(coordinator).toContain(`--token-file ${file}`);
+    expect(worker).toContain(`--token-file ${file}`);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const token = readFileSync(file, 'utf8').trim();
+    expect(token).toMatch(/^[0-9a-f]{48}$/);
+    appArgs({ DSDC_RUN_DIR: runDir, DSDC_TOKEN: '' });
+    expect(readFileSync(file, 'utf8').trim()).toBe(token);
+  });
+
   it('passes the environment settings and --resume by default', () => {
     expect(coordinatorArgs({ DSDC_WORKERS: '3', DSDC_PORT: '7111', DSDC_RUN_DIR: 'runs/x', DSDC_BACKEND: 'wasm' })).toBe(
       'coordinator --workers 3 --port 7111 --run-dir runs/x --resume --backend wasm',

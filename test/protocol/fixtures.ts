@@ -1,6 +1,6 @@
 // Sample messages of every type, and a gradient message the size of DSDC-Net, shared by the protocol tests.
 
-import { encodeTensor, PROTOCOL_VERSION, type Message, type TensorSpec, type WireTensor } from '../../src/protocol/index.js';
+import { encodeTensor, NONCE_BYTES, PROOF_BYTES, PROTOCOL_VERSION, type Message, type TensorSpec, type WireTensor } from '../../src/protocol/index.js';
 
 /** Deterministic pseudo-random numbers (mulberry32), so failures reproduce. */
 export function seededRandom(seed: number): () => number {
@@ -46,6 +46,11 @@ export function dsdcLayout(): { trainable: TensorSpec[]; bnStats: TensorSpec[] }
   return { trainable, bnStats };
 }
 
+/** `length` bytes counting up from `start`, for nonces and proofs that must only be recognisable. */
+export function bytes(length: number, start: number): Uint8Array {
+  return Uint8Array.from({ length }, (_, i) => (start + i) & 0xff);
+}
+
 export function int32Range(start: number, count: number): Int32Array {
   return Int32Array.from({ length: count }, (_, i) => start + i);
 }
@@ -62,12 +67,14 @@ export function sampleMessages(): Message[] {
   ];
   const tensors = specs.map((s) => randomTensor(s, random));
   return [
-    { type: 'hello', workerId: 'host-1:4242', protocolVersion: PROTOCOL_VERSION, backend: 'tensorflow', device: 'cpu x8', pid: 4242 },
+    { type: 'hello', workerId: 'host-1:4242', protocolVersion: PROTOCOL_VERSION, backend: 'tensorflow', device: 'cpu x8', pid: 4242, nonce: bytes(NONCE_BYTES, 1) },
+    { type: 'challenge', nonce: bytes(NONCE_BYTES, 2), proof: bytes(PROOF_BYTES, 3) },
+    { type: 'auth', proof: bytes(PROOF_BYTES, 4) },
     {
       type: 'hello',
       workerId: 'w@gpu.0',
       protocolVersion: PROTOCOL_VERSION,
-      token: 's3cret-tøken',
+      nonce: bytes(NONCE_BYTES, 5),
       backend: 'wasm',
       device: 'NVIDIA H100',
       pid: 7,

@@ -13,6 +13,7 @@ const text: Check = (v) => typeof v === 'string';
 const name: Check = (v) => typeof v === 'string' && v.length > 0;
 const id: Check = (v) => typeof v === 'string' && /^[A-Za-z0-9._:@-]+$/.test(v);
 const bool: Check = (v) => typeof v === 'boolean';
+const bin = (length: number): Check => (v) => v instanceof Uint8Array && v.byteLength === length;
 const uint32: Check = (v) => count(v) && (v as number) <= 0xffffffff;
 const optional = (check: Check): Check => (v) => v === undefined || check(v);
 const indices: Check = (v) => v instanceof Int32Array && v.every((i) => i >= 0);
@@ -28,8 +29,10 @@ const shape = (fields: Record<string, Check>): Check => (v) =>
   isMap(v) && Object.keys(v).every((k) => k in fields) && Object.entries(fields).every(([k, check]) => check(v[k]));
 
 const wellFormed: Record<Message['type'], Check> = {
-  hello: shape({ type: text, workerId: id, protocolVersion: (v) => v === PROTOCOL_VERSION, token: optional(text),
+  hello: shape({ type: text, workerId: id, protocolVersion: (v) => v === PROTOCOL_VERSION, nonce: bin(32),
     backend: name, device: name, pid: count, resume: optional(bool) }),
+  challenge: shape({ type: text, nonce: bin(32), proof: bin(32) }),
+  auth: shape({ type: text, proof: bin(32) }),
   welcome: (v) => {
     const fields = shape({ type: text, runId: name, config: (c) => isMap(c) && json(c), modelSpec: (c) => isMap(c) && json(c),
       weightsVersion: count, weights: tensors, trainable: (t) => Array.isArray(t) && t.every(name) && new Set(t).size === t.length,

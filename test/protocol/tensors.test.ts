@@ -70,7 +70,7 @@ describe('checkTensors', () => {
 
   it('reports SHAPE_MISMATCH with both shapes', () => {
     const tensors = [zeros({ name: 'conv/kernel', shape: [3, 3, 2, 1] }), zeros(specs[1])];
-    expect(checkTensors(tensors, specs)).toEqual({
+    expect(checkTensors(tensors, specs)).toMatchObject({
       code: 'SHAPE_MISMATCH',
       message: "tensor 'conv/kernel': expected shape [3, 3, 1, 2], got [3, 3, 2, 1]",
     });
@@ -114,7 +114,7 @@ describe('checkTensors', () => {
   it('reports NON_FINITE for a NaN when requireFinite is set, and ignores it otherwise', () => {
     const tensors = [zeros(specs[0]), encodeTensor('conv/bias', [2], Float32Array.of(0, Number.NaN))];
     expect(checkTensors(tensors, specs)).toBeNull();
-    expect(checkTensors(tensors, specs, { requireFinite: true })).toEqual({
+    expect(checkTensors(tensors, specs, { requireFinite: true })).toMatchObject({
       code: 'NON_FINITE',
       message: "tensor 'conv/bias' holds NaN or Infinity",
     });

@@ -1,6 +1,7 @@
 import { pack } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
-import { decodeMessage, DEFAULT_LIMITS, PROTOCOL_VERSION, type DecodeLimits } from '../../src/protocol/index.js';
+import { decodeMessage, DEFAULT_LIMITS, NONCE_BYTES, PROTOCOL_VERSION, ProtocolError, type DecodeLimits } from '../../src/protocol/index.js';
+import { CodedError, describeError } from '../../src/errors/codedError.js';
 
 // Wire-level maps are written here with msgpackr directly, so the tests can send what our encoder never would.
 type Wire = Record<string, unknown>;
@@ -23,7 +24,7 @@ const tensor = (name: string, shape: number[], bytes = 4 * shape.reduce((a, b) =
 });
 const int32Bytes = (values: number[]) => new Uint8Array(Int32Array.from(values).buffer);
 
-const hello = (): Wire => ({ type: 'hello', workerId: 'w1', protocolVersion: PROTOCOL_VERSION, backend: 'cpu', device: 'cpu', pid: 1 });
+const hello = (): Wire => ({ type: 'hello', workerId: 'w1', protocolVersion: PROTOCOL_VERSION, backend: 'cpu', device: 'cpu', pid: 1, nonce: new Uint8Array(NONCE_BYTES) });
 const step = (): Wire => ({ type: 'step', step: 3, epoch: 0, weightsVersion: 3, indices: int32Bytes([4, 5, 6]), augmentSeed: 9 });
 const gradients = (): Wire => ({
   type: 'gradients',
@@ -93,7 +94,7 @@ describe('hello', () => {
 
   it('reports MISSING_FIELD naming the field', () => {
     const { workerId: _, ...rest } = hello();
-    expect(errorOf(rest)).toEqual({ code: 'MISSING_FIELD', message: "'hello' message has no field 'workerId'" });
+    expect(errorOf(rest)).toMatchObject({ code: 'MISSING_FIELD', message: "'hello' message has no field 'workerId'" });
   });
 
   it('refuses a worker id with spaces', () => {
@@ -104,8 +105,18 @@ describe('hello', () => {
   });
 
   it('reads nil optional fields as absent', () => {
-    const result = decodeWire({ ...hello(), token: null, resume: null });
+    const result = decodeWire({ ...hello(), resume: null });
     expect(result).toMatchObject({ ok: true, message: { type: 'hello', workerId: 'w1' } });
+    expect(result.ok && 'resume' in result.message).toBe(false);
+  });
+
+  it('refuses a nonce that is not NONCE_BYTES bytes of binary', () => {
+    expect(errorOf({ ...hello(), nonce: new Uint8Array(NONCE_BYTES - 1) })).toMatchObject({ code: 'BAD_FIELD', message: expect.stringMatching(/'hello' message, field 'nonce': expected binary of 32 bytes/) });
+    expect(errorOf({ ...hello(), nonce: 'x'.repeat(NONCE_BYTES) }).code).toBe('BAD_FIELD');
+  });
+
+  it('carries no token: a token field is dropped, never read', () => {
+    const result = decodeWire({ ...hello(), token: 'the-secret' });
     expect(result.ok && 'token' in result.message).toBe(false);
   });
 
@@ -116,7 +127,7 @@ describe('hello', () => {
 
 describe('field types and ranges', () => {
   it('names the field, the expectation and what came for a wrong type', () => {
-    expect(errorOf({ ...step(), step: '3' })).toEqual({
+    expect(errorOf({ ...step(), step: '3' })).toMatchObject({
       code: 'BAD_FIELD',
       message: `'step' message, field 'step': expected an integer ≥ 0, got string "3"`,
     });
@@ -244,5 +255,14 @@ describe('step indices', () => {
 
   it('refuses more indices than maxIndices, in nextIndices too', () => {
     expect(errorOf({ ...step(), nextIndices: int32Bytes([1, 2, 3, 4]) }, { maxIndices: 3 }).message).toContain("'nextIndices'");
+  });
+});
+
+describe('protocol errors', () => {
+  it('are CodedErrors with the protocol code and the sentence', () => {
+    const error = errorOf({ type: 'heartbeat' });
+    expect(error).toBeInstanceOf(CodedError);
+    expect(error).toBeInstanceOf(ProtocolError);
+    expect(describeError(error)).toBe("'heartbeat' message has no field 'time' [MISSING_FIELD]");
   });
 });

@@ -5,8 +5,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { CloseCode, elementCount, encodeMessage, encodeTensor, type GradientsMessage, type StepMessage, type WelcomeMessage } from '../../src/protocol/index.js';
-import { tempDir } from '../helpers/cli.js';
+import { TEST_TOKEN, tempDir } from '../helpers/cli.js';
 import { CliProcess, START_TIMEOUT_MS, coordinatorArgs, freePort, stepRecords, workerArgs } from './harness.js';
+import { answerHandshake } from './scriptedCoordinator.js';
 import { RogueWorker } from './rogueWorker.js';
 
 const TOKEN = 'bad-input-test-secret';
@@ -29,7 +30,7 @@ function withValue(message: GradientsMessage, field: 'gradients' | 'bnStats', va
 
 interface Case {
   name: string;
-  /** Frames that fail to decode: refused on arrival, the step stays open. */
+  /** A frame that fails to decode: refused on arrival, and that worker's part of the step ends at once. */
   junk?: (rogue: RogueWorker, step: StepMessage) => void;
   junkLog?: RegExp;
   /** The answer to the step, refused by the coordinator's checks: the step finishes without it. */
@@ -102,8 +103,9 @@ describe('bad input from a joined worker, against a real coordinator', () => {
     const port = await freePort();
     const url = `ws://127.0.0.1:${port}`;
     const runDir = tempDir('bad-input');
-    const steps = CASES.length + 4;
-    const coordinator = new CliProcess('coordinator', coordinatorArgs(port, runDir, 2, ['--max-steps', String(steps), '--no-eval', '--step-timeout', '60']), ENV);
+    const steps = 2 * CASES.length + 4;
+    // Each refusal is the subject here; eviction after refusals in a row is security.test.ts'.
+    const coordinator = new CliProcess('coordinator', coordinatorArgs(port, runDir, 2, ['--max-steps', String(steps), '--no-eval', '--step-timeout', '60', '--max-refused-frames', '1000']), ENV);
     processes.push(coordinator);
     await coordinator.waitForLine(/listening on ws:/, START_TIMEOUT_MS);
     processes.push(new CliProcess('honest worker', workerArgs(port, 'honest'), ENV));
@@ -123,13 +125,18 @@ describe('bad input from a joined worker, against a real coordinator', () => {
     await coordinator.waitForLine(/refused a second connection claiming worker id honest from 127\.0\.0\.1:\d+; the live one .* stays/, 10_000);
 
     const refusedSteps: number[] = [];
+    const dropped = (step: StepMessage) => coordinator.waitForLine(new RegExp(`step ${step.step}: dropped worker rogue's ${step.indices.length} examples`), 10_000);
     for (const c of CASES) {
-      const step = await rogue.nextStep();
-      c.junk?.(rogue, step);
-      c.answer(rogue, step);
+      // The junk alone ends the rogue's part of its step: the step does not wait for an answer.
+      const junkStep = await rogue.nextStep();
+      c.junk?.(rogue, junkStep);
       if (c.junkLog) await coordinator.waitForLine(c.junkLog, 10_000);
+      await dropped(junkStep);
+      refusedSteps.push(junkStep.step);
+      const step = await rogue.nextStep();
+      c.answer(rogue, step);
       await coordinator.waitForLine(c.answerLog, 10_000);
-      await coordinator.waitForLine(new RegExp(`step ${step.step}: dropped worker rogue's ${step.indices.length} examples`), 10_000);
+      await dropped(step);
       refusedSteps.push(step.step);
     }
 
@@ -224,8 +231,11 @@ describe('a worker receiving bad weights from a (scripted) coordinator', () => {
           };
           notify();
         });
-      socket.send(encodeMessage(welcome), { binary: true });
+      await answerHandshake(socket, TEST_TOKEN);
+      // A hostile coordinator names a data folder of its choosing: the worker keeps to its own.
+      socket.send(encodeMessage({ ...welcome, config: { ...welcome.config, dataDir: '/nonexistent/folder-named-by-the-wire' } }), { binary: true });
       await worker.waitForLine(/joined run .* at weights version (\d+)/, START_TIMEOUT_MS);
+      expect(worker.stderr).not.toMatch(/folder-named-by-the-wire/);
 
       const first = welcome.weights[0];
       const version = welcome.weightsVersion + 1;
@@ -242,6 +252,16 @@ describe('a worker receiving bad weights from a (scripted) coordinator', () => {
       }
       socket.send(Buffer.from([0xc1, 0xc1]), { binary: true });
       await worker.waitForLine(/refused a message from the coordinator: UNDECODABLE/, 10_000);
+
+      // A step asking for more examples than the run's batch, or for examples the worker does not have: refused before reading any.
+      const batchSize = (welcome.config as { batchSize: number }).batchSize;
+      const stepOf = (indices: Int32Array) => encodeMessage({ type: 'step', step: 0, epoch: 0, weightsVersion: welcome.weightsVersion, indices, augmentSeed: 1 });
+      socket.send(stepOf(Int32Array.from({ length: batchSize + 1 }, (_, i) => i)), { binary: true });
+      await until('an error for too many indices', () => errors.length > bad.length);
+      expect(errors[bad.length]).toMatch(new RegExp(`WORKER_FAILED: step 0: indices holds ${batchSize + 1} examples, more than the run's batch size ${batchSize}`));
+      socket.send(stepOf(Int32Array.of(0, 1_000_000)), { binary: true });
+      await until('an error for an index outside the training set', () => errors.length > bad.length + 1);
+      expect(errors[bad.length + 1]).toMatch(/WORKER_FAILED: step 0: indices\[1\] is 1000000, but this worker's training set has \d+ examples/);
 
       // The weights are the welcome's still: a step at the welcome's version is computed, with finite numbers.
       const indices = Int32Array.from({ length: 8 }, (_, i) => i);

@@ -22,7 +22,7 @@ describe('a worker facing a silent coordinator', () => {
     const lines: string[] = [];
     const started = Date.now();
     await expect(
-      runRemoteWorker({ url, backend: 'cpu', log: createLogger('worker silent', 'info', (l) => lines.push(l)), coordinatorSilenceMs: 1_000, giveUpAfterMs: 7_000 }),
+      runRemoteWorker({ url, token: 'silence-test-token', backend: 'cpu', log: createLogger('worker silent', 'info', (l) => lines.push(l)), coordinatorSilenceMs: 1_000, giveUpAfterMs: 7_000 }),
     ).rejects.toThrow(new RegExp(`no coordinator at ${url} for \\d+ s; giving up`));
     expect(connections).toBeGreaterThanOrEqual(2);
     const drops = lines.filter((l) => /nothing from the coordinator for \d+ s; dropping the connection to reconnect/.test(l));

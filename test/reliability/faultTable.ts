@@ -201,7 +201,8 @@ const scenarios: Record<string, () => Promise<Outcome>> = {
     void answerAll();
     const outcome = await run.finish(c, 'a third "worker" answering every step with NaN gradients (--on-nan skip)');
     rogue.close();
-    outcome.did = `${answered} NaN answers refused and logged; each step applied the two honest thirds, reweighted`;
+    const evicted = c.linesMatching(/evicted worker rogue/).length > 0;
+    outcome.did = `${answered} NaN answers refused and logged${evicted ? ', then the rogue evicted (--max-refused-frames)' : ''}; each step applied the honest parts, reweighted`;
     return outcome;
   },
 };

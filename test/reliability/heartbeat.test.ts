@@ -4,12 +4,16 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
 import { EVICT_AFTER_TIMEOUTS, Heartbeat, PINGS_PER_TIMEOUT } from '../../src/coordinator/heartbeat.js';
 import type { WorkerConnection } from '../../src/coordinator/workerConnection.js';
+import type { WorkerState } from '../../src/coordinator/workerLife.js';
 
 const TIMEOUT_MS = 3000;
 const INTERVAL_MS = TIMEOUT_MS / PINGS_PER_TIMEOUT;
 
-function fakeWorker(id: string): WorkerConnection {
-  return { id, state: 'idle', lastSeen: Date.now(), socket: { readyState: WebSocket.OPEN, ping: vi.fn() } } as unknown as WorkerConnection;
+/** What the heartbeat reads of a worker; the state is set here as the pool's transitions would. */
+type FakeWorker = WorkerConnection & { state: WorkerState };
+
+function fakeWorker(id: string): FakeWorker {
+  return { id, state: 'idle', lastSeen: Date.now(), socket: { readyState: WebSocket.OPEN, ping: vi.fn() } } as unknown as FakeWorker;
 }
 
 describe('Heartbeat', () => {
@@ -26,17 +30,17 @@ describe('Heartbeat', () => {
     vi.useRealTimers();
   });
 
-  function watch(workers: WorkerConnection[]) {
+  function watch(workers: FakeWorker[]) {
     heartbeat = new Heartbeat({
       timeoutMs: TIMEOUT_MS,
       workers: () => workers,
       onSilent: (w) => {
         silent.push(w.id);
-        w.state = 'stalled';
+        (w as FakeWorker).state = 'stalled';
       },
       onEvict: (w) => {
         evicted.push(w.id);
-        w.state = 'gone';
+        (w as FakeWorker).state = 'gone';
       },
     });
     heartbeat.start();

@@ -5,7 +5,12 @@ import { Packr } from 'msgpackr';
 import { WebSocket } from 'ws';
 import {
   PROTOCOL_VERSION,
+  coordinatorProof,
   decodeFrame,
+  makeNonce,
+  proofsMatch,
+  workerProof,
+  type ChallengeMessage,
   elementCount,
   encodeMessage,
   encodeTensor,
@@ -20,6 +25,11 @@ import {
 /** Plain msgpack, for frames the typed encoder would never produce. */
 export const rawPack = new Packr({ useRecords: false, variableMapSize: true } as never);
 
+/** A hello's fields to override, and the token to prove (none: a wrong proof). */
+export type RogueHello = Partial<Omit<HelloMessage, 'type' | 'nonce'>> & { token?: string };
+
+const HANDSHAKE_WAIT_MS = 30_000;
+
 export interface Closed {
   code: number;
   reason: string;
@@ -27,6 +37,9 @@ export interface Closed {
 
 export class RogueWorker {
   readonly received: Message[] = [];
+  workerId = 'rogue';
+  /** Whether the coordinator's challenge proved the token this rogue was given. */
+  coordinatorProven = false;
   readonly closed: Promise<Closed>;
   welcome?: WelcomeMessage;
   private readonly waiters: { match: (m: Message) => boolean; resolve: (m: Message) => void }[] = [];
@@ -49,14 +62,27 @@ export class RogueWorker {
     socket.on('error', () => {});
   }
 
-  /** Opens a connection and sends a hello (fields may be overridden, or the hello skipped). */
-  static async connect(url: string, hello: Partial<HelloMessage> | null, options: { ca?: Buffer } = {}): Promise<RogueWorker> {
-    const socket = new WebSocket(url, options.ca ? { ca: options.ca } : {});
+  /**
+   * Opens a connection and runs the handshake: a hello (fields may be overridden, or the hello
+   * skipped), then, when the coordinator answers with its challenge, an auth proving `token`
+   * (a random proof without one). Resolves once the auth is sent or the connection closed.
+   */
+  static async connect(url: string, hello: RogueHello | null, options: { ca?: Buffer; headers?: Record<string, string>; localAddress?: string } = {}): Promise<RogueWorker> {
+    const socket = new WebSocket(url, { ...(options.ca ? { ca: options.ca } : {}), ...(options.headers ? { headers: options.headers } : {}), ...(options.localAddress ? { localAddress: options.localAddress } : {}) });
     const rogue = new RogueWorker(socket);
     await once(socket, 'open');
-    if (hello) {
-      rogue.send({ type: 'hello', workerId: 'rogue', protocolVersion: PROTOCOL_VERSION, backend: 'none', device: 'test script', pid: process.pid, ...hello } as HelloMessage);
-    }
+    if (!hello) return rogue;
+    const { token, ...fields } = hello;
+    rogue.workerId = fields.workerId ?? 'rogue';
+    const nonce = makeNonce();
+    rogue.send({ type: 'hello', workerId: 'rogue', protocolVersion: PROTOCOL_VERSION, backend: 'none', device: 'test script', pid: process.pid, nonce, ...fields } as HelloMessage);
+    const challenge = await Promise.race([
+      rogue.next((m): m is ChallengeMessage => m.type === 'challenge', HANDSHAKE_WAIT_MS, 'challenge'),
+      rogue.closed.then(() => undefined),
+    ]);
+    if (!challenge) return rogue;
+    rogue.coordinatorProven = token !== undefined && proofsMatch(coordinatorProof(token, nonce, challenge.nonce), challenge.proof);
+    rogue.send({ type: 'auth', proof: token === undefined ? makeNonce() : workerProof(token, challenge.nonce, nonce) });
     return rogue;
   }
 
@@ -121,7 +147,7 @@ export class RogueWorker {
       type: 'gradients',
       step: step.step,
       weightsVersion: step.weightsVersion,
-      workerId: 'rogue',
+      workerId: this.workerId,
       exampleCount: step.indices.length,
       loss: 2.3,
       correct: 0,

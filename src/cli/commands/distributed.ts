@@ -1,10 +1,11 @@
 // `dsdc-dist coordinator` (one process of a multi-machine run) and `dsdc-dist train --workers N`
 // (coordinator plus N local worker processes).
-import { randomBytes } from 'node:crypto';
 import type { Argv } from 'yargs';
 import type { BackendChoice } from '../../backend/index.js';
 import { DEFAULT_PORT, DEFAULT_STEP_TIMEOUT_MS, runCoordinator } from '../../coordinator/coordinator.js';
+import { DEFAULT_MAX_PENDING_HANDSHAKES } from '../../coordinator/admission.js';
 import { DEFAULT_HEARTBEAT_TIMEOUT_MS } from '../../coordinator/heartbeat.js';
+import { DEFAULT_MAX_REFUSED_IN_ROW } from '../../coordinator/workerLife.js';
 import { NON_FINITE_POLICIES, type NonFinitePolicy } from '../../coordinator/remoteSource.js';
 import { LocalWorkers } from '../../launcher/localWorkers.js';
 import { createLogger, type Logger, type LogLevel } from '../../log/logger.js';
@@ -12,7 +13,7 @@ import type { TrainConfig } from '../../training/setup/config.js';
 import { formatSummary } from '../../training/loop/summary.js';
 import { logFailure, printResult, stopSignal } from '../output.js';
 import { readTlsCa, readTlsPair } from '../tlsFiles.js';
-import { readToken } from '../token.js';
+import { checkTokenStrength, coordinatorToken, randomToken, readToken, TOKEN_ENV } from '../token.js';
 import { defaultRunDir, trainConfigFromArgs, withTrainingFlags, type TrainingArgs } from '../trainingFlags.js';
 import { UsageError } from '../usageError.js';
 
@@ -21,6 +22,9 @@ export interface DistributedArgs extends TrainingArgs {
   host: string;
   port: number;
   tokenFile?: string;
+  allowedHost: string[];
+  maxRefusedFrames: number;
+  maxPendingHandshakes: number;
   stepTimeout: number;
   heartbeatTimeout: number;
   tlsCert?: string;
@@ -37,16 +41,23 @@ export interface DistributedArgs extends TrainingArgs {
 export function withDistributedFlags(y: Argv, defaultPort: number) {
   return withTrainingFlags(y)
     .option('workers', { type: 'number', default: Number(process.env.DSDC_WORKERS ?? 2), describe: 'number of workers to wait for' })
-    .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on (other than loopback needs a token)' })
+    .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on (other than loopback needs a token of at least 128 bits)' })
+    .option('allowed-host', { type: 'string', array: true, default: [] as string[], describe: 'a further name (or address) clients may reach this coordinator by, besides loopback and --host; repeatable' })
     .option('port', { type: 'number', default: defaultPort, describe: 'port for WebSocket and HTTP (/healthz, /metrics); 0 picks a free one' })
-    .option('token-file', { type: 'string', describe: 'file holding the shared secret (else $DSDC_TOKEN)' })
+    .option('token-file', { type: 'string', describe: 'file holding the shared secret (else $DSDC_TOKEN, else a random one written to <run-dir>/token, mode 0600)' })
     .option('step-timeout', { type: 'number', default: DEFAULT_STEP_TIMEOUT_MS / 1000, describe: 'seconds to wait for a worker\'s gradients before going on without them' })
     .option('heartbeat-timeout', { type: 'number', default: DEFAULT_HEARTBEAT_TIMEOUT_MS / 1000, describe: 'seconds of silence (no pong, no message) after which a worker is treated as stalled and its part of the step goes to the others' })
     .option('tls-cert', { type: 'string', describe: 'PEM certificate: serve wss:// (and https://) instead of ws://; needs --tls-key' })
     .option('tls-key', { type: 'string', describe: 'PEM private key of --tls-cert' })
+    .option('max-refused-frames', { type: 'number', default: DEFAULT_MAX_REFUSED_IN_ROW, describe: 'a worker whose frames are refused this many times in a row is evicted from the run' })
+    .option('max-pending-handshakes', { type: 'number', default: DEFAULT_MAX_PENDING_HANDSHAKES, describe: 'most connections in their handshake at once; further ones are refused until one finishes' })
     .option('on-nan', { choices: NON_FINITE_POLICIES, default: 'skip' as NonFinitePolicy, describe: 'NaN/Inf in a gradient: skip that worker for the step, or stop the run' })
     .check((args) => {
       if (!Number.isInteger(args.workers) || args.workers < 1) throw new UsageError(`--workers must be a positive integer, got ${args.workers}`);
+      for (const flag of ['max-refused-frames', 'max-pending-handshakes'] as const) {
+        const value = args[flag] as number;
+        if (!Number.isInteger(value) || value < 1) throw new UsageError(`--${flag} must be a positive integer, got ${value}`);
+      }
       for (const flag of ['step-timeout', 'heartbeat-timeout'] as const) {
         const value = args[flag] as number;
         if (!(value > 0)) throw new UsageError(`--${flag} must be a positive number of seconds, got ${value}`);
@@ -69,10 +80,18 @@ export interface CoordinateHooks {
   abort?: AbortSignal;
 }
 
-/** Runs the coordinator until the run ends. */
+/**
+ * Runs the coordinator until the run ends. Without `token` it takes --token-file or $DSDC_TOKEN,
+ * else the run directory's own token file (made on the first start).
+ */
 export async function coordinate(args: DistributedArgs, token: string | undefined, { onListening, start, abort }: CoordinateHooks = {}) {
   const log = createLogger('coordinator', args.logLevel);
   const runDir = args.runDir ?? defaultRunDir();
+  if (token === undefined) {
+    const resolved = await logFailure(log, async () => coordinatorToken(args.tokenFile, runDir, args.host));
+    token = resolved.token;
+    if (resolved.file) log.info(`no token given (--token-file, $${TOKEN_ENV}): using the run's own, in ${resolved.file} (mode 0600); workers on this machine: --token-file ${resolved.file}`);
+  }
   const signalled = stopSignal((s) => log.warn(`${s}: finishing the current step, writing a checkpoint, then exiting`));
   const stop = abort ? AbortSignal.any([signalled, abort]) : signalled;
   const { summary, result } = await logFailure(log, async () => {
@@ -84,6 +103,9 @@ export async function coordinate(args: DistributedArgs, token: string | undefine
       backend: args.backend,
       workers: args.workers,
       host: args.host,
+      allowedHosts: args.allowedHost,
+      maxRefusedInRow: args.maxRefusedFrames,
+      maxPendingHandshakes: args.maxPendingHandshakes,
       port: args.port,
       token,
       log,
@@ -105,7 +127,7 @@ export const coordinatorCommand = {
   command: 'coordinator',
   describe: 'run the coordinator of a distributed run; workers join with `dsdc-dist worker --coordinator ws://HOST:PORT`',
   builder: (y: Argv) => withDistributedFlags(y, DEFAULT_PORT),
-  handler: async (args: DistributedArgs) => coordinate(args, readToken(args.tokenFile)),
+  handler: async (args: DistributedArgs) => coordinate(args, undefined),
 };
 
 /**
@@ -115,7 +137,10 @@ export const coordinatorCommand = {
  * given up, as with pm2 stop).
  */
 export async function coordinateWithLocalWorkers(args: DistributedArgs, log: Logger, start?: RunStart): Promise<void> {
-  const token = readToken(args.tokenFile) ?? randomBytes(24).toString('hex');
+  // Its own workers get the token from it in their environment: a fresh one stays in memory.
+  const given = readToken(args.tokenFile);
+  if (given !== undefined) checkTokenStrength(given, args.host, args.tokenFile ? `--token-file ${args.tokenFile}` : `$${TOKEN_ENV}`);
+  const token = given ?? randomToken();
   const tlsCaFile = args.tlsCa ?? args.tlsCert;
   // Checked here, once, rather than by N workers that would each fail to start.
   readTlsCa(tlsCaFile);

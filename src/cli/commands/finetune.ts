@@ -9,7 +9,6 @@ import { parseFreezeSpec } from '../../training/replica/freeze.js';
 import { formatSummary } from '../../training/loop/summary.js';
 import { runStandalone } from '../../worker/standalone.js';
 import { printResult, stopSignal } from '../output.js';
-import { readToken } from '../token.js';
 import { defaultRunDir, trainConfigFromArgs } from '../trainingFlags.js';
 import { coordinate, coordinateWithLocalWorkers, withDistributedFlags, type DistributedArgs, type RunStart } from './distributed.js';
 
@@ -62,7 +61,7 @@ export const finetuneCommand = {
       return;
     }
     if (!args.launchWorkers) {
-      await coordinate(args, readToken(args.tokenFile), { start });
+      await coordinate(args, undefined, { start });
       return;
     }
     await coordinateWithLocalWorkers(args, log, start);

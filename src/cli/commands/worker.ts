@@ -5,7 +5,7 @@ import { formatSummary } from '../../training/loop/summary.js';
 import { runRemoteWorker } from '../../worker/remoteWorker.js';
 import { runStandalone } from '../../worker/standalone.js';
 import { readTlsCa } from '../tlsFiles.js';
-import { readToken } from '../token.js';
+import { workerToken } from '../token.js';
 import { logFailure, printResult, stopSignal } from '../output.js';
 import { defaultRunDir, trainConfigFromArgs, withTrainingFlags, type TrainingArgs } from '../trainingFlags.js';
 import type { BackendChoice } from '../../backend/index.js';
@@ -35,6 +35,6 @@ export const workerCommand = {
       return;
     }
     const log = createLogger(`worker ${args.workerId ?? process.pid}`, args.logLevel);
-    await logFailure(log, () => runRemoteWorker({ url: args.coordinator!, workerId: args.workerId, token: readToken(args.tokenFile), tlsCa: readTlsCa(args.tlsCa), backend: args.backend, log, dataDir: args.dataDir }));
+    await logFailure(log, () => runRemoteWorker({ url: args.coordinator!, workerId: args.workerId, token: workerToken(args.tokenFile), tlsCa: readTlsCa(args.tlsCa), backend: args.backend, log, dataDir: args.dataDir }));
   },
 };

@@ -185,7 +185,7 @@ function showLatest(record) {
 }
 
 function showWorkers(workers, expected) {
-  $('worker-count').textContent = `(${workers.filter((w) => w.state !== 'gone').length} of ${expected} expected)`;
+  $('worker-count').textContent = `(${workers.filter((w) => w.state !== 'gone' && w.state !== 'evicted').length} of ${expected} expected)`;
   const body = $('workers').tBodies[0];
   const rows = workers.map((w) => {
     const row = document.createElement('tr');
@@ -208,6 +208,14 @@ function showWorkers(workers, expected) {
         const badge = document.createElement('span');
         setBadge(badge, String(text));
         cell.append(badge);
+        // An evicted worker's row says why, so the operator need not search the log.
+        if (w.reason) {
+          badge.title = w.reason;
+          const reason = document.createElement('small');
+          reason.className = 'reason';
+          reason.textContent = ` ${w.reason}`;
+          cell.append(reason);
+        }
       } else {
         cell.textContent = String(text);
       }

@@ -8,6 +8,8 @@ import { FINAL_PHASES, type RunPhase, type RunStatus } from '../status.js';
 export const STATUS_INTERVAL_MS = 1_000;
 /** Clients beyond this are refused with 503: each one costs a timer tick and a copy of every record. */
 export const MAX_EVENT_CLIENTS = 32;
+/** Streams one address may hold, so that one client cannot take every slot from the operator. */
+export const MAX_EVENT_CLIENTS_PER_ADDRESS = 4;
 /** A client whose unsent data grows past this is too slow to follow the run and is dropped. */
 export const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 /** How long a browser waits before reconnecting after the stream breaks. */
@@ -22,6 +24,7 @@ export function formatEvent(name: RunEventName, data: unknown): string {
 
 export class RunEventStream {
   private readonly clients = new Set<ServerResponse>();
+  private readonly perAddress = new Map<string, number>();
   private timer?: NodeJS.Timeout;
 
   constructor(private readonly status: RunStatus) {
@@ -39,6 +42,13 @@ export class RunEventStream {
       response.end(JSON.stringify({ error: `too many dashboard clients (${MAX_EVENT_CLIENTS}); close a tab and retry` }));
       return;
     }
+    const address = request.socket.remoteAddress ?? 'unknown';
+    const held = this.perAddress.get(address) ?? 0;
+    if (held >= MAX_EVENT_CLIENTS_PER_ADDRESS) {
+      response.writeHead(429, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ error: `${address} already holds ${held} event streams (at most ${MAX_EVENT_CLIENTS_PER_ADDRESS}); close a tab and retry` }));
+      return;
+    }
     response.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store',
@@ -53,7 +63,16 @@ export class RunEventStream {
       return;
     }
     this.clients.add(response);
-    const forget = () => this.remove(response);
+    this.perAddress.set(address, held + 1);
+    let forgotten = false;
+    const forget = () => {
+      if (forgotten) return;
+      forgotten = true;
+      const left = (this.perAddress.get(address) ?? 1) - 1;
+      if (left > 0) this.perAddress.set(address, left);
+      else this.perAddress.delete(address);
+      this.remove(response);
+    };
     request.on('close', forget);
     response.on('error', forget);
     this.timer ??= setInterval(() => this.broadcast(formatEvent('status', this.status)), STATUS_INTERVAL_MS).unref();
