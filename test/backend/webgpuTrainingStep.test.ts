@@ -128,6 +128,26 @@ describe.skipIf(gpu.skip)('a training step on webgpu', () => {
     }
   });
 
+  it('the recorder does see CPU forwarding and extra reads when they happen (so the check above can fail)', async () => {
+    await initBackend('webgpu', () => {}, { allowSoftwareAdapter: true });
+    const replica = replicaWithWeights();
+    const batch = replica.prepare(Int32Array.from({ length: BATCH }, (_, i) => i), SEED);
+    tf.env().set('WEBGPU_CPU_FORWARD', true);
+    try {
+      const { record } = await recorded(async () => {
+        const contribution = await replica.compute(batch, 0);
+        // A small op on host-resident inputs is what the backend forwards to the CPU.
+        await tf.tidy(() => tf.add(tf.tensor1d([1, 2, 3]), tf.tensor1d([4, 5, 6]))).data();
+        return contribution;
+      });
+      expect(record.cpuForwarded).toBeGreaterThan(0);
+      expect(record.reads).toBeGreaterThan(1);
+    } finally {
+      tf.env().set('WEBGPU_CPU_FORWARD', false);
+      replica.dispose();
+    }
+  });
+
   it('leaves no tensor behind across steps', async () => {
     await initBackend('webgpu', () => {}, { allowSoftwareAdapter: true });
     const replica = replicaWithWeights();
