@@ -123,7 +123,9 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: 
     });
     status.phase = 'finished';
     stoppedEarly = result.interrupted;
-    const summary = buildSummary(result, { backend: backend.backend, device: backend.device, workers: o.workers, runDir: o.runDir });
+    // With webgpu the workers compute on their GPUs while this process stays on wasm.
+    const computed = o.backend === 'webgpu' ? { backend: 'webgpu', device: `workers on webgpu (each logs its adapter); coordinator on ${backend.device}` } : backend;
+    const summary = buildSummary(result, { backend: computed.backend, device: computed.device, workers: o.workers, runDir: o.runDir });
     return { summary, result };
   } catch (error) {
     status.phase = 'failed';
