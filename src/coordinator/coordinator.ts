@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
-import { initBackend, type BackendChoice } from '../backend/index.js';
+import { initHostBackend, type BackendChoice } from '../backend/index.js';
 import type { Logger } from '../log/logger.js';
 import { maxPayloadBytes, tensorsFromMap, type JsonObject } from '../protocol/index.js';
 import type { TrainConfig } from '../training/setup/config.js';
@@ -60,7 +60,7 @@ export interface CoordinatorOptions {
 
 export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: RunSummary; result: SessionResult }> {
   const { log } = o;
-  const backend = await initBackend(o.backend, (m) => log.info(m));
+  const backend = await initHostBackend(o.backend, (m) => log.info(m));
   const run = await prepareRun(o.config, o.runDir, o.resume, log, o.initialWeights);
   const { state } = run;
   const runId = randomUUID();
@@ -143,7 +143,9 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: 
     });
     status.phase = 'finished';
     stoppedEarly = result.interrupted;
-    const summary = buildSummary(result, { backend: backend.backend, device: backend.device, workers: o.workers, runDir: o.runDir });
+    // With webgpu the workers compute on their GPUs while this process stays on wasm.
+    const computed = o.backend === 'webgpu' ? { backend: 'webgpu', device: `workers on webgpu (each logs its adapter); coordinator on ${backend.device}` } : backend;
+    const summary = buildSummary(result, { backend: computed.backend, device: computed.device, workers: o.workers, runDir: o.runDir });
     return { summary, result };
   } catch (error) {
     status.phase = 'failed';

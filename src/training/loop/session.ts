@@ -90,7 +90,7 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
   }
   report.barEnded();
   const finished = !interrupted;
-  if (finished && config.evaluate && (!evaluation || state.position.stepInEpoch !== plan.perEpoch)) evaluation = evaluate(options);
+  if (finished && config.evaluate && (!evaluation || state.position.stepInEpoch !== plan.perEpoch)) evaluation = await evaluate(options);
   checkpoint = await options.saveCheckpoint(state);
   const result = sessionResult(report.stats.summary(), state, plan, { evaluation: finished ? evaluation : undefined, checkpoint, interrupted, started });
   report.finished(result);
@@ -127,7 +127,7 @@ function sessionResult(
   };
 }
 
-function evaluate(options: SessionOptions): EvaluationReport {
+function evaluate(options: SessionOptions): Promise<EvaluationReport> {
   const model = options.syncLocalModel();
   return evaluateModel(model, options.test, options.numClasses);
 }
