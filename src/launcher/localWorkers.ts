@@ -1,9 +1,11 @@
-// Starts N worker processes on this machine for `dsdc-dist train --workers N`, one GPU each
-// when the tensorflow-gpu backend is in use (CUDA_VISIBLE_DEVICES=i), restarts one that dies
+// Starts N worker processes on this machine for `dsdc-dist train --workers N`, one GPU each:
+// with tensorflow-gpu by CUDA_VISIBLE_DEVICES=i, with webgpu by DSDC_GPU=i mod (adapters that
+// Dawn enumerates), see src/backend/gpuAssignment.ts; restarts one that dies
 // (it rejoins the run), gives up on one that cannot start, and stops them at the end.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { BackendChoice } from '../backend/index.js';
+import { assignGpus, enumerateEligibleAdapters, type WorkerGpu, workerGpuEnv } from '../backend/gpuAssignment.js';
+import { type BackendChoice, currentBackendOptions } from '../backend/index.js';
 import type { Logger } from '../log/logger.js';
 import { WORKER_REFUSED_EXIT_CODE } from '../worker/exitCodes.js';
 
@@ -35,6 +37,7 @@ export class LocalWorkers {
   private readonly children: ChildProcess[] = [];
   private stopping = false;
   private gaveUp = false;
+  private webGpus: WorkerGpu[] = [];
 
   constructor(private readonly o: LocalWorkersOptions) {}
 
@@ -42,12 +45,28 @@ export class LocalWorkers {
     // A second Ctrl-C exits the launcher at once: its workers must not outlive it, reconnecting.
     process.once('exit', () => this.killAll());
     const gpus = this.o.backend === 'tensorflow-gpu' || this.o.backend === 'auto' ? visibleGpuCount() : 0;
+    this.assignWebGpus();
     for (let i = 0; i < this.o.count; i++) this.spawnWorker(i, gpus, 0);
     this.o.log.info(`started ${this.o.count} worker process(es)${gpus > 0 ? ` over ${gpus} GPU(s)` : ''}`);
   }
 
+  private assignWebGpus(): void {
+    if (this.o.backend !== 'webgpu' && this.o.backend !== 'auto') return;
+    const options = currentBackendOptions();
+    // auto never takes a software adapter, whatever the permission says.
+    const adapters = enumerateEligibleAdapters({ ...options, allowSoftwareAdapter: this.o.backend === 'webgpu' && options.allowSoftwareAdapter });
+    if (adapters.length === 0) return;
+    this.webGpus = assignGpus(this.o.count, adapters.length, options.gpu);
+    const shared = this.webGpus.some((a) => a.sharedBy > 1);
+    this.o.log.info(
+      `webgpu: ${adapters.length} adapter(s) (${adapters.map((a, i) => `${i}: ${a.name}`).join('; ')}); ` +
+        this.webGpus.map((a, i) => `local-${i} → GPU ${a.gpu}`).join(', ') +
+        (shared ? ' (workers on the same GPU share it)' : ''),
+    );
+  }
+
   private spawnWorker(i: number, gpus: number, failedStarts: number): void {
-    const env: NodeJS.ProcessEnv = { ...process.env, DSDC_TOKEN: this.o.token };
+    const env: NodeJS.ProcessEnv = { ...process.env, DSDC_TOKEN: this.o.token, ...workerGpuEnv(this.webGpus[i], currentBackendOptions()) };
     if (gpus > 0) {
       env.CUDA_VISIBLE_DEVICES = String(i % gpus);
       env.TF_FORCE_GPU_ALLOW_GROWTH ??= 'true';

@@ -10,7 +10,7 @@ export class LocalGradientSource implements GradientSource {
 
   async computeStep(request: StepRequest): Promise<StepOutcome> {
     const batch = this.replica.batchFor(request.indices, request.augmentSeed, this.prepared);
-    const contribution = this.replica.compute(batch, request.globalStep);
+    const contribution = await this.replica.compute(batch, request.globalStep);
     this.prepared = request.next ? this.replica.prepare(request.next.indices, request.next.augmentSeed) : undefined;
     return { contribution, timings: { computeMs: contribution.computeMs }, bytes: 0, workers: 1 };
   }

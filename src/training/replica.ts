@@ -9,6 +9,7 @@ import type { ModelSpec } from '../model/spec.js';
 import type { StepContribution } from './aggregate.js';
 import { freezeLayers } from './freeze.js';
 import { batchTensors, computeGradients } from './gradientStep.js';
+import { readAsOne, uploadAsOne } from './hostTransfer.js';
 import { movingStatisticVariables, namedVariables, trainableVariables, type NamedVariable } from './variables.js';
 
 export interface PreparedBatch extends Batch {
@@ -51,20 +52,27 @@ export class Replica {
     return this.movingStatistics.map((v) => v.name);
   }
 
-  /** Overwrites the named variables; names not given keep their values. */
+  /** Overwrites the named variables with one upload; names not given keep their values. */
   setWeights(weights: ReadonlyMap<string, Float32Array>): void {
-    tf.tidy(() => {
-      for (const [name, values] of weights) {
-        const target = this.variables.get(name);
-        if (!target) throw new Error(`replica: no variable named "${name}"`);
-        target.variable.assign(tf.tensor(values, target.variable.shape));
+    const targets = [...weights.keys()].map((name) => {
+      const target = this.variables.get(name);
+      if (!target) throw new Error(`replica: no variable named "${name}"`);
+      const size = target.variable.shape.reduce((a, b) => a * b, 1);
+      if (weights.get(name)!.length !== size) {
+        throw new Error(`replica: variable "${name}" has ${size} values, but ${weights.get(name)!.length} came`);
       }
+      return target;
     });
+    const uploaded = uploadAsOne([...weights.values()], targets.map((t) => t.variable.shape));
+    targets.forEach((t, i) => t.variable.assign(uploaded[i]));
+    tf.dispose(uploaded);
   }
 
-  readWeights(): Map<string, Float32Array> {
-    // Copies: some backends hand out their own storage, and callers mutate master weights.
-    return new Map([...this.variables.values()].map((v) => [v.name, (v.variable.dataSync() as Float32Array).slice()]));
+  /** Every variable, read back as one buffer; fresh arrays the caller may keep or change. */
+  async readWeights(): Promise<Map<string, Float32Array>> {
+    const all = [...this.variables.values()];
+    const values = await readAsOne(all.map((v) => v.variable));
+    return new Map(all.map((v, i) => [v.name, values[i]]));
   }
 
   /** Gathers (and augments) a batch; cheap, and done ahead of time while waiting for weights. */
@@ -79,24 +87,29 @@ export class Replica {
     return reusable ? prefetched : this.prepare(indices, augmentSeed);
   }
 
-  /** Gradients of one batch; globalStep (0-based) sets batch norm's warm start, see BatchNormReLU. */
-  compute(batch: PreparedBatch, globalStep?: number): TimedContribution {
+  /**
+   * Gradients of one batch; globalStep (0-based) sets batch norm's warm start, see BatchNormReLU.
+   * Gradients, moving statistics, loss and correct count reach the host as one read-back.
+   */
+  async compute(batch: PreparedBatch, globalStep?: number): Promise<TimedContribution> {
     const started = performance.now();
     if (globalStep !== undefined) {
       for (const layer of this.batchNormLayers) layer.statisticsUpdates = globalStep;
     }
     const { x, y } = batchTensors(batch.images, batch.labels, this.spec.inputShape, this.spec.numClasses);
     const result = computeGradients(this.model, this.trainable, x, y);
-    const gradients = new Map<string, Float32Array>();
-    for (const [name, tensor] of result.gradients) {
-      gradients.set(name, (tensor.dataSync() as Float32Array).slice());
-      tensor.dispose();
+    const gradientNames = [...result.gradients.keys()];
+    const tensors = [...result.gradients.values(), ...this.movingStatistics.map((v) => v.variable), result.loss, result.correct];
+    try {
+      const values = await readAsOne(tensors);
+      const gradients = new Map(gradientNames.map((name, i) => [name, values[i]]));
+      const statistics = values.slice(gradientNames.length, gradientNames.length + this.movingStatistics.length);
+      const movingStatistics = new Map(this.movingStatistics.map((v, i) => [v.name, statistics[i]]));
+      const [loss, correct] = [values[values.length - 2][0], values[values.length - 1][0]];
+      return { count: batch.labels.length, loss, correct, gradients, movingStatistics, computeMs: performance.now() - started };
+    } finally {
+      tf.dispose([x, y, result.loss, result.correct, ...result.gradients.values()]);
     }
-    const movingStatistics = new Map(this.movingStatistics.map((v) => [v.name, (v.variable.dataSync() as Float32Array).slice()]));
-    const loss = result.loss.dataSync()[0];
-    const correct = result.correct.dataSync()[0];
-    tf.dispose([x, y, result.loss, result.correct]);
-    return { count: batch.labels.length, loss, correct, gradients, movingStatistics, computeMs: performance.now() - started };
   }
 
   dispose(): void {

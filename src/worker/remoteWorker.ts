@@ -144,7 +144,7 @@ class RemoteWorker {
               this.joinedOnce = true;
               break;
             case 'step':
-              this.onStep(message, send);
+              await this.onStep(message, send);
               break;
             case 'weights':
               this.onWeights(message, send);
@@ -233,13 +233,13 @@ class RemoteWorker {
     this.o.log.info(`joined run ${welcome.runId} as worker ${welcome.shardInfo.workerIndex + 1}/${welcome.shardInfo.workers} at weights version ${welcome.weightsVersion}`);
   }
 
-  private onStep(step: StepMessage, send: (m: WorkerMessage) => void): void {
+  private async onStep(step: StepMessage, send: (m: WorkerMessage) => void): Promise<void> {
     const replica = this.requireReplica();
     if (step.weightsVersion !== this.weightsVersion) {
       throw new Error(`step ${step.step} is for weights version ${step.weightsVersion}, this worker holds ${this.weightsVersion}`);
     }
     const batch = replica.batchFor(step.indices, step.augmentSeed, this.prefetched);
-    const contribution = replica.compute(batch, step.step);
+    const contribution = await replica.compute(batch, step.step);
     const encodeStarted = performance.now();
     const message = {
       type: 'gradients' as const,

@@ -14,8 +14,8 @@ const installed = (name: string) => {
 };
 
 describe('initBackend', () => {
-  it('offers auto, tensorflow-gpu, tensorflow, wasm and cpu', () => {
-    expect([...BACKEND_CHOICES]).toEqual(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']);
+  it('offers auto, webgpu, tensorflow-gpu, tensorflow, wasm and cpu', () => {
+    expect([...BACKEND_CHOICES]).toEqual(['auto', 'webgpu', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']);
   });
 
   it('wasm selects the wasm backend with the SIMD kernels', async () => {
@@ -48,6 +48,6 @@ describe('initBackend', () => {
   });
 
   it('rejects an unknown choice with the list of valid ones', async () => {
-    await expect(initBackend('webgpu' as never)).rejects.toThrow(/auto, tensorflow-gpu, tensorflow, wasm, cpu/);
+    await expect(initBackend('webgl' as never)).rejects.toThrow(/auto, webgpu, tensorflow-gpu, tensorflow, wasm, cpu/);
   });
 });

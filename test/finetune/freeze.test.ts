@@ -66,12 +66,12 @@ describe('a frozen layer', () => {
     model.dispose();
   });
 
-  it('batch norm: a training-mode step leaves its moving statistics as they were (inference mode)', () => {
+  it('batch norm: a training-mode step leaves its moving statistics as they were (inference mode)', async () => {
     const split = { images: new Uint8Array(8 * 28 * 28).map((_, i) => (i * 37) % 256), labels: new Uint8Array([0, 1, 2, 3, 4, 5, 6, 7]), count: 8, rows: 28, cols: 28 };
     const replica = new Replica(DEFAULT_MODEL_SPEC, splitExamples(split), 0, ['stem_conv', 'stem_bn']);
-    const before = replica.readWeights();
-    const contribution = replica.compute(replica.prepare(Int32Array.from([0, 1, 2, 3, 4, 5, 6, 7]), 1));
-    const after = replica.readWeights();
+    const before = await replica.readWeights();
+    const contribution = await replica.compute(replica.prepare(Int32Array.from([0, 1, 2, 3, 4, 5, 6, 7]), 1));
+    const after = await replica.readWeights();
     expect(after.get('stem_bn/moving_mean')).toEqual(before.get('stem_bn/moving_mean'));
     expect(after.get('stem_bn/moving_variance')).toEqual(before.get('stem_bn/moving_variance'));
     expect(after.get('sdc1_bn/moving_mean')).not.toEqual(before.get('sdc1_bn/moving_mean'));

@@ -40,16 +40,16 @@ describe('tf.memory().numTensors stays flat across training steps on wasm', () =
   it.each([
     ['every layer trainable', []],
     ['frozen layers (fine-tuning: no gradients, batch norm in inference mode)', ['stem_conv', 'stem_bn', 'sdc1', 'sdc1_bn']],
-  ])('Replica, %s: prepare, compute and setWeights leave no tensor behind', (_, frozenLayers) => {
+  ])('Replica, %s: prepare, compute and setWeights leave no tensor behind', async (_, frozenLayers) => {
     const split = syntheticSplit(STEPS * BATCH, 11);
     const replica = new Replica(DEFAULT_MODEL_SPEC, splitExamples(split), 2, frozenLayers);
     try {
-      const weights = replica.readWeights();
+      const weights = await replica.readWeights();
       const before = tf.memory().numTensors;
       const counts: number[] = [];
       for (let step = 0; step < STEPS; step++) {
         const indices = Int32Array.from({ length: BATCH }, (_, i) => step * BATCH + i);
-        const contribution = replica.compute(replica.prepare(indices, step));
+        const contribution = await replica.compute(replica.prepare(indices, step));
         expect(Number.isFinite(contribution.loss)).toBe(true);
         // As after an optimizer step: every weight comes back, slightly changed.
         for (const values of weights.values()) values.forEach((v, i) => (values[i] = v * 0.999));
