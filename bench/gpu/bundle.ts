@@ -17,9 +17,11 @@
 // - The backends are loaded with import() of a variable, which no bundler can follow; those
 //   imports resolve at run time from APP/dist to APP/node_modules, where a tiny package
 //   re-exports the bundled entry of the same name (sharing the bundle's tfjs-core chunk).
+// - A source that runs one of our .ts files in a child process (`node --import tsx FILE.ts`)
+//   gets that file bundled as an entry of its own, and runs the bundled .mjs without tsx.
 // - `webgpu` stays external: it finds dawn.node next to its own index.js.
 // - The CJS builds of tfjs read `__dirname` and `require`: the banner gives them the chunk's.
-import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,27 +51,73 @@ function safeName(pkg: string): string {
   return pkg.replace(/^@/, '').replace(/[/]/g, '-');
 }
 
+const TSX_SPAWN = /'--import',\s*'tsx',\s*/g;
+const TS_FILE_URL = /new URL\('([^']+\.ts)', import\.meta\.url\)/g;
+
+function toPosix(p: string): string {
+  return p.split(path.sep).join('/');
+}
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((entry) => {
+    const full = path.join(dir, entry);
+    return statSync(full).isDirectory() ? sourceFiles(full) : full.endsWith('.ts') ? [full] : [];
+  });
+}
+
+/** Our .ts files that some source runs as a child process through tsx: repo path → entry name. */
+function spawnedScripts(): Map<string, string> {
+  const scripts = new Map<string, string>();
+  for (const file of sourceFiles(path.join(REPO, 'src'))) {
+    const source = readFileSync(file, 'utf8');
+    if (!TSX_SPAWN.test(source)) continue;
+    TSX_SPAWN.lastIndex = 0;
+    for (const m of source.matchAll(TS_FILE_URL)) {
+      const rel = toPosix(path.relative(REPO, path.resolve(path.dirname(file), m[1])));
+      scripts.set(rel, `script-${rel.replace(/\.ts$/, '').replace(/[^\w]+/g, '-')}`);
+    }
+  }
+  return scripts;
+}
+
+/** In a source that spawns one of `scripts`, the bundled entry runs instead, without tsx. */
+function rewriteSpawnedScripts(source: string, fileRel: string, scripts: Map<string, string>): string {
+  if (!TSX_SPAWN.test(source)) return source;
+  TSX_SPAWN.lastIndex = 0;
+  return source.replace(TSX_SPAWN, '').replace(TS_FILE_URL, (whole, target: string) => {
+    const rel = toPosix(path.join(path.dirname(fileRel), target));
+    const entry = scripts.get(rel);
+    return entry ? `new URL(${JSON.stringify(`dist/${entry}.mjs`)}, __dsdcAppRoot)` : whole;
+  });
+}
+
 /** Rewrites `import.meta.url` in our own sources to the file's URL in the APP layout. */
-const repoLayoutUrls: esbuild.Plugin = {
+function repoLayoutUrls(scripts: Map<string, string>): esbuild.Plugin {
+  return {
   name: 'repo-layout-import-meta-url',
   setup(build) {
-    build.onLoad({ filter: /\.ts$/ }, async (args) => {
+    build.onLoad({ filter: /\.ts$/ }, (args) => {
       const rel = path.relative(REPO, args.path);
       if (rel.startsWith('..') || rel.startsWith('node_modules')) return undefined;
-      const { readFile } = await import('node:fs/promises');
-      const source = await readFile(args.path, 'utf8');
-      const url = `new URL(${JSON.stringify(rel.split(path.sep).join('/'))}, __dsdcAppRoot).href`;
+      const source = rewriteSpawnedScripts(readFileSync(args.path, 'utf8'), toPosix(rel), scripts);
+      const url = `new URL(${JSON.stringify(toPosix(rel))}, __dsdcAppRoot).href`;
       return { contents: source.replaceAll('import.meta.url', url), loader: 'ts' };
     });
   },
-};
+  };
+}
 
 const PACKAGE_ENTRY_NAMESPACE = 'dsdc-package-entry';
 
-/** An entry module per runtime-resolved package that names each export (CJS exports are not static). */
+/** A module per runtime-resolved package that names each export (CJS exports are not static): an entry, and what our imports of it get. */
 const packageEntries: esbuild.Plugin = {
   name: 'runtime-package-entries',
   setup(build) {
+    // Our own import('pkg') gets the same module: esbuild's import() of a CJS chunk has no named exports.
+    const exact = new RegExp(`^(${RUNTIME_RESOLVED_PACKAGES.map((p) => p.replace(/[/.]/g, '\\$&')).join('|')})$`);
+    build.onResolve({ filter: exact }, (args) =>
+      args.namespace === PACKAGE_ENTRY_NAMESPACE ? undefined : { path: args.path, namespace: PACKAGE_ENTRY_NAMESPACE },
+    );
     build.onResolve({ filter: new RegExp(`^${PACKAGE_ENTRY_NAMESPACE}:`) }, (args) => ({
       path: args.path.slice(PACKAGE_ENTRY_NAMESPACE.length + 1),
       namespace: PACKAGE_ENTRY_NAMESPACE,
@@ -115,9 +163,11 @@ function copyRuntimeSources(fromDir: string, toDir: string): void {
 export async function buildApp(app: string): Promise<void> {
   rmSync(app, { recursive: true, force: true });
   const dist = path.join(app, 'dist');
+  const scripts = spawnedScripts();
+  const scriptEntries = Object.fromEntries([...scripts].map(([rel, entry]) => [entry, path.join(REPO, rel)]));
   const result = await esbuild.build({
     absWorkingDir: REPO,
-    entryPoints: { cli: path.join(REPO, 'src/cli/main.ts'), ...packageEntryPoints() },
+    entryPoints: { cli: path.join(REPO, 'src/cli/main.ts'), ...packageEntryPoints(), ...scriptEntries },
     outdir: dist,
     outExtension: { '.js': '.mjs' },
     bundle: true,
@@ -128,7 +178,7 @@ export async function buildApp(app: string): Promise<void> {
     external: EXTERNAL,
     banner: { js: BANNER },
     define: { __dirname: '__dsdc_dirname', __filename: '__dsdc_filename' },
-    plugins: [repoLayoutUrls, packageEntries],
+    plugins: [repoLayoutUrls(scripts), packageEntries],
     logLevel: 'error',
     metafile: true,
   });

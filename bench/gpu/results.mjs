@@ -43,6 +43,13 @@ function lastJsonLine(file) {
   return { error: `${path.basename(file)} holds no JSON summary line` };
 }
 
+/** What the worker computed on, from its log line (the summary's device is the coordinator's). */
+function workerDevice(stderrFile) {
+  if (!existsSync(stderrFile)) return null;
+  const line = readFileSync(stderrFile, 'utf8').split('\n').find((l) => /\[worker local-0\] backend: /.test(l));
+  return line ? line.replace(/^.*\[worker local-0\] backend: /, '').trim() : null;
+}
+
 /** images/s between the end of step `from` and the last step, from the step records' timestamps. */
 function steadyRate(metricsFile, from, batch) {
   if (!existsSync(metricsFile)) return null;
@@ -73,8 +80,7 @@ const rows = batches.map((batch) => {
     steps,
     ours_images_per_s: round(oursSteady),
     ours_summary_images_per_s: round(ours.images_per_s),
-    ours_backend: ours.backend ?? null,
-    ours_device: ours.device ?? null,
+    ours_worker_device: workerDevice(path.join(values.work, `ours-${batch}.err`)),
     ours_step_timings_ms: ours.step_timings_ms ?? null,
     ours_final_loss: ours.final_loss ?? null,
     ours_error: ours.error ?? null,
@@ -89,13 +95,13 @@ const rows = batches.map((batch) => {
 const results = { when: new Date().toISOString(), adapter, peer_device: values['peer-device'], rows };
 writeFileSync(path.join(values.out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
 
-const backend = rows.find((r) => r.ours_backend)?.ours_backend ?? 'failed';
+const backend = rows.find((r) => r.ours_worker_device)?.ours_worker_device?.split(',')[0] ?? 'failed';
 const cell = (x) => (x === null || x === undefined ? 'failed' : String(x));
 const md = [
   `# GPU benchmark, ${results.when}`,
   '',
   `Adapter: ${adapter ? `${adapter.description} (vendor ${adapter.vendor}, architecture ${adapter.architecture}${adapter.fallback ? ', software' : ''})` : 'none'}`,
-  `dsdc-dist device: ${rows.find((r) => r.ours_device)?.ours_device ?? 'none'}`,
+  `dsdc-dist worker: ${rows.find((r) => r.ours_worker_device)?.ours_worker_device ?? 'none'}`,
   `Peer device: ${rows.find((r) => r.peer_device)?.peer_device ?? values['peer-device']}, torch ${rows.find((r) => r.peer_torch)?.peer_torch ?? '?'}`,
   '',
   `| global batch | steps | dsdc-dist (${backend}) images/s (steps ${PEER_WARMUP_STEPS + 1}..N) | its summary (steps 2..N) | PyTorch peer images/s | ratio ours/peer |`,

@@ -63,7 +63,8 @@ say "node $("$NODE" --version), bundle unpacked in $(( $(date +%s) - START_S )) 
 
 # The Vulkan loader (and the GL dispatch libraries NVIDIA's Vulkan driver links against) go into a
 # private prefix, never over the system's own.
-if ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1 '; then
+# (grep reads all of ldconfig's output: with -q, ldconfig's SIGPIPE fails the pipeline under pipefail)
+if ldconfig -p 2>/dev/null | grep 'libvulkan\.so\.1 ' >/dev/null; then
   say "Vulkan loader: the system's ($(ldconfig -p | grep -m1 'libvulkan\.so\.1 ' | awk '{print $NF}'))"
 elif ls "$CARRY"/debs/*.deb >/dev/null 2>&1; then
   command -v dpkg-deb >/dev/null 2>&1 || die "no Vulkan loader here and no dpkg-deb to unpack $CARRY/debs"
@@ -96,7 +97,7 @@ for batch in $BATCHES; do
   timeout "$RUN_TIMEOUT_S" "$NODE" "$APP/bin/dsdc-dist.js" train --workers 1 --backend "$BACKEND" "${SOFTWARE_FLAG[@]}" \
     --max-steps "$STEPS" --batch-size "$batch" --no-eval --checkpoint-every "$STEPS" \
     --data-dir "$CARRY/mnist" --run-dir "$WORK/run-$batch" --json \
-    >"$WORK/ours-$batch.out" 2> >(tee -a "$LOG" >&2)
+    >"$WORK/ours-$batch.out" 2> >(tee -a "$LOG" "$WORK/ours-$batch.err" >&2)
   rc=$?
   tail -n 1 "$WORK/ours-$batch.out" | tee -a "$LOG"
   [ $rc = 0 ] || say "ours at batch $batch exited with $rc"
