@@ -22,6 +22,26 @@ export function predictProbabilities(model: tf.LayersModel, split: Split, numCla
   return probabilities;
 }
 
-export function evaluateModel(model: tf.LayersModel, split: Split, numClasses: number): EvaluationReport {
-  return evaluationReport(split.labels, predictProbabilities(model, split, numClasses), numClasses);
+/**
+ * predictProbabilities with asynchronous reads: the only way on the webgpu backend, which cannot
+ * read a tensor synchronously in Node.
+ */
+export async function predictProbabilitiesAsync(model: tf.LayersModel, split: Split, numClasses: number, batchSize = EVALUATION_BATCH): Promise<Float32Array> {
+  const probabilities = new Float32Array(split.count * numClasses);
+  for (let start = 0; start < split.count; start += batchSize) {
+    const end = Math.min(split.count, start + batchSize);
+    const indices = Int32Array.from({ length: end - start }, (_, i) => start + i);
+    const { images } = gatherBatch(split, indices);
+    const batch = tf.tidy(() => tf.softmax(model.predict(tf.tensor4d(images, [indices.length, split.rows, split.cols, 1])) as tf.Tensor2D));
+    try {
+      probabilities.set((await batch.data()) as Float32Array, start * numClasses);
+    } finally {
+      batch.dispose();
+    }
+  }
+  return probabilities;
+}
+
+export async function evaluateModel(model: tf.LayersModel, split: Split, numClasses: number): Promise<EvaluationReport> {
+  return evaluationReport(split.labels, await predictProbabilitiesAsync(model, split, numClasses), numClasses);
 }

@@ -175,7 +175,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
     if (state.position.stepInEpoch === perEpoch) {
       const epochStats = stats.snapshot();
       const evalStarted = performance.now();
-      if (config.evaluate) evaluation = evaluate(o);
+      if (config.evaluate) evaluation = await evaluate(o);
       stats.exclude(performance.now() - evalStarted);
       log.info(
         `epoch ${epoch + 1}/${epochsShown} done: loss ${epochStats.epochLoss.toFixed(4)}, train acc ${(100 * epochStats.epochAccuracy).toFixed(2)}%` +
@@ -188,7 +188,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
   }
   o.progress.endLine();
   const finished = !interrupted;
-  if (finished && config.evaluate && (!evaluation || state.position.stepInEpoch !== perEpoch)) evaluation = evaluate(o);
+  if (finished && config.evaluate && (!evaluation || state.position.stepInEpoch !== perEpoch)) evaluation = await evaluate(o);
   checkpoint = await o.saveCheckpoint(state);
   const summary = stats.summary();
   const result: SessionResult = {
@@ -208,7 +208,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
   return result;
 }
 
-function evaluate(o: SessionOptions): EvaluationReport {
+function evaluate(o: SessionOptions): Promise<EvaluationReport> {
   const model = o.syncLocalModel();
   return evaluateModel(model, o.test, o.numClasses);
 }

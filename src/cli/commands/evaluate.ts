@@ -26,7 +26,7 @@ export const evaluateCommand = {
     const dataset = await loadTrainingData({ dataDir: a.dataDir, classes }, (m) => log.info(m));
     const test = limitSplit(dataset.test, a.testLimit);
     const numClasses = (model.outputs[0].shape[1] as number) ?? dataset.numClasses;
-    const report = evaluateModel(model, test, numClasses);
+    const report = await evaluateModel(model, test, numClasses);
     const summary = {
       checkpoint: dir,
       dataset: dataset.name,

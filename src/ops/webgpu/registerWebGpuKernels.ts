@@ -1,11 +1,13 @@
 // Registers our WGSL kernels for the tfjs webgpu backend: the named kernels our ops call
-// (DEPTHWISE_FILTER_GRAD, MATMUL, MATMUL_TRANSPOSE_A, BN_RELU_FORWARD, BN_RELU_BACKWARD).
+// (DEPTHWISE_FILTER_GRAD, MATMUL_TRANSPOSE_A, BN_RELU_FORWARD, BN_RELU_BACKWARD; see
+// dsdcKernels.ts). Every other kernel of a training step is one of tfjs-backend-webgpu's own.
 // Called by src/backend before tf.setBackend('webgpu').
 import * as tf from '@tensorflow/tfjs';
+import { DSDC_WEBGPU_KERNELS } from './dsdcKernels.js';
 
 const BACKEND = 'webgpu';
 
-const KERNELS: Array<[string, tf.KernelFunc]> = [];
+const KERNELS = DSDC_WEBGPU_KERNELS as unknown as Array<[string, tf.KernelFunc]>;
 
 /** Names of the kernels registerWebGpuKernels() adds for the webgpu backend. */
 export const WEBGPU_KERNEL_NAMES: readonly string[] = KERNELS.map(([name]) => name);
