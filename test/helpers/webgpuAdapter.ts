@@ -3,10 +3,9 @@
 // adapter skip without one only when CI is unset: in CI they run, and fail if it cannot start.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { LAVAPIPE_ICD } from '../../src/backend/dawnAdapters.js';
 import { REPO_ROOT } from './cli.js';
 
-/** Mesa's software Vulkan driver, where Debian installs it (.ci/run installs it from backports). */
-export const LAVAPIPE_ICD = '/usr/share/vulkan/icd.d/lvp_icd.json';
 const PROBE_TIMEOUT_MS = 60_000;
 const PROBE = `
   const { create, globals } = await import('webgpu');
