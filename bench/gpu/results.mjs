@@ -20,6 +20,7 @@ const { values } = parseArgs({
     batches: { type: 'string' },
     'peer-device': { type: 'string' },
     adapter: { type: 'string' },
+    'gpu-info': { type: 'string' },
   },
 });
 for (const name of ['work', 'out', 'steps', 'batches', 'peer-device', 'adapter']) {
@@ -67,6 +68,7 @@ function steadyRate(metricsFile, from, batch) {
 
 const round = (x, digits = 1) => (typeof x === 'number' && Number.isFinite(x) ? Number(x.toFixed(digits)) : null);
 const adapter = existsSync(values.adapter) ? JSON.parse(readFileSync(values.adapter, 'utf8')) : null;
+const gpuInfo = values['gpu-info'] && existsSync(values['gpu-info']) ? readFileSync(values['gpu-info'], 'utf8').trim() : null;
 const batches = values.batches.trim().split(/\s+/).map(Number);
 const steps = Number(values.steps);
 
@@ -83,6 +85,7 @@ const rows = batches.map((batch) => {
     ours_worker_device: workerDevice(path.join(values.work, `ours-${batch}.err`)),
     ours_step_timings_ms: ours.step_timings_ms ?? null,
     ours_final_loss: ours.final_loss ?? null,
+    ours_interrupted: ours.interrupted === true,
     ours_error: ours.error ?? null,
     peer_images_per_s: peerRate,
     peer_device: peer.device ?? null,
@@ -92,7 +95,7 @@ const rows = batches.map((batch) => {
   };
 });
 
-const results = { when: new Date().toISOString(), adapter, peer_device: values['peer-device'], rows };
+const results = { when: new Date().toISOString(), adapter, gpu_info: gpuInfo, peer_device: values['peer-device'], rows };
 writeFileSync(path.join(values.out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
 
 const backend = rows.find((r) => r.ours_worker_device)?.ours_worker_device?.split(',')[0] ?? 'failed';
@@ -101,6 +104,7 @@ const md = [
   `# GPU benchmark, ${results.when}`,
   '',
   `Adapter: ${adapter ? `${adapter.description} (vendor ${adapter.vendor}, architecture ${adapter.architecture}${adapter.fallback ? ', software' : ''})` : 'none'}`,
+  `GPU (nvidia-smi name, driver, memory): ${gpuInfo ?? 'not asked'}`,
   `dsdc-dist worker: ${rows.find((r) => r.ours_worker_device)?.ours_worker_device ?? 'none'}`,
   `Peer device: ${rows.find((r) => r.peer_device)?.peer_device ?? values['peer-device']}, torch ${rows.find((r) => r.peer_torch)?.peer_torch ?? '?'}`,
   '',
@@ -111,6 +115,7 @@ const md = [
   'Mean step time of dsdc-dist (ms):',
   '',
   ...rows.map((r) => `- batch ${r.batch}: ${r.ours_step_timings_ms ? Object.entries(r.ours_step_timings_ms).map(([k, v]) => `${k} ${v}`).join(', ') : 'none'}`),
+  ...rows.filter((r) => r.ours_interrupted).map((r) => `- ours at ${r.batch}: stopped by its time limit after fewer than ${r.steps} steps`),
   ...rows.flatMap((r) => [r.ours_error ? `- ours at ${r.batch}: ${r.ours_error}` : [], r.peer_error ? `- peer at ${r.batch}: ${r.peer_error}` : []].flat()),
   '',
 ].join('\n');

@@ -11,7 +11,9 @@
 # log.txt under $BENCH_OUT (default: $OUT when set, else bench/gpu/out).
 #
 # Knobs (environment), for a dry run on a software adapter:
-#   BENCH_STEPS=200  BENCH_BATCHES="128 1024"  BENCH_PEER_DEVICE=cuda  BENCH_RUN_TIMEOUT_S=240
+#   BENCH_STEPS=200  BENCH_BATCHES="128 1024"  BENCH_PEER_DEVICE=cuda
+#   BENCH_DEADLINE_S=390             the whole script's budget; each run gets at most what is left
+#   BENCH_OURS_TIMEOUT_S=120  BENCH_PEER_TIMEOUT_S=60   the most one run may take
 #   BENCH_ALLOW_SOFTWARE_ADAPTER=1   pass --allow-software-adapter (lavapipe); never on a GPU run
 #   BENCH_PYTHON=python3             the python with torch
 #   BENCH_BACKEND=webgpu             our backend (wasm: the same run on the CPU, to check the script)
@@ -24,7 +26,11 @@ OUT_DIR=${BENCH_OUT:-${OUT:-$HERE/out}}
 STEPS=${BENCH_STEPS:-200}
 BATCHES=${BENCH_BATCHES:-128 1024}
 PEER_DEVICE=${BENCH_PEER_DEVICE:-cuda}
-RUN_TIMEOUT_S=${BENCH_RUN_TIMEOUT_S:-240}
+DEADLINE_S=${BENCH_DEADLINE_S:-390}
+OURS_TIMEOUT_S=${BENCH_OURS_TIMEOUT_S:-120}
+PEER_TIMEOUT_S=${BENCH_PEER_TIMEOUT_S:-60}
+# Kept back from the deadline for writing the results.
+RESULTS_RESERVE_S=10
 PYTHON=${BENCH_PYTHON:-python3}
 BACKEND=${BENCH_BACKEND:-webgpu}
 # The places NVIDIA's Vulkan ICD file is installed or mounted (host packages, container toolkit).
@@ -80,8 +86,13 @@ if [ -z "${VK_DRIVER_FILES:-}" ] && [ -z "${VK_ICD_FILENAMES:-}" ]; then
   done
 fi
 say "VK_DRIVER_FILES=${VK_DRIVER_FILES:-${VK_ICD_FILENAMES:-unset, the default search of the loader}}"
-command -v nvidia-smi >/dev/null 2>&1 &&
-  say "nvidia-smi: $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1 | head -n 4 | tr '\n' ';')"
+GPU_INFO=$WORK/gpu.txt
+if command -v nvidia-smi >/dev/null 2>&1; then
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader >"$GPU_INFO" 2>&1
+  say "nvidia-smi: $(head -n 4 "$GPU_INFO" | tr '\n' ';')"
+else
+  echo "no nvidia-smi" >"$GPU_INFO"
+fi
 
 ADAPTER_JSON=$WORK/adapter.json
 "$NODE" "$HERE/adapter.mjs" "$APP/node_modules/webgpu/index.js" >"$ADAPTER_JSON" 2>>"$LOG" ||
@@ -92,9 +103,19 @@ SOFTWARE_FLAG=()
 [ "${BENCH_ALLOW_SOFTWARE_ADAPTER:-0}" = 1 ] && SOFTWARE_FLAG=(--allow-software-adapter)
 export DSDC_CACHE_DIR=$WORK/cache
 
+# The seconds a run may take: its own cap, or what is left of the deadline; 0 when nothing is left.
+run_budget() {
+  local left=$(( DEADLINE_S - RESULTS_RESERVE_S - ($(date +%s) - START_S) ))
+  [ "$left" -gt 0 ] || left=0
+  [ "$1" -lt "$left" ] && echo "$1" || echo "$left"
+}
+
 for batch in $BATCHES; do
-  say "ours: train --workers 1 --backend $BACKEND ${SOFTWARE_FLAG[*]} --max-steps $STEPS --batch-size $batch"
-  timeout "$RUN_TIMEOUT_S" "$NODE" "$APP/bin/dsdc-dist.js" train --workers 1 --backend "$BACKEND" "${SOFTWARE_FLAG[@]}" \
+  budget=$(run_budget "$OURS_TIMEOUT_S")
+  [ "$budget" -gt 0 ] || { say "ours at batch $batch: skipped, the ${DEADLINE_S} s deadline has passed"; continue; }
+  say "ours: train --workers 1 --backend $BACKEND ${SOFTWARE_FLAG[*]} --max-steps $STEPS --batch-size $batch (at most $budget s)"
+  # -k: train stops its workers on SIGTERM; a hung one is killed 10 s later.
+  timeout -k 10 "$budget" "$NODE" "$APP/bin/dsdc-dist.js" train --workers 1 --backend "$BACKEND" "${SOFTWARE_FLAG[@]}" \
     --max-steps "$STEPS" --batch-size "$batch" --no-eval --checkpoint-every "$STEPS" \
     --data-dir "$CARRY/mnist" --run-dir "$WORK/run-$batch" --json \
     >"$WORK/ours-$batch.out" 2> >(tee -a "$LOG" "$WORK/ours-$batch.err" >&2)
@@ -103,8 +124,10 @@ for batch in $BATCHES; do
   [ $rc = 0 ] || say "ours at batch $batch exited with $rc"
   [ -f "$WORK/run-$batch/metrics.jsonl" ] && cp "$WORK/run-$batch/metrics.jsonl" "$WORK/metrics-$batch.jsonl"
 
-  say "peer: torch_ddp_reference.py --workers 1 --steps $STEPS --batch-size $batch --device $PEER_DEVICE"
-  PYTHONUNBUFFERED=1 timeout "$RUN_TIMEOUT_S" "$PYTHON" "$CARRY/peer/torch_ddp_reference.py" --data-dir "$CARRY/mnist" \
+  budget=$(run_budget "$PEER_TIMEOUT_S")
+  [ "$budget" -gt 0 ] || { say "peer at batch $batch: skipped, the ${DEADLINE_S} s deadline has passed"; continue; }
+  say "peer: torch_ddp_reference.py --workers 1 --steps $STEPS --batch-size $batch --device $PEER_DEVICE (at most $budget s)"
+  PYTHONUNBUFFERED=1 timeout -k 5 "$budget" "$PYTHON" "$CARRY/peer/torch_ddp_reference.py" --data-dir "$CARRY/mnist" \
     --workers 1 --steps "$STEPS" --batch-size "$batch" --device "$PEER_DEVICE" \
     >"$WORK/peer-$batch.out" 2> >(tee -a "$LOG" >&2)
   rc=$?
@@ -113,7 +136,7 @@ for batch in $BATCHES; do
 done
 
 "$NODE" "$HERE/results.mjs" --work "$WORK" --out "$OUT_DIR" --steps "$STEPS" --batches "$BATCHES" \
-  --peer-device "$PEER_DEVICE" --adapter "$ADAPTER_JSON" 2>&1 | tee -a "$LOG"
+  --peer-device "$PEER_DEVICE" --adapter "$ADAPTER_JSON" --gpu-info "$GPU_INFO" 2>&1 | tee -a "$LOG"
 rc=${PIPESTATUS[0]}
 say "done in $(( $(date +%s) - START_S )) s; results in $OUT_DIR"
 rm -rf "$WORK"
