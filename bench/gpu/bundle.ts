@@ -32,7 +32,7 @@ const requireFromRepo = createRequire(path.join(REPO, 'package.json'));
 
 /** Packages the backend imports by a variable name, resolved at run time next to the bundle. */
 export const RUNTIME_RESOLVED_PACKAGES = ['@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-backend-webgpu'] as const;
-/** Never bundled: native or tool packages the benchmark does not run (serve, report, pm2 need a full install). */
+/** Never bundled: Dawn's binding (it finds dawn.node beside its index.js) and the optional native tfjs packages. */
 const EXTERNAL = ['webgpu', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'];
 /** Source files besides TypeScript that modules read at run time. */
 const RUNTIME_SOURCE_EXT = new Set(['.html', '.css', '.js', '.mjs', '.json', '.wgsl', '.wasm', '.svg', '.png']);
@@ -51,7 +51,8 @@ function safeName(pkg: string): string {
   return pkg.replace(/^@/, '').replace(/[/]/g, '-');
 }
 
-const TSX_SPAWN = /'--import',\s*'tsx',\s*/g;
+const TSX_SPAWN = /'--import',\s*'tsx',\s*/;
+const TSX_SPAWN_ALL = new RegExp(TSX_SPAWN.source, 'g');
 const TS_FILE_URL = /new URL\('([^']+\.ts)', import\.meta\.url\)/g;
 
 function toPosix(p: string): string {
@@ -71,7 +72,6 @@ function spawnedScripts(): Map<string, string> {
   for (const file of sourceFiles(path.join(REPO, 'src'))) {
     const source = readFileSync(file, 'utf8');
     if (!TSX_SPAWN.test(source)) continue;
-    TSX_SPAWN.lastIndex = 0;
     for (const m of source.matchAll(TS_FILE_URL)) {
       const rel = toPosix(path.relative(REPO, path.resolve(path.dirname(file), m[1])));
       scripts.set(rel, `script-${rel.replace(/\.ts$/, '').replace(/[^\w]+/g, '-')}`);
@@ -83,8 +83,7 @@ function spawnedScripts(): Map<string, string> {
 /** In a source that spawns one of `scripts`, the bundled entry runs instead, without tsx. */
 function rewriteSpawnedScripts(source: string, fileRel: string, scripts: Map<string, string>): string {
   if (!TSX_SPAWN.test(source)) return source;
-  TSX_SPAWN.lastIndex = 0;
-  return source.replace(TSX_SPAWN, '').replace(TS_FILE_URL, (whole, target: string) => {
+  return source.replace(TSX_SPAWN_ALL, '').replace(TS_FILE_URL, (whole, target: string) => {
     const rel = toPosix(path.join(path.dirname(fileRel), target));
     const entry = scripts.get(rel);
     return entry ? `new URL(${JSON.stringify(`dist/${entry}.mjs`)}, __dsdcAppRoot)` : whole;

@@ -17,6 +17,7 @@
 #   BENCH_ALLOW_SOFTWARE_ADAPTER=1   pass --allow-software-adapter (lavapipe); never on a GPU run
 #   BENCH_PYTHON=python3             the python with torch
 #   BENCH_BACKEND=webgpu             our backend (wasm: the same run on the CPU, to check the script)
+#   BENCH_LOADER_INTO_SYSTEM=1       root on a throwaway host: the carried Vulkan loader goes over /
 #   VK_DRIVER_FILES=…                the Vulkan driver's ICD file; searched for when unset
 set -uo pipefail
 
@@ -67,16 +68,26 @@ untar_xz "$CARRY/app.tar.xz" "$WORK" || die "could not unpack $CARRY/app.tar.xz"
 APP=$WORK/app
 say "node $("$NODE" --version), bundle unpacked in $(( $(date +%s) - START_S )) s into $APP"
 
-# The Vulkan loader (and the GL dispatch libraries NVIDIA's Vulkan driver links against) go into a
-# private prefix, never over the system's own.
+# The Vulkan loader (and the GL dispatch libraries NVIDIA's Vulkan driver links against), when
+# the host has none: into a private prefix (LD_LIBRARY_PATH), or with BENCH_LOADER_INTO_SYSTEM=1
+# (root, on a throwaway host) unpacked over / and registered with ldconfig, the way the driver's
+# own libraries are found.
 # (grep reads all of ldconfig's output: with -q, ldconfig's SIGPIPE fails the pipeline under pipefail)
 if ldconfig -p 2>/dev/null | grep 'libvulkan\.so\.1 ' >/dev/null; then
   say "Vulkan loader: the system's ($(ldconfig -p | grep -m1 'libvulkan\.so\.1 ' | awk '{print $NF}'))"
 elif ls "$CARRY"/debs/*.deb >/dev/null 2>&1; then
   command -v dpkg-deb >/dev/null 2>&1 || die "no Vulkan loader here and no dpkg-deb to unpack $CARRY/debs"
-  for deb in "$CARRY"/debs/*.deb; do dpkg-deb -x "$deb" "$WORK/vk" || die "could not unpack $deb"; done
-  export LD_LIBRARY_PATH=$WORK/vk/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-  say "Vulkan loader: carried ($(ls "$CARRY"/debs | tr '\n' ' '))"
+  if [ "${BENCH_LOADER_INTO_SYSTEM:-0}" = 1 ]; then
+    [ "$(id -u)" = 0 ] || die "BENCH_LOADER_INTO_SYSTEM=1 needs root"
+    for deb in "$CARRY"/debs/*.deb; do dpkg-deb -x "$deb" / || die "could not unpack $deb"; done
+    ldconfig
+    where="into the system"
+  else
+    for deb in "$CARRY"/debs/*.deb; do dpkg-deb -x "$deb" "$WORK/vk" || die "could not unpack $deb"; done
+    export LD_LIBRARY_PATH=$WORK/vk/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+    where="into $WORK/vk"
+  fi
+  say "Vulkan loader: carried, unpacked $where ($(ls "$CARRY"/debs | tr '\n' ' '))"
 else
   die "no Vulkan loader (libvulkan.so.1) here and none carried in $CARRY/debs"
 fi
