@@ -36,6 +36,8 @@ export function withTrainingFlags<T>(yargs: Argv<T>) {
     .option('widths', { type: 'string', default: DEFAULT_MODEL_SPEC.blocks.map((b) => b.filters).join(','), describe: 'filters of each separable dilated block; their count is the depth' })
     .option('dilations', { type: 'string', default: DEFAULT_MODEL_SPEC.blocks.map((b) => b.dilation).join(','), describe: 'dilation of each block, as many as --widths' })
     .option('pool-after', { type: 'string', default: poolAfterDefault(), describe: "2×2 max-pool after these blocks (1-based), e.g. '2'; 'none' for no pooling" })
+    .option('max-grad-norm', { type: 'number', default: d.maxGradNorm, describe: 'clip the averaged gradient to this global L2 norm before each Adam step, as torch.nn.utils.clip_grad_norm_ (0: off)' })
+    .option('grad-norm-bound', { type: 'number', default: d.gradNormBound, describe: "refuse a worker's gradients whose norm is above this factor times the median of recently accepted ones (0: no bound)" })
     .option('checkpoint-every', { type: 'number', default: d.checkpointEvery, describe: 'steps between checkpoints' })
     .option('run-dir', { type: 'string', describe: 'where checkpoints and metrics.jsonl go (default runs/<time>)' })
     .option('resume', { type: 'boolean', default: false, describe: 'continue the run in --run-dir from its newest valid checkpoint (a new run if it has none yet)' });
@@ -60,6 +62,8 @@ export interface TrainingArgs {
   dilations: string;
   poolAfter: string;
   checkpointEvery: number;
+  maxGradNorm: number;
+  gradNormBound: number;
   dataDir?: string;
   classes?: string;
 }
@@ -79,6 +83,8 @@ export function trainConfigFromArgs(a: TrainingArgs): TrainConfig {
     testLimit: a.testLimit,
     dataDir: a.dataDir,
     checkpointEvery: a.checkpointEvery,
+    maxGradNorm: a.maxGradNorm,
+    gradNormBound: a.gradNormBound,
     evaluate: a.eval,
     model: modelSpecWith({
       stemFilters: a.stemFilters,

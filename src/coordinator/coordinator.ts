@@ -14,6 +14,7 @@ import { ProgressReporter } from '../training/progress.js';
 import { prepareRun, sessionInputs } from '../training/runSetup.js';
 import { runSession, type SessionResult } from '../training/session.js';
 import { buildSummary, type RunSummary } from '../training/summary.js';
+import { contributionChecksFor } from './contributionChecks.js';
 import { handleHttp } from './httpEndpoints.js';
 import { DEFAULT_HEARTBEAT_TIMEOUT_MS } from './heartbeat.js';
 import { RemoteGradientSource, type NonFinitePolicy } from './remoteSource.js';
@@ -103,6 +104,7 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: 
     nonFinitePolicy: o.nonFinitePolicy ?? 'skip',
     weightsVersion: () => state.weightsVersion,
     stop: o.stop,
+    numbers: contributionChecksFor(run.config, state),
   });
   status.attach(pool);
 

@@ -17,6 +17,7 @@ import {
 } from '../protocol/index.js';
 import { combineContributions, type StepContribution } from '../training/aggregate.js';
 import { StepInterruptedError, type GradientSource, type StepOutcome, type StepRequest } from '../training/source.js';
+import type { ContributionChecks } from './contributionChecks.js';
 import type { WorkerConnection } from './workerConnection.js';
 import type { WorkerPool } from './workerPool.js';
 
@@ -37,6 +38,8 @@ export interface RemoteSourceOptions {
   weightsVersion: () => number;
   /** Aborted when the run is asked to stop: a step that cannot finish is given up instead of retried. */
   stop?: AbortSignal;
+  /** Numeric checks (claims, gradient norm bound, batch-norm statistics) before a part is averaged in. */
+  numbers?: ContributionChecks;
 }
 
 export class RunStoppedError extends Error {}
@@ -98,6 +101,9 @@ export class RemoteGradientSource implements GradientSource {
       if (this.o.nonFinitePolicy === 'stop') this.fatal = new RunStoppedError(`worker ${worker.id} sent ${why} at step ${message.step}; stopping (--on-nan stop)`);
       return fail(why);
     }
+    const numbers = this.o.numbers?.admit({ ...message, gradients: mapFromTensors(message.gradients), movingStatistics: mapFromTensors(message.bnStats) });
+    if (numbers) return fail(numbers);
+    worker.claims = { loss: message.loss, accuracy: message.correct / message.exampleCount };
     pending.resolve(message, receivedAt, frameBytes);
   }
 

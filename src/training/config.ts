@@ -2,6 +2,7 @@
 // Every training command builds one of these from its flags; the coordinator sends it to
 // workers in the welcome message.
 import { DEFAULT_MODEL_SPEC, type ModelSpec, validateModelSpec } from '../model/spec.js';
+import { DEFAULT_NORM_BOUND } from '../numerics/gradientNormBound.js';
 import { SCHEDULE_KINDS, type ScheduleKind } from './schedule.js';
 
 export interface TrainConfig {
@@ -22,6 +23,13 @@ export interface TrainConfig {
   testLimit: number;
   dataDir?: string;
   checkpointEvery: number;
+  /** Clip the averaged gradient to this global L2 norm before Adam (0 = no clipping). */
+  maxGradNorm: number;
+  /**
+   * A worker's gradients whose norm exceeds this factor times the median of recently accepted
+   * norms are refused (0 = no bound); distributed runs only.
+   */
+  gradNormBound: number;
   /** Evaluate on the test set at the end of every epoch (and at the end of the run). */
   evaluate: boolean;
   model: ModelSpec;
@@ -54,6 +62,8 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   trainLimit: 0,
   testLimit: 0,
   checkpointEvery: 500,
+  maxGradNorm: 0,
+  gradNormBound: DEFAULT_NORM_BOUND.factor,
   evaluate: true,
   model: DEFAULT_MODEL_SPEC,
 };
@@ -75,6 +85,9 @@ export function validateTrainConfig(config: TrainConfig): TrainConfig {
   check(nonNegativeInt(config.trainLimit), 'train-limit', 'a non-negative integer', config.trainLimit);
   check(nonNegativeInt(config.testLimit), 'test-limit', 'a non-negative integer', config.testLimit);
   check(positiveInt(config.checkpointEvery), 'checkpoint-every', 'a positive integer', config.checkpointEvery);
+  // Absent in checkpoints written before the flag existed: no clipping.
+  check(config.maxGradNorm === undefined || (Number.isFinite(config.maxGradNorm) && config.maxGradNorm >= 0), 'max-grad-norm', 'a non-negative number (0: no clipping)', config.maxGradNorm);
+  check(config.gradNormBound === undefined || config.gradNormBound === 0 || (Number.isFinite(config.gradNormBound) && config.gradNormBound > 1), 'grad-norm-bound', 'a factor above 1, or 0 for no bound', config.gradNormBound);
   validateModelSpec(config.model);
   if (config.classes !== undefined) {
     const ok = Array.isArray(config.classes) && config.classes.length > 0 && config.classes.every((c) => nonNegativeInt(c)) && new Set(config.classes).size === config.classes.length;

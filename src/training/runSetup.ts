@@ -69,7 +69,7 @@ export async function prepareRun(requested: TrainConfig, runDir: string, resume:
     const weights = new Map(namedVariables(model).map((v) => [v.name, (v.variable.dataSync() as Float32Array).slice()]));
     model.dispose();
     const run = loaded.state as unknown as SavedRunState;
-    config = { ...run.config, epochs: requested.epochs, maxSteps: requested.maxSteps, checkpointEvery: requested.checkpointEvery };
+    config = { ...run.config, epochs: requested.epochs, maxSteps: requested.maxSteps, checkpointEvery: requested.checkpointEvery, maxGradNorm: requested.maxGradNorm, gradNormBound: requested.gradNormBound };
     saved = { dir: loaded.dir, weights, run, optimizer: loaded.optimizerWeights };
     log.info(`resuming from ${loaded.dir} at step ${run.position.globalStep} (epoch ${run.position.epoch + 1}, step ${run.position.stepInEpoch} of it)`);
   }

@@ -50,6 +50,8 @@ export interface StepRecord {
   /** Examples whose gradients were applied: the global batch less the parts of dropped workers. */
   examples?: number;
   timings: StepTimings;
+  /** Why this step's update was not applied (it would have made the weights or Adam's state non-finite). */
+  refused?: string;
 }
 
 export interface SessionResult {
@@ -126,7 +128,11 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
       }
       const applyStarted = performance.now();
       const learningRate = learningRateAt(state.position.globalStep, schedule);
-      const changed = state.apply(outcome.contribution, learningRate);
+      const applied = state.apply(outcome.contribution, learningRate, { maxGradNorm: config.maxGradNorm });
+      const changed = applied.changed;
+      // The batch is passed over rather than retried: the same weights would give the same gradients.
+      if (applied.refused) log.warn(`step ${state.position.globalStep + 1}: update not applied, the weights and Adam state stay as they were: ${applied.refused}`);
+      if (applied.clipped) log.debug(`step ${state.position.globalStep + 1}: gradient norm ${applied.clipped.norm.toPrecision(4)} clipped to --max-grad-norm ${config.maxGradNorm}`);
       const applyMs = performance.now() - applyStarted;
       state.position = { epoch, stepInEpoch: s + 1, globalStep: state.position.globalStep + 1 };
       const published = await source.publishWeights(state.weights, state.weightsVersion, changed);
@@ -158,6 +164,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
         workers: outcome.workers,
         examples: outcome.contribution.count,
         timings,
+        ...(applied.refused ? { refused: applied.refused } : {}),
       };
       runLog.write({ ...record });
       log.debug(
