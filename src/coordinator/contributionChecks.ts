@@ -3,12 +3,13 @@
 // gradient norm within the robust bound, and its batch-norm statistics sane against the run's
 // current ones. Each check returns the reason for a refusal; the caller refuses the frame as it
 // refuses any other. A refused contribution leaves no trace: its norm does not enter the bound.
-import type { TrainConfig } from '../training/config.js';
-import type { MasterState } from '../training/masterState.js';
-import { DEFAULT_NORM_BOUND, GradientNormBound, type NormBoundOptions } from '../numerics/gradientNormBound.js';
+import type { Logger } from '../log/logger.js';
+import { DEFAULT_NORM_BOUND, formatNorm, GradientNormBound, type NormBoundOptions } from '../numerics/gradientNormBound.js';
 import { checkMovingStatistics, DEFAULT_STATISTICS_BOUNDS, movingAverageDecay, type StatisticsBounds } from '../numerics/movingStatistics.js';
 import { checkStepClaims } from '../numerics/stepClaims.js';
 import { globalNorm, type TensorMap } from '../numerics/vectors.js';
+import { referenceGradientNorms } from '../training/referenceNorms.js';
+import type { PreparedRun } from '../training/runSetup.js';
 
 export interface ContributionChecksOptions {
   /** The gradient norm bound; null: no bound (finiteness is still checked by the protocol and by Adam). */
@@ -60,14 +61,21 @@ export class ContributionChecks {
   }
 }
 
-/** The checks of a run: its --grad-norm-bound factor, against the master's batch-norm statistics. */
-export function contributionChecksFor(
-  config: Pick<TrainConfig, 'gradNormBound' | 'model'>,
-  state: Pick<MasterState, 'weights' | 'movingStatisticNames'>,
-  referenceNorms: readonly number[] = [],
-): ContributionChecks {
+/**
+ * The checks of a run: its --grad-norm-bound factor, with reference norms measured here at the
+ * current weights (so the bound holds from the first step), against the master's statistics.
+ */
+export function contributionChecksFor(run: Pick<PreparedRun, 'config' | 'train' | 'state'>, workers: number, log: Logger): ContributionChecks {
+  const { config, state } = run;
   const factor = config.gradNormBound ?? DEFAULT_NORM_BOUND.factor;
   const statistics = new Set(state.movingStatisticNames);
+  let referenceNorms: number[] = [];
+  if (factor > 0) {
+    referenceNorms = referenceGradientNorms(config, run.train, state, Math.max(workers, DEFAULT_NORM_BOUND.warmup));
+    log.info(`gradient norm bound: ${factor} × the median of recent accepted norms; reference norms at step ${state.position.globalStep}: ${referenceNorms.map(formatNorm).join(', ')}`);
+  } else {
+    log.warn('--grad-norm-bound 0: workers\' gradients are not checked against a norm bound');
+  }
   return new ContributionChecks({
     normBound: factor > 0 ? { ...DEFAULT_NORM_BOUND, factor } : null,
     runningStatistics: () => new Map([...state.weights].filter(([name]) => statistics.has(name))),

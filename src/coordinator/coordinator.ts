@@ -104,7 +104,7 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: 
     nonFinitePolicy: o.nonFinitePolicy ?? 'skip',
     weightsVersion: () => state.weightsVersion,
     stop: o.stop,
-    numbers: contributionChecksFor(run.config, state),
+    numbers: contributionChecksFor(run, o.workers, log),
   });
   status.attach(pool);
 

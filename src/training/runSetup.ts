@@ -11,6 +11,7 @@ import { type TrainConfig, validateTrainConfig } from './config.js';
 import { freezeLayers } from './freeze.js';
 import { seededInitialWeights } from './initialWeights.js';
 import { MasterState, type TrainingPosition } from './masterState.js';
+import { checkResumedState } from './resumeChecks.js';
 import { loadTrainingData, type TrainingData } from './trainingData.js';
 import { movingStatisticVariables, namedVariables, trainableVariables, variableShapes } from './variables.js';
 
@@ -69,6 +70,13 @@ export async function prepareRun(requested: TrainConfig, runDir: string, resume:
     const weights = new Map(namedVariables(model).map((v) => [v.name, (v.variable.dataSync() as Float32Array).slice()]));
     model.dispose();
     const run = loaded.state as unknown as SavedRunState;
+    try {
+      const optimizer = new Map(loaded.optimizerWeights.map((t) => [t.name, t.tensor.dataSync() as Float32Array]));
+      checkResumedState(loaded.dir, weights, optimizer, run.adamStep);
+    } catch (error) {
+      tf.dispose(loaded.optimizerWeights.map((t) => t.tensor));
+      throw error;
+    }
     config = { ...run.config, epochs: requested.epochs, maxSteps: requested.maxSteps, checkpointEvery: requested.checkpointEvery, maxGradNorm: requested.maxGradNorm, gradNormBound: requested.gradNormBound };
     saved = { dir: loaded.dir, weights, run, optimizer: loaded.optimizerWeights };
     log.info(`resuming from ${loaded.dir} at step ${run.position.globalStep} (epoch ${run.position.epoch + 1}, step ${run.position.stepInEpoch} of it)`);
