@@ -85,6 +85,10 @@ export class Replica {
     if (globalStep !== undefined) {
       for (const layer of this.batchNormLayers) layer.statisticsUpdates = globalStep;
     }
+    // The forward pass moves this replica's moving statistics; they are put back afterwards, so
+    // that a replica's statistics change only by setWeights, to the master's. Otherwise a step that
+    // is retried, or whose update was refused, would start from statistics the master never had.
+    const statisticsBefore = this.movingStatistics.map((v) => tf.clone(v.variable));
     const { x, y } = batchTensors(batch.images, batch.labels, this.spec.inputShape, this.spec.numClasses);
     const result = computeGradients(this.model, this.trainable, x, y);
     const gradients = new Map<string, Float32Array>();
@@ -93,6 +97,8 @@ export class Replica {
       tensor.dispose();
     }
     const movingStatistics = new Map(this.movingStatistics.map((v) => [v.name, (v.variable.dataSync() as Float32Array).slice()]));
+    this.movingStatistics.forEach((v, i) => v.variable.assign(statisticsBefore[i]));
+    tf.dispose(statisticsBefore);
     const loss = result.loss.dataSync()[0];
     const correct = result.correct.dataSync()[0];
     tf.dispose([x, y, result.loss, result.correct]);
