@@ -13,8 +13,8 @@ import { RogueWorker } from './rogueWorker.js';
 const TOKEN = 'numbers-test-secret';
 const ENV = { DSDC_TOKEN: TOKEN };
 const RUN_TIMEOUT_MS = 240_000;
-/** Ten classes: a model at chance is right one time in ten; a learning one far more often after 3 epochs of 512 images. */
-const WELL_ABOVE_CHANCE = 0.5;
+/** Ten classes: a model at chance is right one time in ten; after 3 epochs of 512 images an undisturbed run scored 0.56-0.79. */
+const WELL_ABOVE_CHANCE = 0.3;
 const STEPS = 48;
 
 /** The batch-norm statistics the run holds now, as the rogue last heard them (welcome, then each weights broadcast). */
@@ -68,9 +68,14 @@ const ATTACKS: Attack[] = [
     log: /refused gradients from worker rogue for step \d+: batch-norm statistic \S+moving_mean\[0\] moved from \S+ to 1\.000e\+4 in one step: a batch mean over 50 standard deviations/,
   },
   {
+    // Refused on arrival by the protocol's own check; a well-formed answer then releases the step
+    // (refused in turn once a refused frame ends the worker's part of the step).
     name: 'more correct answers than examples',
-    send: (r, s) => r.send({ ...answer(r, s, 0), correct: s.indices.length + 1 }),
-    log: /refused gradients from worker rogue for step \d+: impossible claim: correct is \d+; it must be a whole number from 0 to the part's \d+ examples/,
+    send: (r, s) => {
+      r.send({ ...answer(r, s, 0), correct: s.indices.length + 1 });
+      r.send(answer(r, s, 0));
+    },
+    log: /refused a message from worker rogue .*field 'correct': expected at most exampleCount \(\d+\), got number \d+; nothing applied/,
   },
   {
     name: 'a negative loss',
