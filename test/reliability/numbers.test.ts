@@ -3,7 +3,7 @@
 // claims are refused with a log line naming the worker and the numbers; an update that would
 // overflow Adam is not applied; the run finishes, its weights are finite and the model learns.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeTensorValues, encodeTensor, type GradientsMessage, type StepMessage, type WelcomeMessage } from '../../src/protocol/index.js';
+import { encodeTensor, type GradientsMessage, type StepMessage, type WelcomeMessage } from '../../src/protocol/index.js';
 import { tempDir } from '../helpers/cli.js';
 import { readCheckpointWeights } from '../helpers/checkpointWeights.js';
 import { waitFor } from '../observability/waitFor.js';
@@ -17,24 +17,14 @@ const RUN_TIMEOUT_MS = 240_000;
 const WELL_ABOVE_CHANCE = 0.3;
 const STEPS = 48;
 
-/** The batch-norm statistics the run holds now, as the rogue last heard them (welcome, then each weights broadcast). */
-function currentStatistics(rogue: RogueWorker): Map<string, Float32Array> {
-  const names = rogue.specs().statistics;
-  const statistics = new Map<string, Float32Array>();
-  const take = (tensors: WelcomeMessage['weights']) => {
-    for (const t of tensors) if (names.has(t.name)) statistics.set(t.name, decodeTensorValues(t).slice());
-  };
-  take(rogue.welcome!.weights);
-  for (const m of rogue.received) if (m.type === 'weights') take(m.tensors);
-  return statistics;
-}
-
-/** A well-formed answer whose statistics are the run's own (so only what a case changes is wrong). */
+/** A well-formed answer with the run's own statistics, of which `editStatistics` may poison a copy. */
 function answer(rogue: RogueWorker, step: StepMessage, gradientFill: number, editStatistics?: (s: Map<string, Float32Array>) => void): GradientsMessage {
-  const statistics = currentStatistics(rogue);
-  editStatistics?.(statistics);
+  const message = rogue.gradientsFor(step, gradientFill);
+  if (!editStatistics) return message;
+  const statistics = new Map([...rogue.statistics].map(([name, values]) => [name, values.slice()]));
+  editStatistics(statistics);
   const shapes = rogue.specs().statistics;
-  return { ...rogue.gradientsFor(step, gradientFill), bnStats: [...statistics].map(([name, values]) => encodeTensor(name, shapes.get(name)!, values)) };
+  return { ...message, bnStats: [...statistics].map(([name, values]) => encodeTensor(name, shapes.get(name)!, values)) };
 }
 
 function parameterCount(rogue: RogueWorker): number {
