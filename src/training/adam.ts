@@ -75,7 +75,7 @@ export function adamUpdate(
       const index = firstNonFinite(values);
       if (index >= 0) {
         const culprit = label === name ? `weight "${name}"` : `Adam state "${label}"`;
-        return { applied: false, problem: `${culprit}[${index}] would become ${values[index]} (gradient value ${gradient[index]})` };
+        return { applied: false, problem: `${culprit}[${index}] would become ${values[index]} (gradient value ${gradient[index].toPrecision(4)})` };
       }
     }
     staged.push({ weight, m, v, next: [nextW, nextM, nextV] });
