@@ -12,6 +12,7 @@ import { mkdir, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { fsyncDir, writeFileDurable } from '../files/durableFs.js';
+import { firstNonFinite } from '../numerics/vectors.js';
 import { CheckpointError } from './errors.js';
 import { MANIFEST_FILE, readVerifiedFiles, writeManifest } from './manifest.js';
 import { decodeNamedTensors, encodeNamedTensors, type NamedTensor } from './namedTensors.js';
@@ -97,6 +98,7 @@ export async function saveCheckpoint(
   if (!Number.isInteger(keep) || keep < 1) throw invalid(`keep must be an integer ≥ 1, got ${keep}`);
   const stateJson = serializeState(ckpt.state);
   const name = checkpointName(ckpt.state.step);
+  refuseNonFinite(runDir, name, ckpt);
   await mkdir(checkpointsRoot(runDir), { recursive: true });
   const tmp = stagingPath(runDir);
   await mkdir(tmp);
@@ -117,6 +119,25 @@ export async function saveCheckpoint(
   await writeLatest(runDir, name);
   await pruneCheckpoints(runDir, keep, name);
   return dir;
+}
+
+/** A run must never carry NaN or Infinity into a checkpoint, where --resume would pick it up again. */
+function refuseNonFinite(runDir: string, name: string, ckpt: CheckpointContents): void {
+  const tensors = [
+    ...ckpt.model.weights.map((w) => ({ name: w.name, tensor: w.read(), file: WEIGHTS_FILE })),
+    ...ckpt.optimizerWeights.map((t) => ({ ...t, file: OPTIMIZER_BIN_FILE })),
+  ];
+  for (const { name: tensorName, tensor, file } of tensors) {
+    if (tensor.dtype !== 'float32') continue;
+    const values = tensor.dataSync() as Float32Array;
+    const index = firstNonFinite(values);
+    if (index >= 0) {
+      throw new CheckpointError(
+        'CKPT_NON_FINITE',
+        `refusing to write checkpoint ${name} in ${checkpointsRoot(runDir)}: tensor '${tensorName}' (for ${file}) holds ${values[index]} at index ${index}; nothing was written and the earlier checkpoints are kept`,
+      );
+    }
+  }
 }
 
 function parseJson(bytes: Uint8Array, file: string): unknown {

@@ -10,6 +10,10 @@ export type CheckpointErrorCode =
   /** A run directory holds no checkpoint that passes verification. */
   | 'CKPT_NO_VALID'
   /** saveCheckpoint was called with a state or option it cannot write. */
-  | 'CKPT_INVALID_ARGUMENT';
+  | 'CKPT_INVALID_ARGUMENT'
+  /** saveCheckpoint was given a tensor holding NaN or Infinity; nothing was written. */
+  | 'CKPT_NON_FINITE'
+  /** A checkpoint verifies but holds values a run cannot continue from (non-finite, a negative variance). */
+  | 'CKPT_NOT_SANE';
 
 export class CheckpointError extends CodedError<CheckpointErrorCode> {}

@@ -48,6 +48,8 @@ export function withTrainingFlags<T>(yargs: Argv<T>) {
     .option('widths', { type: 'string', default: DEFAULT_MODEL_SPEC.blocks.map((b) => b.filters).join(','), describe: 'filters of each separable dilated block; their count is the depth' })
     .option('dilations', { type: 'string', default: DEFAULT_MODEL_SPEC.blocks.map((b) => b.dilation).join(','), describe: 'dilation of each block, as many as --widths' })
     .option('pool-after', { type: 'string', default: poolAfterDefault(), describe: "2×2 max-pool after these blocks (1-based), e.g. '2'; 'none' for no pooling" })
+    .option('max-grad-norm', { type: 'number', default: d.maxGradNorm, describe: 'clip the averaged gradient to this global L2 norm before each Adam step, as torch.nn.utils.clip_grad_norm_ (0: off)' })
+    .option('grad-norm-bound', { type: 'number', default: d.gradNormBound, describe: "refuse a worker's gradients whose norm is above this factor times the median of recently accepted ones (0: no bound)" })
     .option('checkpoint-every', { type: 'number', default: d.checkpointEvery, describe: 'steps between checkpoints' })
     .option('run-dir', { type: 'string', describe: 'where checkpoints and metrics.jsonl go (default runs/<time>)' })
     .option('resume', { type: 'boolean', default: false, describe: 'continue the run in --run-dir from its newest valid checkpoint (a new run if it has none yet)' });
@@ -72,6 +74,8 @@ export interface TrainingArgs {
   dilations: string;
   poolAfter: string;
   checkpointEvery: number;
+  maxGradNorm: number;
+  gradNormBound: number;
   dataDir?: string;
   classes?: string;
 }
@@ -91,6 +95,8 @@ export function trainConfigFromArgs(args: TrainingArgs): TrainConfig {
     testLimit: args.testLimit,
     dataDir: args.dataDir,
     checkpointEvery: args.checkpointEvery,
+    maxGradNorm: args.maxGradNorm,
+    gradNormBound: args.gradNormBound,
     evaluate: args.eval,
     model: modelSpecWith({
       stemFilters: args.stemFilters,

@@ -15,6 +15,7 @@ import { prepareRun, sessionInputs } from '../training/setup/runSetup.js';
 import { runSession, type SessionResult } from '../training/loop/session.js';
 import { buildSummary, type RunSummary } from '../training/loop/summary.js';
 import { AllowedHosts } from './allowedHosts.js';
+import { contributionChecksFor } from './contributionChecks.js';
 import { HANDSHAKE_MAX_PAYLOAD_BYTES } from './handshake.js';
 import { handleHttp, LOOPBACK_HOSTS, upgradeRefusal } from './httpEndpoints.js';
 import { DEFAULT_HEARTBEAT_TIMEOUT_MS } from './heartbeat.js';
@@ -122,6 +123,7 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: 
     nonFinitePolicy: o.nonFinitePolicy ?? 'skip',
     weightsVersion: () => state.weightsVersion,
     stop: o.stop,
+    numbers: await contributionChecksFor(run, o.workers, log),
   });
   status.attach(pool);
 

@@ -14,6 +14,7 @@ import {
 } from '../protocol/index.js';
 import { combineContributions, type StepContribution } from '../training/optimizer/aggregate.js';
 import { StepInterruptedError, type GradientSource, type StepOutcome, type StepRequest } from '../training/loop/source.js';
+import type { ContributionChecks } from './contributionChecks.js';
 import type { WorkerConnection } from './workerConnection.js';
 import type { WorkerPool } from './workerPool.js';
 
@@ -34,6 +35,8 @@ export interface RemoteSourceOptions {
   weightsVersion: () => number;
   /** Aborted when the run is asked to stop: a step that cannot finish is given up instead of retried. */
   stop?: AbortSignal;
+  /** Numeric checks (claims, gradient norm bound, batch-norm statistics) before a part is averaged in. */
+  numbers?: ContributionChecks;
 }
 
 export class RunStoppedError extends Error {}
@@ -76,6 +79,14 @@ export class RemoteGradientSource implements GradientSource {
       worker.life.refused(problem);
       return;
     }
+    // Last, since a part admitted here joins the gradient-norm history.
+    const numbers = this.o.numbers?.admit({ ...message, gradients: mapFromTensors(message.gradients), movingStatistics: mapFromTensors(message.bnStats) });
+    if (numbers) {
+      refuse(numbers);
+      worker.life.refused(numbers);
+      return;
+    }
+    worker.claims = { loss: message.loss, accuracy: message.correct / message.exampleCount };
     worker.life.accepted({ message, receivedAt, frameBytes });
   }
 

@@ -22,6 +22,8 @@ export class WorkerConnection {
   bytesReceived = 0;
   /** When anything (a frame or a pong) last came from this worker, by Date.now(). */
   lastSeen = Date.now();
+  /** What the worker said of its last accepted part: unverifiable, so shown in its row and used for nothing else. */
+  claims?: { loss: number; accuracy: number };
   /** Weights version last sent to this worker in full after it fell behind (one resync per version). */
   resyncedVersion = -1;
   readonly joinedAt = Date.now();
@@ -77,6 +79,8 @@ export class WorkerConnection {
       images_per_s: this.lastStepMs > 0 ? Math.round((1000 * this.lastStepExamples) / this.lastStepMs) : 0,
       bytes_sent: this.bytesSent,
       bytes_received: this.bytesReceived,
+      claimed_loss: this.claims?.loss,
+      claimed_accuracy: this.claims?.accuracy,
     };
   }
 }

@@ -2,6 +2,7 @@
 // batch statistics and updates the moving ones (Keras momentum semantics); inference mode, and
 // a frozen layer (trainable = false, as Keras does since 2.1.3), use the moving statistics.
 import * as tf from '@tensorflow/tfjs';
+import { movingAverageDecay } from '../numerics/movingStatistics.js';
 import { batchNormReluInference, batchNormReluTraining } from '../ops/batchNormRelu.js';
 
 export interface BatchNormReLUArgs {
@@ -64,7 +65,7 @@ export class BatchNormReLU extends tf.layers.Layer {
     }
     const { output, mean, variance } = batchNormReluTraining(x, gamma, beta, this.epsilon);
     tf.tidy(() => {
-      const decay = Math.max(1 - this.momentum, 1 / (this.statisticsUpdates + 1));
+      const decay = movingAverageDecay(this.momentum, this.statisticsUpdates);
       const updated = (moving: tf.LayerVariable, batch: tf.Tensor1D) =>
         tf.sub(moving.read(), tf.mul(tf.sub(moving.read(), batch), decay));
       this.movingMean.write(updated(this.movingMean, mean));

@@ -36,6 +36,8 @@ export const StepRecordSchema = Type.Object({
   /** Examples whose gradients were applied: the global batch less the parts of dropped workers. */
   examples: Type.Optional(nonNegativeInteger()),
   timings: StepTimingsSchema,
+  /** Why this step's update was not applied (it would have made the weights or Adam's state non-finite). */
+  refused: Type.Optional(Type.String({ expected: 'a reason' })),
 });
 
 export const EpochRecordSchema = Type.Object({

@@ -63,6 +63,15 @@ export const TrainConfigSchema = Type.Object({
   testLimit: nonNegativeInteger(),
   dataDir: Type.Optional(Type.String({ expected: 'a directory path' })),
   checkpointEvery: positiveInteger(),
+  /** Clip the averaged gradient to this global L2 norm before Adam (0 = no clipping; absent in older checkpoints). */
+  maxGradNorm: Type.Optional(Type.Number({ minimum: 0, expected: 'a non-negative number (0: no clipping)' })),
+  /**
+   * A worker's gradients whose norm exceeds this factor times the median of recently accepted
+   * norms are refused (0 = no bound); distributed runs only.
+   */
+  gradNormBound: Type.Optional(
+    Type.Union([Type.Literal(0), Type.Number({ exclusiveMinimum: 1 })], { expected: 'a factor above 1, or 0 for no bound' }),
+  ),
   /** Evaluate on the test set at the end of every epoch (and at the end of the run). */
   evaluate: Type.Boolean({ expected: 'true or false' }),
   model: ModelSpecSchema,

@@ -204,3 +204,38 @@ describe('recovery from damaged checkpoints', () => {
     });
   });
 });
+
+describe('saveCheckpoint refuses non-finite state', () => {
+  it('an optimizer tensor holding Infinity: CKPT_NON_FINITE naming the tensor, nothing written, LATEST unchanged', async () => {
+    await saveSteps([1]);
+    const model = denseModel(2);
+    const poisoned = tf.tensor1d([0.5, Number.POSITIVE_INFINITY]);
+    try {
+      await expect(saveCheckpoint(run.path, { model, optimizerWeights: [{ name: 'adam/v/dense/kernel', tensor: poisoned }], state: { step: 2 } })).rejects.toMatchObject({
+        code: 'CKPT_NON_FINITE',
+        message: expect.stringMatching(/refusing to write checkpoint step-0000000002 .*: tensor 'adam\/v\/dense\/kernel' \(for optimizer\.bin\) holds Infinity at index 1; nothing was written/),
+      });
+    } finally {
+      poisoned.dispose();
+      model.dispose();
+    }
+    expect((await listCheckpoints(run.path)).map((c) => c.step)).toEqual([1]);
+    expect((await readFile(join(run.path, 'checkpoints', 'LATEST'), 'utf8')).trim()).toBe('step-0000000001');
+    expect((await readdir(join(run.path, 'checkpoints'))).filter((n) => n.startsWith('.tmp'))).toEqual([]);
+  });
+
+  it('a model weight holding NaN: CKPT_NON_FINITE naming the weight', async () => {
+    const model = denseModel(3);
+    const kernel = model.weights[0];
+    kernel.write(tf.fill(kernel.shape as number[], Number.NaN));
+    try {
+      await expect(saveCheckpoint(run.path, { model, optimizerWeights: [], state: { step: 5 } })).rejects.toMatchObject({
+        code: 'CKPT_NON_FINITE',
+        message: expect.stringContaining(`tensor '${kernel.name}' (for weights.bin) holds NaN at index 0`),
+      });
+    } finally {
+      model.dispose();
+    }
+    expect(await listCheckpoints(run.path)).toEqual([]);
+  });
+});

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { blocksFromArgs } from '../../src/cli/trainingFlags.js';
 import { DEFAULT_MODEL_SPEC } from '../../src/model/spec.js';
+import { DEFAULT_TRAIN_CONFIG, validateTrainConfig } from '../../src/training/setup/config.js';
 
 describe('architecture flags', () => {
   it('default flags give the reference blocks', () => {
@@ -21,5 +22,18 @@ describe('architecture flags', () => {
     expect(() => blocksFromArgs({ widths: '16,x', dilations: '1,2', poolAfter: 'none' })).toThrow(/--widths: 'x' is not a positive integer/);
     expect(() => blocksFromArgs({ widths: '16,32', dilations: '1,0', poolAfter: 'none' })).toThrow(/--dilations: '0'/);
     expect(() => blocksFromArgs({ widths: '16,32', dilations: '1,2', poolAfter: '3' })).toThrow(/--pool-after 3: there are only 2 blocks/);
+  });
+});
+
+describe('numeric safety flags', () => {
+  it('--max-grad-norm is off by default and the gradient norm bound on', () => {
+    expect(DEFAULT_TRAIN_CONFIG.maxGradNorm).toBe(0);
+    expect(DEFAULT_TRAIN_CONFIG.gradNormBound).toBeGreaterThan(1);
+  });
+
+  it('refuses a negative --max-grad-norm and a --grad-norm-bound of 1 or less, naming the flag', () => {
+    expect(() => validateTrainConfig({ ...DEFAULT_TRAIN_CONFIG, maxGradNorm: -1 })).toThrow(/--max-grad-norm must be a non-negative number \(0: no clipping\), got -1/);
+    expect(() => validateTrainConfig({ ...DEFAULT_TRAIN_CONFIG, gradNormBound: 0.5 })).toThrow(/--grad-norm-bound must be a factor above 1, or 0 for no bound, got 0.5/);
+    expect(validateTrainConfig({ ...DEFAULT_TRAIN_CONFIG, gradNormBound: 0, maxGradNorm: 1 }).gradNormBound).toBe(0);
   });
 });

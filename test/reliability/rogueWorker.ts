@@ -11,6 +11,7 @@ import {
   proofsMatch,
   workerProof,
   type ChallengeMessage,
+  decodeTensorValues,
   elementCount,
   encodeMessage,
   encodeTensor,
@@ -21,6 +22,8 @@ import {
   type WelcomeMessage,
   type WireTensor,
 } from '../../src/protocol/index.js';
+
+const STATISTIC = /moving_(mean|variance)$/;
 
 /** Plain msgpack, for frames the typed encoder would never produce. */
 export const rawPack = new Packr({ useRecords: false, variableMapSize: true } as never);
@@ -42,6 +45,8 @@ export class RogueWorker {
   coordinatorProven = false;
   readonly closed: Promise<Closed>;
   welcome?: WelcomeMessage;
+  /** The run's batch-norm statistics as last heard (welcome, then weights broadcasts): a plausible answer reports them. */
+  readonly statistics = new Map<string, Float32Array>();
   private readonly waiters: { match: (m: Message) => boolean; resolve: (m: Message) => void }[] = [];
 
   private constructor(readonly socket: WebSocket) {
@@ -51,6 +56,11 @@ export class RogueWorker {
       if (!decoded.ok) throw new Error(`the coordinator sent an undecodable frame: ${decoded.error.message}`);
       const message = decoded.message;
       if (message.type === 'welcome') this.welcome = message;
+      if (message.type === 'welcome' || message.type === 'weights') {
+        for (const t of message.type === 'welcome' ? message.weights : message.tensors) {
+          if (STATISTIC.test(t.name)) this.statistics.set(t.name, decodeTensorValues(t).slice());
+        }
+      }
       const waiter = this.waiters.find((w) => w.match(message));
       if (waiter) {
         this.waiters.splice(this.waiters.indexOf(waiter), 1);
@@ -131,18 +141,18 @@ export class RogueWorker {
   specs(): { gradients: Map<string, number[]>; statistics: Map<string, number[]> } {
     const welcome = this.welcome!;
     const shapes = new Map(welcome.weights.map((t) => [t.name, t.shape]));
-    const statistics = [...shapes.keys()].filter((n) => /moving_(mean|variance)$/.test(n));
+    const statistics = [...shapes.keys()].filter((n) => STATISTIC.test(n));
     return {
       gradients: new Map(welcome.trainable.map((n) => [n, shapes.get(n)!])),
       statistics: new Map(statistics.map((n) => [n, shapes.get(n)!])),
     };
   }
 
-  /** A well-formed answer to `step`: zero gradients, unit statistics (values do not matter here). */
+  /** A well-formed answer to `step`: gradients filled with `fill`, and the run's own batch-norm statistics. */
   gradientsFor(step: StepMessage, fill = 0): GradientsMessage {
     const { gradients, statistics } = this.specs();
     const tensors = (specs: Map<string, number[]>, value: number): WireTensor[] =>
-      [...specs].map(([name, shape]) => encodeTensor(name, shape, new Float32Array(elementCount(shape)).fill(value)));
+      [...specs].map(([name, shape]) => encodeTensor(name, shape, this.statistics.get(name) ?? new Float32Array(elementCount(shape)).fill(value)));
     return {
       type: 'gradients',
       step: step.step,

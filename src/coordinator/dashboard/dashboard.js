@@ -199,6 +199,9 @@ function showWorkers(workers, expected) {
       [w.steps, 'num'],
       [`${w.last_step_ms} ms`, 'num'],
       [w.images_per_s, 'num'],
+      // A worker's own claims, shown in its row only: the run's figures do not take them on trust.
+      [w.claimed_loss === undefined ? '–' : formatNumber(w.claimed_loss, 4), 'num'],
+      [w.claimed_accuracy === undefined ? '–' : `${formatNumber(100 * w.claimed_accuracy, 1)}%`, 'num'],
       [formatBytes(w.bytes_sent), 'num'],
       [formatBytes(w.bytes_received), 'num'],
     ];
@@ -227,7 +230,7 @@ function showWorkers(workers, expected) {
   if (rows.length === 0) {
     const row = document.createElement('tr');
     row.className = 'empty';
-    row.innerHTML = '<td colspan="10">no worker has joined yet</td>';
+    row.innerHTML = '<td colspan="12">no worker has joined yet</td>';
     rows.push(row);
   }
   body.replaceChildren(...rows);

@@ -73,7 +73,7 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
         break outer;
       }
       const request = batches.request(stepInEpoch, state.position, plan.totalSteps, state.weightsVersion);
-      const step = await trainStep(source, state, request, plan.schedule).catch(interruptionIn(log));
+      const step = await trainStep(source, state, request, plan.schedule, config.maxGradNorm).catch(interruptionIn(log));
       if (!step) {
         interrupted = true;
         break outer;

@@ -69,7 +69,11 @@ export class SessionReport {
       workers: step.outcome.workers,
       examples: contribution.count,
       timings: step.timings,
+      ...(step.applied.refused ? { refused: step.applied.refused } : {}),
     };
+    // The batch is passed over rather than retried: the same weights would give the same gradients.
+    if (step.applied.refused) targets.log.warn(`step ${record.step}: update not applied, the weights and Adam state stay as they were: ${step.applied.refused}`);
+    if (step.applied.clipped) targets.log.debug(`step ${record.step}: gradient norm ${step.applied.clipped.norm.toPrecision(4)} clipped to --max-grad-norm`);
     this.runLog.write({ ...record });
     targets.log.debug(
       `step ${record.step}/${plan.totalSteps}: loss ${record.loss.toFixed(4)}, acc ${(100 * record.accuracy).toFixed(1)}%, lr ${record.lr.toPrecision(3)}, ` +

@@ -1,6 +1,6 @@
 // One training step, the same for every gradient source: the global batch's combined
 // contribution, one Adam step on the master weights, the new weights published.
-import type { MasterState } from '../optimizer/masterState.js';
+import type { AppliedStep, MasterState } from '../optimizer/masterState.js';
 import { learningRateAt, type ScheduleOptions } from './schedule.js';
 import type { GradientSource, StepOutcome, StepRequest, StepTimings } from './source.js';
 
@@ -10,18 +10,26 @@ export interface FinishedStep {
   /** Bytes on the wire for the step: gradients up plus weights down. */
   bytes: number;
   timings: StepTimings;
+  /** Whether the update was refused (non-finite) or clipped (--max-grad-norm). */
+  applied: Omit<AppliedStep, 'changed'>;
 }
 
 /** Runs `request` and advances `state` by one step; throws StepInterruptedError with nothing applied. */
-export async function trainStep(source: GradientSource, state: MasterState, request: StepRequest, schedule: ScheduleOptions): Promise<FinishedStep> {
+export async function trainStep(
+  source: GradientSource,
+  state: MasterState,
+  request: StepRequest,
+  schedule: ScheduleOptions,
+  maxGradNorm = 0,
+): Promise<FinishedStep> {
   const stepStarted = performance.now();
   const outcome = await source.computeStep(request);
   const applyStarted = performance.now();
   const learningRate = learningRateAt(state.position.globalStep, schedule);
-  const changed = state.apply(outcome.contribution, learningRate);
+  const { changed, ...applied } = state.apply(outcome.contribution, learningRate, { maxGradNorm });
   const applyMs = performance.now() - applyStarted;
   state.position = { epoch: request.epoch, stepInEpoch: request.stepInEpoch + 1, globalStep: state.position.globalStep + 1 };
   const published = await source.publishWeights(state.weights, state.weightsVersion, changed);
   const timings: StepTimings = { ...outcome.timings, applyMs, broadcastMs: published.ms, totalMs: performance.now() - stepStarted };
-  return { outcome, learningRate, bytes: outcome.bytes + published.bytes, timings };
+  return { outcome, learningRate, bytes: outcome.bytes + published.bytes, timings, applied };
 }

@@ -3,6 +3,8 @@
 // and the standalone worker apply exactly the same update, cheaply, with no tensors allocated.
 import { TrainingError } from '../errors.js';
 
+import { firstNonFinite } from '../../numerics/vectors.js';
+
 export interface AdamHyperparameters {
   beta1: number;
   beta2: number;
@@ -30,19 +32,28 @@ export function createAdamState(weights: ReadonlyMap<string, Float32Array>, name
   return { step: 0, firstMoment, secondMoment };
 }
 
-/** Updates `weights` and `state` in place with one Adam step for every gradient given. */
+export type AdamOutcome = { applied: true } | { applied: false; problem: string };
+
+/**
+ * One Adam step for every gradient given. The new moments and weights are computed into fresh
+ * float32 arrays first and checked: one huge gradient squares to +Infinity in the second moment,
+ * and an Inf moment makes every later update of that weight exactly 0, for good. If any value
+ * would be non-finite nothing is committed (weights, moments and the step count stay as they
+ * were) and the outcome names the first offending tensor; otherwise `weights` and `state` are
+ * updated in place.
+ */
 export function adamUpdate(
   weights: Map<string, Float32Array>,
   gradients: ReadonlyMap<string, Float32Array>,
   state: AdamState,
   learningRate: number,
   hyper: AdamHyperparameters = DEFAULT_ADAM,
-): void {
-  state.step += 1;
-  const t = state.step;
+): AdamOutcome {
+  const t = state.step + 1;
   const { beta1, beta2, epsilon } = hyper;
   const firstCorrection = 1 - beta1 ** t;
   const secondCorrection = 1 - beta2 ** t;
+  const staged: { weight: Float32Array; m: Float32Array; v: Float32Array; next: [Float32Array, Float32Array, Float32Array] }[] = [];
   for (const [name, gradient] of gradients) {
     const weight = weights.get(name);
     const m = state.firstMoment.get(name);
@@ -51,11 +62,30 @@ export function adamUpdate(
     if (gradient.length !== weight.length) {
       throw new TrainingError('WEIGHTS_MISMATCH', `Adam: gradient for "${name}" has ${gradient.length} values, the weight has ${weight.length}`);
     }
+    const nextM = new Float32Array(weight.length);
+    const nextV = new Float32Array(weight.length);
+    const nextW = new Float32Array(weight.length);
     for (let i = 0; i < weight.length; i++) {
       const g = gradient[i];
-      m[i] = beta1 * m[i] + (1 - beta1) * g;
-      v[i] = beta2 * v[i] + (1 - beta2) * g * g;
-      weight[i] -= (learningRate * (m[i] / firstCorrection)) / (Math.sqrt(v[i] / secondCorrection) + epsilon);
+      nextM[i] = beta1 * m[i] + (1 - beta1) * g;
+      nextV[i] = beta2 * v[i] + (1 - beta2) * g * g;
+      nextW[i] = weight[i] - (learningRate * (nextM[i] / firstCorrection)) / (Math.sqrt(nextV[i] / secondCorrection) + epsilon);
     }
+    // Checked after the float32 store: a value can overflow only there.
+    for (const [label, values] of [[`adam/m/${name}`, nextM], [`adam/v/${name}`, nextV], [name, nextW]] as const) {
+      const index = firstNonFinite(values);
+      if (index >= 0) {
+        const culprit = label === name ? `weight "${name}"` : `Adam state "${label}"`;
+        return { applied: false, problem: `${culprit}[${index}] would become ${values[index]} (gradient value ${gradient[index].toPrecision(4)})` };
+      }
+    }
+    staged.push({ weight, m, v, next: [nextW, nextM, nextV] });
   }
+  for (const { weight, m, v, next } of staged) {
+    weight.set(next[0]);
+    m.set(next[1]);
+    v.set(next[2]);
+  }
+  state.step = t;
+  return { applied: true };
 }

@@ -2,9 +2,25 @@
 // data. Converting it to and from a checkpoint lives here too, so save and resume agree.
 import * as tf from '@tensorflow/tfjs';
 import type { NamedTensor } from '../../checkpoint/namedTensors.js';
+import { checkMovingStatistics } from '../../numerics/movingStatistics.js';
+import { clipByGlobalNorm } from '../../numerics/vectors.js';
 import { type AdamState, adamUpdate, createAdamState } from './adam.js';
 import type { StepContribution } from './aggregate.js';
 import { TrainingError } from '../errors.js';
+
+export interface ApplyOptions {
+  /** Clip the combined gradient to this global norm first (torch's clip_grad_norm_); absent or 0: no clipping. */
+  maxGradNorm?: number;
+}
+
+export interface AppliedStep {
+  /** Names of the variables whose values changed (empty when the step was refused). */
+  changed: string[];
+  /** Why nothing of the step was applied. */
+  refused?: string;
+  /** The norm before clipping and the factor applied, when --max-grad-norm clipped this step. */
+  clipped?: { norm: number; scale: number };
+}
 
 export interface TrainingPosition {
   epoch: number;
@@ -31,13 +47,27 @@ export class MasterState {
     return new MasterState(weights, shapes, trainable, moving, createAdamState(weights, trainable), position);
   }
 
-  /** One optimizer step from a combined contribution; returns the names of changed weights. */
-  apply(contribution: StepContribution, learningRate: number): string[] {
-    adamUpdate(this.weights, contribution.gradients, this.adam, learningRate);
+  /**
+   * One optimizer step from a combined contribution. Nothing is applied when the step would put a
+   * non-finite value in the weights or Adam's state, or an impossible batch-norm statistic in the
+   * model: the outcome says why, and the weights version stays, so workers keep computing on them.
+   */
+  apply(contribution: StepContribution, learningRate: number, options: ApplyOptions = {}): AppliedStep {
+    const badStatistic = checkMovingStatistics(contribution.movingStatistics, new Map());
+    if (badStatistic) return { changed: [], refused: `batch-norm statistic ${badStatistic}` };
+    let gradients: ReadonlyMap<string, Float32Array> = contribution.gradients;
+    let clipped: AppliedStep['clipped'];
+    if (options.maxGradNorm !== undefined && options.maxGradNorm > 0) {
+      const clip = clipByGlobalNorm(gradients, options.maxGradNorm);
+      gradients = clip.gradients;
+      if (clip.scale < 1) clipped = { norm: clip.norm, scale: clip.scale };
+    }
+    const outcome = adamUpdate(this.weights, gradients, this.adam, learningRate);
+    if (!outcome.applied) return { changed: [], refused: outcome.problem, clipped };
     // Copies: received statistics may be views into a network frame.
     for (const [name, values] of contribution.movingStatistics) this.weights.set(name, values.slice());
     this.weightsVersion += 1;
-    return [...contribution.gradients.keys(), ...contribution.movingStatistics.keys()];
+    return { changed: [...contribution.gradients.keys(), ...contribution.movingStatistics.keys()], clipped };
   }
 
   /** Adam moments as named tensors for a checkpoint (the caller disposes them). */

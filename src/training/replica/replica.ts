@@ -97,6 +97,10 @@ export class Replica {
     if (globalStep !== undefined) {
       for (const layer of this.batchNormLayers) layer.statisticsUpdates = globalStep;
     }
+    // The forward pass moves this replica's moving statistics; they are put back afterwards, so
+    // that a replica's statistics change only by setWeights, to the master's. Otherwise a step that
+    // is retried, or whose update was refused, would start from statistics the master never had.
+    const statisticsBefore = this.movingStatistics.map((v) => tf.clone(v.variable));
     const { x, y } = batchTensors(batch.images, batch.labels, this.spec.inputShape, this.spec.numClasses);
     const result = computeGradients(this.model, this.trainable, x, y);
     const gradientNames = [...result.gradients.keys()];
@@ -110,6 +114,8 @@ export class Replica {
       return { count: batch.labels.length, loss, correct, gradients, movingStatistics, computeMs: performance.now() - started };
     } finally {
       tf.dispose([x, y, result.loss, result.correct, ...result.gradients.values()]);
+      this.movingStatistics.forEach((v, i) => v.variable.assign(statisticsBefore[i]));
+      tf.dispose(statisticsBefore);
     }
   }
 

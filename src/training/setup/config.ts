@@ -3,6 +3,7 @@
 // workers in the welcome message. Its shape and ranges are src/schemas/runConfig.ts.
 import { CodedError } from '../../errors/codedError.js';
 import { DEFAULT_MODEL_SPEC, type ModelSpec, validateModelSpec } from '../../model/spec.js';
+import { DEFAULT_NORM_BOUND } from '../../numerics/gradientNormBound.js';
 import { describeProblem } from '../../schemas/check.js';
 import { trainConfigValidator, type TrainConfig } from '../../schemas/runConfig.js';
 
@@ -18,6 +19,8 @@ const FLAG_OF: Partial<Record<keyof TrainConfig, string>> = {
   trainLimit: 'train-limit',
   testLimit: 'test-limit',
   checkpointEvery: 'checkpoint-every',
+  maxGradNorm: 'max-grad-norm',
+  gradNormBound: 'grad-norm-bound',
   frozenLayers: 'freeze',
   dataDir: 'data-dir',
 };
@@ -40,6 +43,8 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   trainLimit: 0,
   testLimit: 0,
   checkpointEvery: 500,
+  maxGradNorm: 0,
+  gradNormBound: DEFAULT_NORM_BOUND.factor,
   evaluate: true,
   model: DEFAULT_MODEL_SPEC,
 };

@@ -13,6 +13,7 @@ import { freezeLayers } from '../replica/freeze.js';
 import { seededInitialWeights } from './initialWeights.js';
 import { MasterState } from '../optimizer/masterState.js';
 import { readRunState, type RunState } from './runState.js';
+import { checkResumedState } from './resumeChecks.js';
 import { loadTrainingData, type TrainingData } from './trainingData.js';
 import { movingStatisticVariables, namedVariables, trainableVariables, variableShapes } from '../replica/variables.js';
 import { TrainingError } from '../errors.js';
@@ -58,7 +59,14 @@ export async function prepareRun(requested: TrainConfig, runDir: string, resume:
     const weights = new Map(namedVariables(model).map((v) => [v.name, (v.variable.dataSync() as Float32Array).slice()]));
     model.dispose();
     const run = readRunState(loaded.state, loaded.dir);
-    config = { ...run.config, epochs: requested.epochs, maxSteps: requested.maxSteps, checkpointEvery: requested.checkpointEvery };
+    try {
+      const optimizer = new Map(loaded.optimizerWeights.map((t) => [t.name, t.tensor.dataSync() as Float32Array]));
+      checkResumedState(loaded.dir, weights, optimizer, run.adamStep);
+    } catch (error) {
+      tf.dispose(loaded.optimizerWeights.map((t) => t.tensor));
+      throw error;
+    }
+    config = { ...run.config, epochs: requested.epochs, maxSteps: requested.maxSteps, checkpointEvery: requested.checkpointEvery, maxGradNorm: requested.maxGradNorm, gradNormBound: requested.gradNormBound };
     saved = { dir: loaded.dir, weights, run, optimizer: loaded.optimizerWeights };
     log.info(`resuming from ${loaded.dir} at step ${run.position.globalStep} (epoch ${run.position.epoch + 1}, step ${run.position.stepInEpoch} of it)`);
   }

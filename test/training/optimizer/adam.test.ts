@@ -57,4 +57,33 @@ describe('adamUpdate', () => {
     const state = createAdamState(weights, ['w']);
     expect(() => adamUpdate(weights, new Map([['other', new Float32Array(2)]]), state, 1e-3)).toThrow(/other/);
   });
+
+  it('does not apply a 1e30 gradient, whose square overflows the float32 second moment: weights, moments and step stay', () => {
+    const weights = new Map([['a', Float32Array.from([0.5, -0.5])], ['b', Float32Array.from([1, 2])]]);
+    const state = createAdamState(weights, ['a', 'b']);
+    adamUpdate(weights, new Map([['a', Float32Array.from([0.1, 0.1])], ['b', Float32Array.from([0.1, 0.1])]]), state, 1e-2);
+    const before = { a: [...weights.get('a')!], b: [...weights.get('b')!], v: [...state.secondMoment.get('a')!], step: state.step };
+    // 'a' alone would be fine: nothing of it may be committed when 'b' fails.
+    const outcome = adamUpdate(weights, new Map([['a', Float32Array.from([0.1, 0.1])], ['b', Float32Array.from([1e30, 0])]]), state, 1e-2);
+    expect(outcome).toEqual({ applied: false, problem: 'Adam state "adam/v/b"[0] would become Infinity (gradient value 1.000e+30)' });
+    expect([...weights.get('a')!]).toEqual(before.a);
+    expect([...weights.get('b')!]).toEqual(before.b);
+    expect([...state.secondMoment.get('a')!]).toEqual(before.v);
+    expect(state.step).toBe(before.step);
+  });
+
+  it('after a refused update training goes on: the next ordinary gradient moves the weights as if the bad one never came', () => {
+    const run = (withBad: boolean) => {
+      const weights = new Map([['w', Float32Array.from(initial)]]);
+      const state = createAdamState(weights, ['w']);
+      adamUpdate(weights, new Map([['w', Float32Array.from(grads[0])]]), state, 1e-2);
+      if (withBad) adamUpdate(weights, new Map([['w', new Float32Array(4).fill(1e30)]]), state, 1e-2);
+      adamUpdate(weights, new Map([['w', Float32Array.from(grads[1])]]), state, 1e-2);
+      return [...weights.get('w')!];
+    };
+    const withBad = run(true);
+    expect(withBad).toEqual(run(false));
+    expect(withBad[0]).not.toBe(initial[0]);
+    naiveAdam([...initial], grads.slice(0, 2), 1e-2).forEach((value, i) => expect(withBad[i]).toBeCloseTo(value, 6));
+  });
 });
