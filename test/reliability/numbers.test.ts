@@ -85,7 +85,7 @@ describe('a rogue worker next to an honest one: every poisoned number is refused
 
   beforeAll(async () => {
     const port = await freePort();
-    coordinator = new CliProcess('coordinator', coordinatorArgs(port, runDir, 2, ['--max-steps', String(STEPS), '--step-timeout', '60']), ENV);
+    coordinator = new CliProcess('coordinator', coordinatorArgs(port, runDir, 2, ['--max-steps', String(STEPS), '--step-timeout', '60', '--max-refused-frames', '1000']), ENV);
     processes.push(coordinator);
     await coordinator.waitForLine(/listening on ws:/, START_TIMEOUT_MS);
     processes.push(new CliProcess('honest worker', workerArgs(port, 'honest'), ENV));
