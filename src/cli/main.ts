@@ -8,6 +8,7 @@ import { reportCommand } from './commands/report.js';
 import { predictCommand } from './commands/predict.js';
 import { serveCommand } from './commands/serve.js';
 import { workerCommand } from './commands/worker.js';
+import { isCodedError } from '../errors/codedError.js';
 import { alreadyLogged } from './output.js';
 import { refuseRepeatedFlags } from './repeatedFlags.js';
 
@@ -33,6 +34,8 @@ await yargs(hideBin(process.argv))
     } else {
       process.stderr.write(`${y.help()}\n\ndsdc-dist: ${message}\n`);
     }
-    process.exit(1);
+    // A coded error says which exit code its failure means (a checkpoint that cannot be written
+    // is not a usage mistake, and supervisors act on the difference).
+    process.exit(error && isCodedError(error) ? error.exitCode : 1);
   })
   .parseAsync();

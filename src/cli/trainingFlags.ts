@@ -4,6 +4,7 @@ import { BACKEND_CHOICES, type BackendChoice } from '../backend/index.js';
 import { parseClassList } from '../data/batching.js';
 import { LOG_LEVELS, type LogLevel } from '../log/logger.js';
 import { type BlockSpec, DEFAULT_MODEL_SPEC, modelSpecWith } from '../model/spec.js';
+import { DEFAULT_CHECKPOINT_RETRY_MS } from '../checkpoint/retryingSave.js';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../training/config.js';
 import { SCHEDULE_KINDS, type ScheduleKind } from '../training/schedule.js';
 
@@ -37,8 +38,16 @@ export function withTrainingFlags<T>(yargs: Argv<T>) {
     .option('dilations', { type: 'string', default: DEFAULT_MODEL_SPEC.blocks.map((b) => b.dilation).join(','), describe: 'dilation of each block, as many as --widths' })
     .option('pool-after', { type: 'string', default: poolAfterDefault(), describe: "2×2 max-pool after these blocks (1-based), e.g. '2'; 'none' for no pooling" })
     .option('checkpoint-every', { type: 'number', default: d.checkpointEvery, describe: 'steps between checkpoints' })
+    .option('checkpoint-retry', { type: 'number', default: DEFAULT_CHECKPOINT_RETRY_MS / 1000, describe: 'seconds to keep retrying a checkpoint that cannot be written (full disk, permissions) before the run stops with exit code 74' })
     .option('run-dir', { type: 'string', describe: 'where checkpoints and metrics.jsonl go (default runs/<time>)' })
-    .option('resume', { type: 'boolean', default: false, describe: 'continue the run in --run-dir from its newest valid checkpoint (a new run if it has none yet)' });
+    .option('resume', { type: 'boolean', default: false, describe: 'continue the run in --run-dir from its newest valid checkpoint (a new run if it has none yet)' })
+    .check((a) => {
+      // Without a directory, --resume would silently start a new run under runs/<time>.
+      if (a.resume && a['run-dir'] === undefined) throw new Error('--resume needs --run-dir: name the run directory to continue, e.g. --resume --run-dir runs/20261201-2240');
+      const retry = a['checkpoint-retry'] as number;
+      if (!(retry >= 0)) throw new Error(`--checkpoint-retry must be a non-negative number of seconds, got ${retry}`);
+      return true;
+    });
 }
 
 export interface TrainingArgs {
@@ -60,6 +69,7 @@ export interface TrainingArgs {
   dilations: string;
   poolAfter: string;
   checkpointEvery: number;
+  checkpointRetry: number;
   dataDir?: string;
   classes?: string;
 }

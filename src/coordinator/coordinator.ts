@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { initBackend, type BackendChoice } from '../backend/index.js';
 import type { Logger } from '../log/logger.js';
-import { maxPayloadBytes, tensorsFromMap, type JsonObject } from '../protocol/index.js';
+import { CloseCode, maxPayloadBytes, tensorsFromMap, type JsonObject } from '../protocol/index.js';
 import type { TrainConfig } from '../training/config.js';
 import { ProgressReporter } from '../training/progress.js';
 import { prepareRun, sessionInputs } from '../training/runSetup.js';
@@ -37,6 +37,9 @@ export interface CoordinatorOptions {
   log: Logger;
   quiet: boolean;
   stop?: AbortSignal;
+  checkpointRetryMs?: number;
+  /** The flags the user typed (a resume reports the ones it ignores). */
+  givenFlags?: ReadonlySet<string>;
   joinTimeoutMs?: number;
   stepTimeoutMs?: number;
   nonFinitePolicy?: NonFinitePolicy;
@@ -57,7 +60,7 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: 
   }
   if (!o.token) log.info('no token set (DSDC_TOKEN / --token-file): listening on loopback only');
   const backend = await initBackend(o.backend, (m) => log.info(m));
-  const run = await prepareRun(o.config, o.runDir, o.resume, log, o.initialWeights);
+  const run = await prepareRun(o.config, o.runDir, o.resume, log, o.initialWeights, o.givenFlags);
   const { state } = run;
   const runId = randomUUID();
   const status = new RunStatus(runId, o.workers);
@@ -66,6 +69,9 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: 
 
   const http = o.tls ? createTlsServer({ cert: o.tls.cert, key: o.tls.key }, handleHttp(status)) : createServer(handleHttp(status));
   const wss = new WebSocketServer({ server: http, maxPayload: limits.maxPayloadBytes });
+  // ws re-emits the HTTP server's errors (EADDRINUSE above all) on itself; listen() reports them
+  // as one line, so this copy must not become an unhandled 'error' event with a stack trace.
+  wss.on('error', (error) => log.debug(`websocket server: ${error.message}`));
   const pool = new WorkerPool(wss, {
     token: o.token,
     limits,
@@ -110,6 +116,7 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: 
   log.info(`listening on ${url} (dashboard: ${url.replace(/^ws/, 'http')}/, metrics: ${url.replace(/^ws/, 'http')}/metrics); waiting for ${o.workers} worker(s)`);
   o.onListening?.(url);
   let stoppedEarly = false;
+  let failure: string | undefined;
   try {
     // A stop request while waiting goes straight to the session, which checkpoints and returns.
     await pool.waitForWorkers(o.workers, o.joinTimeoutMs ?? DEFAULT_JOIN_TIMEOUT_MS, o.stop);
@@ -120,6 +127,7 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: 
       progress: new ProgressReporter(log, o.quiet),
       onStep: (record) => status.recordStep(record),
       stop: o.stop,
+      checkpointRetryMs: o.checkpointRetryMs,
     });
     status.phase = 'finished';
     stoppedEarly = result.interrupted;
@@ -127,12 +135,21 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: 
     return { summary, result };
   } catch (error) {
     status.phase = 'failed';
+    failure = error instanceof Error ? error.message : String(error);
     throw error;
   } finally {
-    pool.closeAll(status.phase === 'finished' && !stoppedEarly ? 'run finished' : 'run stopped');
+    // Workers end for good only when the run is done; otherwise the bye says why it stopped.
+    if (status.phase === 'finished' && !stoppedEarly) pool.closeAll('run finished', CloseCode.RUN_FINISHED);
+    else pool.closeAll(`run stopped: ${failure ?? stopReason(o.stop)}`, CloseCode.RUN_STOPPED);
     await closeServers(wss, http);
     run.localModel.dispose();
   }
+}
+
+function stopReason(stop: AbortSignal | undefined): string {
+  const reason = stop?.reason;
+  if (!stop?.aborted) return 'it ended before its last step';
+  return reason instanceof Error ? `${reason.message} (stop requested)` : 'stop requested';
 }
 
 function listen(http: Server, host: string, port: number, scheme: 'ws' | 'wss'): Promise<string> {

@@ -41,9 +41,13 @@ export interface WorkerPoolOptions {
   heartbeatTimeoutMs?: number;
 }
 
+/** A bye's reason is free text on the wire, bounded like every text field. */
+const MAX_BYE_REASON_CHARS = 1000;
+
 export class WorkerPool extends EventEmitter {
   private readonly workers = new Map<string, WorkerConnection>();
   private closing = false;
+  private closeCode: CloseCode = CloseCode.RUN_FINISHED;
   private readonly heartbeat: Heartbeat;
 
   constructor(
@@ -95,13 +99,15 @@ export class WorkerPool extends EventEmitter {
   }
 
   /** Says goodbye to every worker (they exit instead of reconnecting) and closes the sockets. */
-  closeAll(reason: string): void {
+  closeAll(reason: string, code: CloseCode = CloseCode.RUN_FINISHED): void {
     this.closing = true;
+    this.closeCode = code;
     this.heartbeat.stop();
     for (const worker of this.workers.values()) {
       if (worker.state === 'gone') continue;
-      worker.send({ type: 'bye', reason });
-      worker.socket.close(CloseCode.RUN_FINISHED, reason.slice(0, 100));
+      worker.send({ type: 'bye', reason: reason.slice(0, MAX_BYE_REASON_CHARS) });
+      // The close frame's reason is capped at 123 bytes; the bye carries the full one.
+      worker.socket.close(code, code === CloseCode.RUN_FINISHED ? 'run finished' : 'run stopped');
       worker.markGone('run finished');
     }
   }
@@ -110,7 +116,7 @@ export class WorkerPool extends EventEmitter {
     const address = `${request.socket.remoteAddress}:${request.socket.remotePort}`;
     const log = this.options.log;
     if (this.closing) {
-      socket.close(CloseCode.RUN_FINISHED, 'run finished');
+      socket.close(this.closeCode, this.closeCode === CloseCode.RUN_FINISHED ? 'run finished' : 'run stopped');
       return;
     }
     const handshakeTimer = setTimeout(() => socket.close(CloseCode.HANDSHAKE_TIMEOUT, 'no hello in time'), HANDSHAKE_TIMEOUT_MS);

@@ -26,6 +26,12 @@ export const CloseCode = {
   UNEXPECTED_MESSAGE: 4006,
   /** No `hello` (or no `welcome`) within the handshake timeout. */
   HANDSHAKE_TIMEOUT: 4007,
+  /**
+   * The run stopped before its end (an error such as a checkpoint that cannot be written, or a
+   * stop request); the bye's reason says which. A restarted coordinator continues it, so a
+   * worker should stay available rather than end as if the run were done (RUN_FINISHED).
+   */
+  RUN_STOPPED: 4008,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 

@@ -5,7 +5,7 @@
 import { MNIST_NUM_CLASSES } from '../data/types.js';
 import type { Logger } from '../log/logger.js';
 import { buildDsdcNet } from '../model/dsdcNet.js';
-import { type ModelSpec, validateModelSpec } from '../model/spec.js';
+import { checkModelSpec, type ModelSpec } from '../model/spec.js';
 import { type TrainConfig, validateTrainConfig } from './config.js';
 import { freezeLayers, parseFreezeSpec, resolveFreezeSpec } from './freeze.js';
 import { seededInitialWeights } from './initialWeights.js';
@@ -52,7 +52,7 @@ export async function prepareFinetune(r: FinetuneRequest, log: Logger): Promise<
   loaded.model.dispose();
   const saved = (loaded.state as { config?: SavedConfig }).config;
   if (!saved?.model) throw new Error(`--from ${r.from}: checkpoint ${loaded.dir} has no run config (state.json config.model); only checkpoints written by dsdc-dist training can be fine-tuned`);
-  validateModelSpec(saved.model);
+  checkModelSpec(saved.model, `${loaded.dir}/state.json: config.model`);
   if (saved.model.batchNorm && !r.config.model.batchNorm) {
     throw new Error(`--no-batch-norm: checkpoint ${loaded.dir} has batch norm, and a fine-tune run keeps the architecture of its checkpoint`);
   }

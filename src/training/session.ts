@@ -12,6 +12,7 @@ import type { TrainConfig } from './config.js';
 import { evaluateModel } from './evaluate.js';
 import type { MasterState } from './masterState.js';
 import { ProgressReporter } from './progress.js';
+import { saveWithRetry } from '../checkpoint/retryingSave.js';
 import { RunLog } from './runLog.js';
 import { learningRateAt } from './schedule.js';
 import { StepInterruptedError, type GradientSource, type StepRequest, type StepTimings } from './source.js';
@@ -34,6 +35,8 @@ export interface SessionOptions {
   onStep?: (record: StepRecord) => void;
   /** Aborted when the process is asked to stop: the loop checkpoints and returns early. */
   stop?: AbortSignal;
+  /** How long a checkpoint that cannot be written is retried before the run fails (ms). */
+  checkpointRetryMs?: number;
 }
 
 export interface StepRecord {
@@ -82,7 +85,9 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
   // The schedule spans the planned epochs; --max-steps only stops early, so a stopped and resumed
   // run follows the same learning-rate curve as an uninterrupted one.
   const schedule = { kind: config.schedule, baseRate: config.learningRate, totalSteps: plannedSteps, warmupSteps: config.warmupSteps };
-  const runLog = new RunLog(o.runDir);
+  const runLog = new RunLog(o.runDir, { warn: (m) => log.warn(m), info: (m) => log.info(m) });
+  const saveCheckpoint = () =>
+    saveWithRetry(() => o.saveCheckpoint(state), { runDir: o.runDir, step: state.position.globalStep, retryForMs: o.checkpointRetryMs, stop: o.stop, warn: (m) => log.warn(m), info: (m) => log.info(m) });
   const stats = new StepStatistics();
   let evaluation: EvaluationReport | undefined;
   let checkpoint: string | undefined;
@@ -100,6 +105,9 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
     stats.startEpoch();
     for (let s = state.position.stepInEpoch; s < perEpoch; s++) {
       if (state.position.globalStep >= totalSteps) break outer;
+      // A step computed in this process never yields by itself: without this, a signal would
+      // be handled only after the last step.
+      await yieldToEventLoop();
       if (o.stop?.aborted) {
         interrupted = true;
         break outer;
@@ -167,7 +175,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
       o.onStep?.(record);
       if (state.position.globalStep % config.checkpointEvery === 0) {
         const saveStarted = performance.now();
-        checkpoint = await o.saveCheckpoint(state);
+        checkpoint = await saveCheckpoint();
         stats.exclude(performance.now() - saveStarted);
       }
     }
@@ -189,7 +197,7 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
   o.progress.endLine();
   const finished = !interrupted;
   if (finished && config.evaluate && (!evaluation || state.position.stepInEpoch !== perEpoch)) evaluation = evaluate(o);
-  checkpoint = await o.saveCheckpoint(state);
+  checkpoint = await saveCheckpoint();
   const summary = stats.summary();
   const result: SessionResult = {
     steps: state.position.globalStep,
@@ -206,6 +214,10 @@ export async function runSession(o: SessionOptions): Promise<SessionResult> {
   };
   runLog.write({ type: 'summary', ...result, evaluation: undefined, test_accuracy: result.evaluation?.accuracy });
   return result;
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function evaluate(o: SessionOptions): EvaluationReport {

@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import { WebSocket } from 'ws';
 import { initBackend, type BackendChoice } from '../backend/index.js';
 import type { Logger } from '../log/logger.js';
-import { type ModelSpec, validateModelSpec } from '../model/spec.js';
+import { checkModelSpec, type ModelSpec } from '../model/spec.js';
 import {
   CloseCode,
   PROTOCOL_VERSION,
@@ -27,7 +27,9 @@ import { Replica, type PreparedBatch } from '../training/replica.js';
 import { openTrainingExamples, type TrainingExamples } from '../training/trainingData.js';
 import { variableShapes, namedVariables } from '../training/variables.js';
 import { Backoff } from './backoff.js';
-import { WORKER_REFUSED_EXIT_CODE } from './exitCodes.js';
+import { CodedError } from '../errors/codedError.js';
+import { checkCoordinatorUrl, diagnoseConnectFailure } from './connectDiagnosis.js';
+import { WORKER_NO_COORDINATOR_EXIT_CODE, WORKER_REFUSED_EXIT_CODE, WORKER_RUN_STOPPED_EXIT_CODE } from './exitCodes.js';
 
 export interface RemoteWorkerOptions {
   url: string;
@@ -44,7 +46,8 @@ export interface RemoteWorkerOptions {
   coordinatorSilenceMs?: number;
 }
 
-export const DEFAULT_GIVE_UP_AFTER_MS = 600_000;
+/** --connect-timeout's default: long enough for a supervisor to restart a coordinator from its checkpoint. */
+export const DEFAULT_GIVE_UP_AFTER_MS = 120_000;
 /** The coordinator pings every few seconds; minutes of silence mean a half-open connection to a dead one. */
 export const DEFAULT_COORDINATOR_SILENCE_MS = 180_000;
 const SILENCE_CHECK_MS = 5_000;
@@ -52,6 +55,7 @@ const SILENCE_CHECK_MS = 5_000;
 const MAX_COORDINATOR_FRAME_BYTES = 256 * 1024 * 1024;
 
 export async function runRemoteWorker(o: RemoteWorkerOptions): Promise<void> {
+  checkCoordinatorUrl(o.url);
   const backend = await initBackend(o.backend, (m) => o.log.info(m));
   const worker = new RemoteWorker(o, backend);
   await worker.run();
@@ -70,6 +74,8 @@ class RemoteWorker {
   private training?: { examples: TrainingExamples; key: string };
   private finished = false;
   private joinedOnce = false;
+  /** Why the last connection attempt failed, in words (undefined after one that worked). */
+  private lastFailure?: string;
 
   constructor(
     private readonly o: RemoteWorkerOptions,
@@ -80,16 +86,30 @@ class RemoteWorker {
 
   async run(): Promise<void> {
     const backoff = new Backoff();
+    const giveUpAfterMs = this.o.giveUpAfterMs ?? DEFAULT_GIVE_UP_AFTER_MS;
     let lastContact = Date.now();
+    let toldFailure: string | undefined;
     while (!this.finished) {
       const connected = await this.connectOnce();
       if (connected) lastContact = Date.now();
       if (this.finished) break;
-      if (Date.now() - lastContact > (this.o.giveUpAfterMs ?? DEFAULT_GIVE_UP_AFTER_MS)) {
-        throw new Error(`no coordinator at ${this.o.url} for ${Math.round((Date.now() - lastContact) / 1000)} s; giving up`);
+      const failure = connected ? undefined : this.lastFailure;
+      // Each new cause is said once, at warn; the same one again is only a retry.
+      const told = failure !== undefined && failure === toldFailure;
+      if (failure !== undefined && !told) {
+        this.o.log.warn(`cannot reach the coordinator at ${this.o.url}: ${failure}; retrying for up to ${Math.round(giveUpAfterMs / 1000)} s (--connect-timeout)`);
+      }
+      toldFailure = failure;
+      const silentFor = Date.now() - lastContact;
+      if (silentFor > giveUpAfterMs) {
+        throw new CodedError(
+          'NO_COORDINATOR',
+          `no coordinator at ${this.o.url} for ${Math.round(silentFor / 1000)} s; giving up (--connect-timeout ${Math.round(giveUpAfterMs / 1000)})` + (failure ? `: ${failure}` : ''),
+          { exitCode: WORKER_NO_COORDINATOR_EXIT_CODE },
+        );
       }
       const delay = connected ? backoff.reset() : backoff.next();
-      this.o.log.info(`reconnecting to ${this.o.url} in ${(delay / 1000).toFixed(1)} s`);
+      (told ? this.o.log.debug : this.o.log.info)(`reconnecting to ${this.o.url} in ${(delay / 1000).toFixed(1)} s`);
       await new Promise((r) => setTimeout(r, delay));
     }
     this.replica?.dispose();
@@ -109,10 +129,14 @@ class RemoteWorker {
   private connectOnce(): Promise<boolean> {
     return new Promise((resolve) => {
       let welcomed = false;
+      let opened = false;
+      let byeReason: string | undefined;
+      let socketError: Error | undefined;
       const socket = new WebSocket(this.o.url, { maxPayload: MAX_COORDINATOR_FRAME_BYTES, ...(this.o.tlsCa ? { ca: this.o.tlsCa } : {}) });
       const send = (message: WorkerMessage) => socket.send(encodeMessage(message), { binary: true });
       const stopWatching = this.watchForSilence(socket);
       socket.on('open', () => {
+        opened = true;
         send({
           type: 'hello',
           workerId: this.workerId,
@@ -150,7 +174,8 @@ class RemoteWorker {
               this.onWeights(message, send);
               break;
             case 'bye':
-              this.o.log.info(`coordinator says bye: ${message.reason}`);
+              // Whether the run is over or only stopped is the close code's to say.
+              byeReason = message.reason;
               this.finished = true;
               socket.close(CloseCode.NORMAL, 'bye');
               break;
@@ -167,16 +192,38 @@ class RemoteWorker {
       };
       socket.on('close', (code, reason) => {
         stopWatching();
-        if (code === CloseCode.RUN_FINISHED) this.finished = true;
-        else if (code === CloseCode.BAD_TOKEN || code === CloseCode.VERSION_MISMATCH || code === CloseCode.DUPLICATE_WORKER_ID) {
+        if (code === CloseCode.RUN_FINISHED) {
+          this.finished = true;
+          this.o.log.info(`coordinator says bye: ${byeReason ?? 'run finished'}`);
+        } else if (code === CloseCode.RUN_STOPPED || (byeReason !== undefined && !/^run finished/.test(byeReason))) {
+          this.finished = true;
+          this.o.log.warn(
+            `coordinator stopped the run before its end (${byeReason ?? reason.toString()}); exiting with code ${WORKER_RUN_STOPPED_EXIT_CODE} ` +
+              'so that a supervisor (pm2, train) starts this worker again for the restarted coordinator',
+          );
+          process.exitCode = WORKER_RUN_STOPPED_EXIT_CODE;
+        } else if (byeReason !== undefined) {
+          this.o.log.info(`coordinator says bye: ${byeReason}`);
+        } else if (code === CloseCode.BAD_TOKEN || code === CloseCode.VERSION_MISMATCH || code === CloseCode.DUPLICATE_WORKER_ID) {
           this.o.log.error(`coordinator refused this worker (code ${code}: ${reason}); not retrying`);
           this.finished = true;
           process.exitCode = WORKER_REFUSED_EXIT_CODE;
-        } else if (!this.finished) this.o.log.warn(`connection to ${this.o.url} closed (code ${code}${reason.length ? `, ${reason}` : ''})`);
-        resolve(welcomed);
+        } else if (!this.finished && welcomed) this.o.log.warn(`connection to ${this.o.url} closed (code ${code}${reason.length ? `, ${reason}` : ''})`);
+        if (welcomed || this.finished) {
+          this.lastFailure = undefined;
+          return resolve(welcomed);
+        }
+        const closedHow = opened ? new Error(`the connection closed during the handshake (code ${code}${reason.length ? `, ${reason}` : ''})`) : undefined;
+        void diagnoseConnectFailure(this.o.url, { error: socketError ?? closedHow, tlsCaGiven: this.o.tlsCa !== undefined }).then((why) => {
+          this.lastFailure = why;
+          resolve(false);
+        });
       });
-      // Certificate problems do not go away by retrying quietly: say so at warn level.
-      socket.on('error', (error) => (/certificate|self[- ]signed|CERT/i.test(error.message) ? this.o.log.warn : this.o.log.debug)(`socket: ${error.message}`));
+      // Said in words, with the fix, by diagnoseConnectFailure when the attempt is over.
+      socket.on('error', (error) => {
+        socketError = error;
+        this.o.log.debug(`socket: ${error.message}`);
+      });
     });
   }
 
@@ -204,7 +251,8 @@ class RemoteWorker {
 
   private async onWelcome(welcome: WelcomeMessage): Promise<void> {
     const spec = welcome.modelSpec as unknown as ModelSpec;
-    validateModelSpec(spec);
+    // Before anything is allocated for it: a coordinator's spec is bounded like a file's.
+    checkModelSpec(spec, `welcome from ${this.o.url}: modelSpec`);
     const config = welcome.config as { augmentShift?: number; dataDir?: string; classes?: number[]; frozenLayers?: string[] };
     const frozenLayers = config.frozenLayers ?? [];
     const dataKey = JSON.stringify([this.o.dataDir ?? config.dataDir, config.classes]);

@@ -13,6 +13,8 @@ import { formatSummary } from '../../training/summary.js';
 import { logFailure, printResult, stopSignal } from '../output.js';
 import { readTlsCa, readTlsPair } from '../tlsFiles.js';
 import { readToken } from '../token.js';
+import { givenFlags } from '../givenFlags.js';
+import { hideBin } from 'yargs/helpers';
 import { defaultRunDir, trainConfigFromArgs, withTrainingFlags, type TrainingArgs } from '../trainingFlags.js';
 
 export interface DistributedArgs extends TrainingArgs {
@@ -88,6 +90,8 @@ export async function coordinate(a: DistributedArgs, token: string | undefined, 
       log,
       quiet: false,
       stop,
+      checkpointRetryMs: a.checkpointRetry * 1000,
+      givenFlags: givenFlags(hideBin(process.argv)),
       stepTimeoutMs: a.stepTimeout * 1000,
       heartbeatTimeoutMs: a.heartbeatTimeout * 1000,
       tls: readTlsPair(a.tlsCert, a.tlsKey),

@@ -10,6 +10,8 @@ import { formatSummary } from '../../training/summary.js';
 import { runStandalone } from '../../worker/standalone.js';
 import { printResult, stopSignal } from '../output.js';
 import { readToken } from '../token.js';
+import { givenFlags } from '../givenFlags.js';
+import { hideBin } from 'yargs/helpers';
 import { defaultRunDir, trainConfigFromArgs } from '../trainingFlags.js';
 import { coordinate, coordinateWithLocalWorkers, withDistributedFlags, type DistributedArgs, type RunStart } from './distributed.js';
 
@@ -57,7 +59,7 @@ export const finetuneCommand = {
     if (a.standalone) {
       const runDir = a.runDir ?? defaultRunDir();
       const stop = stopSignal((s) => log.warn(`${s}: finishing the current step, writing a checkpoint, then exiting`));
-      const { summary, result } = await runStandalone({ ...start, runDir, resume: a.resume, backend: a.backend, log, quiet: false, stop });
+      const { summary, result } = await runStandalone({ ...start, runDir, resume: a.resume, backend: a.backend, log, quiet: false, stop, checkpointRetryMs: a.checkpointRetry * 1000, givenFlags: givenFlags(hideBin(process.argv)) });
       printResult(a.json, summary, formatSummary(summary, result));
       return;
     }

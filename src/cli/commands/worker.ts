@@ -2,10 +2,13 @@
 import type { Argv } from 'yargs';
 import { createLogger, type LogLevel } from '../../log/logger.js';
 import { formatSummary } from '../../training/summary.js';
-import { runRemoteWorker } from '../../worker/remoteWorker.js';
+import { WORKER_NO_COORDINATOR_EXIT_CODE } from '../../worker/exitCodes.js';
+import { DEFAULT_GIVE_UP_AFTER_MS, runRemoteWorker } from '../../worker/remoteWorker.js';
 import { runStandalone } from '../../worker/standalone.js';
 import { readTlsCa } from '../tlsFiles.js';
 import { readToken } from '../token.js';
+import { givenFlags } from '../givenFlags.js';
+import { hideBin } from 'yargs/helpers';
 import { logFailure, printResult, stopSignal } from '../output.js';
 import { defaultRunDir, trainConfigFromArgs, withTrainingFlags, type TrainingArgs } from '../trainingFlags.js';
 import type { BackendChoice } from '../../backend/index.js';
@@ -20,20 +23,22 @@ export const workerCommand = {
       .option('worker-id', { type: 'string', describe: 'stable id of this worker (default: host-pid)' })
       .option('token-file', { type: 'string', describe: 'file holding the shared secret (else $DSDC_TOKEN)' })
       .option('tls-ca', { type: 'string', describe: 'PEM certificate to trust for a wss:// coordinator, e.g. its self-signed --tls-cert' })
+      .option('connect-timeout', { type: 'number', default: DEFAULT_GIVE_UP_AFTER_MS / 1000, describe: `seconds without a coordinator (at the start, or after losing it) before giving up with exit code ${WORKER_NO_COORDINATOR_EXIT_CODE}` })
       .check((a) => {
+        if (!((a['connect-timeout'] as number) > 0)) throw new Error(`--connect-timeout must be a positive number of seconds, got ${a['connect-timeout']}`);
         if (Boolean(a.standalone) === Boolean(a.coordinator)) throw new Error('give exactly one of --standalone or --coordinator URL');
         return true;
       }),
-  handler: async (a: TrainingArgs & { standalone: boolean; coordinator?: string; workerId?: string; tokenFile?: string; tlsCa?: string; backend: BackendChoice; json: boolean; logLevel: LogLevel; runDir?: string; resume: boolean }) => {
+  handler: async (a: TrainingArgs & { standalone: boolean; coordinator?: string; workerId?: string; tokenFile?: string; tlsCa?: string; connectTimeout: number; backend: BackendChoice; json: boolean; logLevel: LogLevel; runDir?: string; resume: boolean }) => {
     if (a.standalone) {
       const log = createLogger('worker', a.logLevel);
       const runDir = a.runDir ?? defaultRunDir();
       const stop = stopSignal((s) => log.warn(`${s}: finishing the current step, writing a checkpoint, then exiting`));
-      const { summary, result } = await logFailure(log, () => runStandalone({ config: trainConfigFromArgs(a), runDir, resume: a.resume, backend: a.backend, log, quiet: false, stop }));
+      const { summary, result } = await logFailure(log, () => runStandalone({ config: trainConfigFromArgs(a), runDir, resume: a.resume, backend: a.backend, log, quiet: false, stop, checkpointRetryMs: a.checkpointRetry * 1000, givenFlags: givenFlags(hideBin(process.argv)) }));
       printResult(a.json, summary, formatSummary(summary, result));
       return;
     }
     const log = createLogger(`worker ${a.workerId ?? process.pid}`, a.logLevel);
-    await logFailure(log, () => runRemoteWorker({ url: a.coordinator!, workerId: a.workerId, token: readToken(a.tokenFile), tlsCa: readTlsCa(a.tlsCa), backend: a.backend, log, dataDir: a.dataDir }));
+    await logFailure(log, () => runRemoteWorker({ url: a.coordinator!, workerId: a.workerId, token: readToken(a.tokenFile), tlsCa: readTlsCa(a.tlsCa), backend: a.backend, log, dataDir: a.dataDir, giveUpAfterMs: a.connectTimeout * 1000 }));
   },
 };
