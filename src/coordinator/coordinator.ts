@@ -140,7 +140,8 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: 
   } finally {
     // Workers end for good only when the run is done; otherwise the bye says why it stopped.
     if (status.phase === 'finished' && !stoppedEarly) pool.closeAll('run finished', CloseCode.RUN_FINISHED);
-    else pool.closeAll(`run stopped: ${failure ?? stopReason(o.stop)}`, CloseCode.RUN_STOPPED);
+    else if (failure !== undefined) pool.closeAll(`run stopped: ${failure}`, CloseCode.RUN_FAILED);
+    else pool.closeAll(`run stopped: ${stopReason(o.stop)}`, CloseCode.RUN_STOPPED);
     await closeServers(wss, http);
     run.localModel.dispose();
   }

@@ -44,6 +44,10 @@ export interface WorkerPoolOptions {
 /** A bye's reason is free text on the wire, bounded like every text field. */
 const MAX_BYE_REASON_CHARS = 1000;
 
+function closeReason(code: CloseCode): string {
+  return code === CloseCode.RUN_FINISHED ? 'run finished' : code === CloseCode.RUN_FAILED ? 'run failed' : 'run stopped';
+}
+
 export class WorkerPool extends EventEmitter {
   private readonly workers = new Map<string, WorkerConnection>();
   private closing = false;
@@ -107,7 +111,7 @@ export class WorkerPool extends EventEmitter {
       if (worker.state === 'gone') continue;
       worker.send({ type: 'bye', reason: reason.slice(0, MAX_BYE_REASON_CHARS) });
       // The close frame's reason is capped at 123 bytes; the bye carries the full one.
-      worker.socket.close(code, code === CloseCode.RUN_FINISHED ? 'run finished' : 'run stopped');
+      worker.socket.close(code, closeReason(code));
       worker.markGone('run finished');
     }
   }
@@ -116,7 +120,7 @@ export class WorkerPool extends EventEmitter {
     const address = `${request.socket.remoteAddress}:${request.socket.remotePort}`;
     const log = this.options.log;
     if (this.closing) {
-      socket.close(this.closeCode, this.closeCode === CloseCode.RUN_FINISHED ? 'run finished' : 'run stopped');
+      socket.close(this.closeCode, closeReason(this.closeCode));
       return;
     }
     const handshakeTimer = setTimeout(() => socket.close(CloseCode.HANDSHAKE_TIMEOUT, 'no hello in time'), HANDSHAKE_TIMEOUT_MS);

@@ -27,11 +27,13 @@ export const CloseCode = {
   /** No `hello` (or no `welcome`) within the handshake timeout. */
   HANDSHAKE_TIMEOUT: 4007,
   /**
-   * The run stopped before its end (an error such as a checkpoint that cannot be written, or a
-   * stop request); the bye's reason says which. A restarted coordinator continues it, so a
-   * worker should stay available rather than end as if the run were done (RUN_FINISHED).
+   * The run stopped before its end at a stop request (SIGINT, SIGTERM, pm2 stop). Like
+   * RUN_FAILED, a restarted coordinator continues it, so a worker should stay available rather
+   * than end as if the run were done (RUN_FINISHED).
    */
   RUN_STOPPED: 4008,
+  /** The run stopped on an error (e.g. a checkpoint that cannot be written); the bye says which. */
+  RUN_FAILED: 4009,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 

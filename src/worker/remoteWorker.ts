@@ -195,9 +195,10 @@ class RemoteWorker {
         if (code === CloseCode.RUN_FINISHED) {
           this.finished = true;
           this.o.log.info(`coordinator says bye: ${byeReason ?? 'run finished'}`);
-        } else if (code === CloseCode.RUN_STOPPED || (byeReason !== undefined && !/^run finished/.test(byeReason))) {
+        } else if (code === CloseCode.RUN_STOPPED || code === CloseCode.RUN_FAILED || (byeReason !== undefined && !/^run finished/.test(byeReason))) {
           this.finished = true;
-          this.o.log.warn(
+          // A stop someone asked for is no news; a run that failed is.
+          (code === CloseCode.RUN_STOPPED ? this.o.log.info : this.o.log.warn)(
             `coordinator stopped the run before its end (${byeReason ?? reason.toString()}); exiting with code ${WORKER_RUN_STOPPED_EXIT_CODE} ` +
               'so that a supervisor (pm2, train) starts this worker again for the restarted coordinator',
           );
