@@ -195,7 +195,7 @@ class RemoteWorker {
         if (code === CloseCode.RUN_FINISHED) {
           this.finished = true;
           this.o.log.info(`coordinator says bye: ${byeReason ?? 'run finished'}`);
-        } else if (code === CloseCode.RUN_STOPPED || code === CloseCode.RUN_FAILED || (byeReason !== undefined && !/^run finished/.test(byeReason))) {
+        } else if (code === CloseCode.RUN_STOPPED || code === CloseCode.RUN_FAILED) {
           this.finished = true;
           // A stop someone asked for is no news; a run that failed is.
           (code === CloseCode.RUN_STOPPED ? this.o.log.info : this.o.log.warn)(
