@@ -65,7 +65,9 @@ const common = {
   cwd: import.meta.dirname,
   interpreter: 'node',
   autorestart: true,
-  // A clean finish (exit 0) is the end of the run, not a crash: do not start it again.
+  // A clean finish (exit 0) is the end of the run, not a crash: do not start it again. Anything
+  // else is started again: a coordinator that could not write a checkpoint (74) resumes from the
+  // last good one, and a worker whose coordinator stopped the run (75) waits for it to be back.
   stop_exit_codes: [0],
   restart_delay: 2000,
   kill_timeout: 30000,

@@ -7,6 +7,7 @@ import { isAbsolute, join, normalize, sep } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { toArrayBuffer, writeFileDurable } from '../files/durableFs.js';
 import { CheckpointError } from './errors.js';
+import { checkModelFiles } from './modelFileBounds.js';
 
 export const MODEL_JSON_FILE = 'model.json';
 export const WEIGHTS_FILE = 'weights.bin';
@@ -77,18 +78,37 @@ function parseModelJson(bytes: Uint8Array, source: string): tf.io.ModelJSON {
 export function loadHandlerFromReader(read: ModelFileReader, source: string): tf.io.IOHandler {
   return {
     async load(): Promise<tf.io.ModelArtifacts> {
+      const file = `${source}/${MODEL_JSON_FILE}`;
       const modelJson = parseModelJson(await read(MODEL_JSON_FILE), source);
+      const contents = new Map<string, Uint8Array>();
+      for (const group of modelJson.weightsManifest) {
+        for (const path of group?.paths ?? []) if (!contents.has(path)) contents.set(path, await read(path));
+      }
+      checkModelFiles(modelJson, new Map([...contents].map(([path, bytes]) => [path, bytes.byteLength])), file);
       return tf.io.getModelArtifactsForJSON(modelJson, async (manifest) => {
         const specs: tf.io.WeightsManifestEntry[] = [];
         const shards: ArrayBuffer[] = [];
         for (const group of manifest) {
           specs.push(...group.weights);
-          for (const path of group.paths) shards.push(toArrayBuffer(await read(path)));
+          for (const path of group.paths) shards.push(toArrayBuffer(contents.get(path)!));
         }
         return [specs, tf.io.CompositeArrayBuffer.join(shards)];
       });
     },
   };
+}
+
+/**
+ * tf.loadLayersModel, with any failure of tfjs itself (an unknown layer class, a shape it
+ * refuses) reported against the model's files: tfjs's own messages name none.
+ */
+export async function loadLayersModelFrom(handler: tf.io.IOHandler, source: string): Promise<tf.LayersModel> {
+  try {
+    return await tf.loadLayersModel(handler);
+  } catch (e) {
+    if (e instanceof CheckpointError) throw e;
+    throw new CheckpointError('CKPT_CORRUPT', `${source}/${MODEL_JSON_FILE}: tfjs cannot build the model it describes: ${(e as Error).message}`, { cause: e });
+  }
 }
 
 /** Resolves a manifest path inside `dir`, refusing paths that would escape it. */

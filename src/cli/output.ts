@@ -1,6 +1,7 @@
 // How commands end: a human summary on stdout, or with --json one JSON object as the last line;
 // a failure as one error log line naming the process (`[worker local-0]`, `[coordinator]`).
 import { describeError, isCodedError } from '../errors/codedError.js';
+import { constants } from 'node:os';
 import type { Logger } from '../log/logger.js';
 
 const LOGGED = Symbol('dsdc-dist.logged');
@@ -33,13 +34,23 @@ export function printResult(json: boolean, summary: object, human: string): void
   else process.stdout.write(human + '\n');
 }
 
-/** An AbortSignal that fires on the first SIGINT/SIGTERM; a second one exits at once. */
+/** The shell's exit status of a process ended by a signal: 128 + its number (SIGINT 130, SIGTERM 143). */
+export function signalExitCode(signal: NodeJS.Signals): number {
+  return 128 + (constants.signals[signal] ?? 0);
+}
+
+/**
+ * An AbortSignal that fires on the first SIGINT/SIGTERM (its reason names the signal); a second
+ * one exits at once. A run stopped this way ends with 128 + the signal's number, as a shell
+ * reports a process the signal ended: it did not finish, and a supervisor must not read it as done.
+ */
 export function stopSignal(onStop: (signal: string) => void): AbortSignal {
   const controller = new AbortController();
   const handler = (signal: NodeJS.Signals) => {
-    if (controller.signal.aborted) process.exit(130);
+    if (controller.signal.aborted) process.exit(signalExitCode(signal));
     onStop(signal);
-    controller.abort();
+    process.exitCode = signalExitCode(signal);
+    controller.abort(new Error(signal));
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);

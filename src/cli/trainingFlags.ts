@@ -7,6 +7,7 @@ import { type BlockSpec, DEFAULT_MODEL_SPEC, modelSpecWith } from '../model/spec
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../training/setup/config.js';
 import { SCHEDULE_KINDS, type ScheduleKind } from '../training/loop/schedule.js';
 import { UsageError } from './usageError.js';
+import { DEFAULT_CHECKPOINT_RETRY_MS } from '../checkpoint/retryingSave.js';
 
 export function withCommonFlags<T>(yargs: Argv<T>) {
   return yargs
@@ -51,8 +52,16 @@ export function withTrainingFlags<T>(yargs: Argv<T>) {
     .option('max-grad-norm', { type: 'number', default: d.maxGradNorm, describe: 'clip the averaged gradient to this global L2 norm before each Adam step, as torch.nn.utils.clip_grad_norm_ (0: off)' })
     .option('grad-norm-bound', { type: 'number', default: d.gradNormBound, describe: "refuse a worker's gradients whose norm is above this factor times the median of recently accepted ones (0: no bound)" })
     .option('checkpoint-every', { type: 'number', default: d.checkpointEvery, describe: 'steps between checkpoints' })
+    .option('checkpoint-retry', { type: 'number', default: DEFAULT_CHECKPOINT_RETRY_MS / 1000, describe: 'seconds to keep retrying a checkpoint that cannot be written (full disk, permissions) before the run stops with exit code 74' })
     .option('run-dir', { type: 'string', describe: 'where checkpoints and metrics.jsonl go (default runs/<time>)' })
-    .option('resume', { type: 'boolean', default: false, describe: 'continue the run in --run-dir from its newest valid checkpoint (a new run if it has none yet)' });
+    .option('resume', { type: 'boolean', default: false, describe: 'continue the run in --run-dir from its newest valid checkpoint (a new run if it has none yet)' })
+    .check((args) => {
+      // Without a directory, --resume would silently start a new run under runs/<time>.
+      if (args.resume && args['run-dir'] === undefined) throw new UsageError('--resume needs --run-dir: name the run directory to continue, e.g. --resume --run-dir runs/20261201-2240');
+      const retry = args['checkpoint-retry'] as number;
+      if (!(retry >= 0)) throw new UsageError(`--checkpoint-retry must be a non-negative number of seconds, got ${retry}`);
+      return true;
+    });
 }
 
 export interface TrainingArgs {
@@ -76,6 +85,7 @@ export interface TrainingArgs {
   checkpointEvery: number;
   maxGradNorm: number;
   gradNormBound: number;
+  checkpointRetry: number;
   dataDir?: string;
   classes?: string;
 }

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { initHostBackend, type BackendChoice } from '../backend/index.js';
 import type { Logger } from '../log/logger.js';
-import { maxPayloadBytes, tensorsFromMap, type JsonObject } from '../protocol/index.js';
+import { CloseCode, maxPayloadBytes, tensorsFromMap, type JsonObject } from '../protocol/index.js';
 import type { TrainConfig } from '../training/setup/config.js';
 import { ProgressReporter } from '../training/loop/progress.js';
 import { prepareRun, sessionInputs } from '../training/setup/runSetup.js';
@@ -46,6 +46,9 @@ export interface CoordinatorOptions {
   log: Logger;
   quiet: boolean;
   stop?: AbortSignal;
+  checkpointRetryMs?: number;
+  /** The flags the user typed (a resume reports the ones it ignores). */
+  givenFlags?: ReadonlySet<string>;
   joinTimeoutMs?: number;
   stepTimeoutMs?: number;
   nonFinitePolicy?: NonFinitePolicy;
@@ -62,7 +65,7 @@ export interface CoordinatorOptions {
 export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: RunSummary; result: SessionResult }> {
   const { log } = o;
   const backend = await initHostBackend(o.backend, (m) => log.info(m));
-  const run = await prepareRun(o.config, o.runDir, o.resume, log, o.initialWeights);
+  const run = await prepareRun(o.config, o.runDir, o.resume, log, o.initialWeights, o.givenFlags);
   const { state } = run;
   const runId = randomUUID();
   const status = new RunStatus(runId, o.workers);
@@ -111,6 +114,9 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: 
       done(false, refusal.status, refusal.reason);
     },
   });
+  // ws re-emits the HTTP server's errors (EADDRINUSE above all) on itself; listen() reports them
+  // as one line, so this copy must not become an unhandled 'error' event with a stack trace.
+  wss.on('error', (error) => log.debug(`websocket server: ${error.message}`));
   pool.serve(wss);
   const source = new RemoteGradientSource({
     pool,
@@ -132,6 +138,7 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: 
   log.info(`listening on ${url} (dashboard: ${url.replace(/^ws/, 'http')}/, metrics: ${url.replace(/^ws/, 'http')}/metrics); waiting for ${o.workers} worker(s)`);
   o.onListening?.(url);
   let stoppedEarly = false;
+  let failure: string | undefined;
   try {
     // A stop request while waiting goes straight to the session, which checkpoints and returns.
     await pool.waitForWorkers(o.workers, o.joinTimeoutMs ?? DEFAULT_JOIN_TIMEOUT_MS, o.stop);
@@ -142,6 +149,7 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: 
       progress: new ProgressReporter(log, o.quiet),
       onStep: (record) => status.recordStep(record),
       stop: o.stop,
+      checkpointRetryMs: o.checkpointRetryMs,
     });
     status.phase = 'finished';
     stoppedEarly = result.interrupted;
@@ -151,12 +159,22 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: 
     return { summary, result };
   } catch (error) {
     status.phase = 'failed';
+    failure = error instanceof Error ? error.message : String(error);
     throw error;
   } finally {
-    pool.closeAll(status.phase === 'finished' && !stoppedEarly ? 'run finished' : 'run stopped');
+    // Workers end for good only when the run is done; otherwise the bye says why it stopped.
+    if (status.phase === 'finished' && !stoppedEarly) pool.closeAll('run finished', CloseCode.RUN_FINISHED);
+    else if (failure !== undefined) pool.closeAll(`run stopped: ${failure}`, CloseCode.RUN_FAILED);
+    else pool.closeAll(`run stopped: ${stopReason(o.stop)}`, CloseCode.RUN_STOPPED);
     await closeServers(wss, http);
     run.localModel.dispose();
   }
+}
+
+function stopReason(stop: AbortSignal | undefined): string {
+  const reason = stop?.reason;
+  if (!stop?.aborted) return 'it ended before its last step';
+  return reason instanceof Error ? `${reason.message} (stop requested)` : 'stop requested';
 }
 
 function listen(http: Server, host: string, port: number, scheme: 'ws' | 'wss'): Promise<string> {

@@ -57,6 +57,13 @@ export interface WorkerPoolOptions {
   heartbeatTimeoutMs?: number;
 }
 
+/** A bye's reason is free text on the wire, bounded like every text field. */
+const MAX_BYE_REASON_CHARS = 1000;
+
+function closeReason(code: CloseCode): string {
+  return code === CloseCode.RUN_FINISHED ? 'run finished' : code === CloseCode.RUN_FAILED ? 'run failed' : 'run stopped';
+}
+
 export interface WorkerPoolEvents {
   join: [worker: WorkerConnection];
   leave: [worker: WorkerConnection];
@@ -70,6 +77,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   /** Ids evicted in this run: they are not let back in. */
   private readonly evicted = new Map<string, string>();
   private closing = false;
+  private closeCode: CloseCode = CloseCode.RUN_FINISHED;
   private readonly heartbeat: Heartbeat;
   private readonly admission: Admission;
 
@@ -129,14 +137,16 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   }
 
   /** Says goodbye to every worker (they exit instead of reconnecting) and closes the sockets. */
-  closeAll(reason: string): void {
+  closeAll(reason: string, code: CloseCode = CloseCode.RUN_FINISHED): void {
     this.closing = true;
+    this.closeCode = code;
     this.heartbeat.stop();
     for (const worker of this.workers.values()) {
       if (worker.state === 'gone') continue;
-      worker.send({ type: 'bye', reason });
-      worker.socket.close(CloseCode.RUN_FINISHED, reason.slice(0, 100));
-      worker.life.left('run finished');
+      worker.send({ type: 'bye', reason: reason.slice(0, MAX_BYE_REASON_CHARS) });
+      // The close frame's reason is capped at 123 bytes; the bye carries the full one.
+      worker.socket.close(code, closeReason(code));
+      worker.life.left(closeReason(code));
     }
   }
 
@@ -151,7 +161,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     const address = `${ip}:${request.socket.remotePort}`;
     const log = this.options.log;
     if (this.closing) {
-      socket.close(CloseCode.RUN_FINISHED, 'run finished');
+      socket.close(this.closeCode, closeReason(this.closeCode));
       return;
     }
     const refusal = this.admission.refusal(ip);

@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { sha256, sha256Hex, writeFileAtomic } from '../files/durableFs.js';
 import { DataError } from './errors.js';
 import type { Split } from './types.js';
+import { checkLabelRange } from './verify.js';
 
 export const CACHE_MAGIC = 'DSDC';
 export const CACHE_VERSION = 1;
@@ -21,6 +22,8 @@ const CHECKSUM_BYTES = 32;
 const VERIFY_CHUNK_BYTES = 1 << 20;
 const CHECKSUM_MISMATCH = 'checksum mismatch, the file was modified or partly written';
 const KEY_HEX_CHARS = 16;
+/** Labels are single bytes. */
+const MAX_LABEL_VALUES = 256;
 
 export interface CachedData {
   numClasses: number;
@@ -90,6 +93,12 @@ function parseCacheHeader(head: Uint8Array, fileBytes: number, file: string): Ca
   const field = (i: number): number => view.getUint32(CACHE_MAGIC.length + 4 * i, true);
   const [version, numClasses, rows, cols, trainCount, testCount] = Array.from({ length: HEADER_FIELDS }, (_, i) => field(i));
   if (version !== CACHE_VERSION) throw cacheCorrupt(file, `format version ${version}, expected ${CACHE_VERSION}`);
+  // The same shape checks an IDX source gets (verify.ts): a header rewritten along with its
+  // checksum must not pass where the IDX files would not.
+  if (numClasses < 1 || numClasses > MAX_LABEL_VALUES) throw cacheCorrupt(file, `header declares ${numClasses} classes, expected 1..${MAX_LABEL_VALUES}`);
+  if (rows === 0 || cols === 0 || trainCount === 0 || testCount === 0) {
+    throw cacheCorrupt(file, `header declares an empty split (rows ${rows}, cols ${cols}, ${trainCount} train and ${testCount} test images)`);
+  }
   const pixels = rows * cols;
   const trainImages = CACHE_HEADER_BYTES;
   const trainLabels = trainImages + trainCount * pixels;
@@ -111,7 +120,7 @@ function parseCacheHeader(head: Uint8Array, fileBytes: number, file: string): Ca
 }
 
 /** Decodes and validates a cache file; any inconsistency is CACHE_CORRUPT naming the file. */
-export function decodeCache(bytes: Uint8Array, file: string): CachedData {
+export function decodeCache(bytes: Uint8Array, file: string, expectedClasses?: number): CachedData {
   const layout = parseCacheHeader(bytes, bytes.length, file);
   const { rows, cols, numClasses, bodyBytes, offsets } = layout;
   if (!equalBytes(sha256(bytes.subarray(0, bodyBytes)), bytes.subarray(bodyBytes))) {
@@ -128,6 +137,7 @@ export function decodeCache(bytes: Uint8Array, file: string): CachedData {
   });
   const train = split(layout.trainCount, offsets.trainImages, offsets.trainLabels);
   const test = split(layout.testCount, offsets.testImages, offsets.testLabels);
+  checkCachedLabels(train.labels, test.labels, layout, file, expectedClasses);
   return { numClasses, train, test };
 }
 
@@ -143,7 +153,7 @@ export interface OpenCache {
  * so that a reader can trust it without holding it in memory. Undefined when there is no file;
  * CACHE_CORRUPT (file closed) when it is bad.
  */
-export async function openVerifiedCache(file: string): Promise<OpenCache | undefined> {
+export async function openVerifiedCache(file: string, expectedClasses?: number): Promise<OpenCache | undefined> {
   let handle: FileHandle;
   try {
     handle = await open(file, 'r');
@@ -152,14 +162,14 @@ export async function openVerifiedCache(file: string): Promise<OpenCache | undef
     throw err;
   }
   try {
-    return { file, handle, layout: await verifyOpenCache(handle, file) };
+    return { file, handle, layout: await verifyOpenCache(handle, file, expectedClasses) };
   } catch (err) {
     await handle.close();
     throw err;
   }
 }
 
-async function verifyOpenCache(handle: FileHandle, file: string): Promise<CacheLayout> {
+async function verifyOpenCache(handle: FileHandle, file: string, expectedClasses?: number): Promise<CacheLayout> {
   const { size } = await handle.stat();
   const head = new Uint8Array(CACHE_HEADER_BYTES);
   await handle.read(head, 0, Math.min(size, CACHE_HEADER_BYTES), 0);
@@ -175,11 +185,16 @@ async function verifyOpenCache(handle: FileHandle, file: string): Promise<CacheL
   const stored = new Uint8Array(CHECKSUM_BYTES);
   await handle.read(stored, 0, CHECKSUM_BYTES, layout.bodyBytes);
   if (!equalBytes(hash.digest(), stored)) throw cacheCorrupt(file, CHECKSUM_MISMATCH);
+  const trainLabels = new Uint8Array(layout.trainCount);
+  const testLabels = new Uint8Array(layout.testCount);
+  await handle.read(trainLabels, 0, trainLabels.length, layout.offsets.trainLabels);
+  await handle.read(testLabels, 0, testLabels.length, layout.offsets.testLabels);
+  checkCachedLabels(trainLabels, testLabels, layout, file, expectedClasses);
   return layout;
 }
 
 /** Returns undefined when there is no cache file; throws CACHE_CORRUPT when there is a bad one. */
-export async function readCache(file: string): Promise<CachedData | undefined> {
+export async function readCache(file: string, expectedClasses?: number): Promise<CachedData | undefined> {
   let bytes: Uint8Array;
   try {
     bytes = await readFile(file);
@@ -187,12 +202,29 @@ export async function readCache(file: string): Promise<CachedData | undefined> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
-  return decodeCache(bytes, file);
+  return decodeCache(bytes, file, expectedClasses);
 }
 
 export async function writeCacheAtomic(file: string, bytes: Uint8Array): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
   await writeFileAtomic(file, bytes);
+}
+
+/**
+ * A checksum proves only that the file is what its writer wrote: the labels get the range check
+ * the IDX files get, against the class count the reader expects (not only the header's own).
+ */
+function checkCachedLabels(train: Uint8Array, test: Uint8Array, layout: CacheLayout, file: string, expectedClasses?: number): void {
+  if (expectedClasses !== undefined && layout.numClasses !== expectedClasses) {
+    throw cacheCorrupt(file, `header declares ${layout.numClasses} classes, this dataset has ${expectedClasses}`);
+  }
+  for (const [labels, split] of [[train, 'train'], [test, 'test']] as const) {
+    try {
+      checkLabelRange(labels, layout.numClasses, `${split} labels`);
+    } catch (err) {
+      throw cacheCorrupt(file, (err as Error).message);
+    }
+  }
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {

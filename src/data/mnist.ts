@@ -143,7 +143,7 @@ function reason(err: unknown): string {
 // A cache that cannot be used is never fatal: warn, remove it if corrupt, fall back to source.
 async function tryReadCache(file: string, log: (msg: string) => void): Promise<CachedData | undefined> {
   try {
-    return await readCache(file);
+    return await readCache(file, MNIST_NUM_CLASSES);
   } catch (err) {
     if (isDataError(err, 'CACHE_CORRUPT')) {
       log(`warning: ${err.message}; deleting it and rebuilding from the IDX files`);
@@ -211,7 +211,7 @@ export async function openDatasetCache(opts: LoadDatasetOptions = {}): Promise<{
   const log = opts.log ?? (() => undefined);
   const at = await locateDataset(opts);
   try {
-    const cache = await openVerifiedCache(at.cacheFile);
+    const cache = await openVerifiedCache(at.cacheFile, MNIST_NUM_CLASSES);
     if (cache !== undefined) return { name: at.name, cache };
   } catch (err) {
     if (!isDataError(err, 'CACHE_CORRUPT')) throw err;
@@ -219,6 +219,6 @@ export async function openDatasetCache(opts: LoadDatasetOptions = {}): Promise<{
     await unlink(at.cacheFile).catch(() => undefined);
   }
   const built = await buildFromSource(at, log);
-  const cache = built.cached ? await openVerifiedCache(at.cacheFile) : undefined;
+  const cache = built.cached ? await openVerifiedCache(at.cacheFile, MNIST_NUM_CLASSES) : undefined;
   return cache ? { name: at.name, cache } : { name: at.name, data: built.data };
 }

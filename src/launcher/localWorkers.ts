@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { assignGpus, enumerateEligibleAdapters, type WorkerGpu, workerGpuEnv } from '../backend/gpuAssignment.js';
 import { type BackendChoice, currentBackendOptions } from '../backend/index.js';
 import type { Logger } from '../log/logger.js';
-import { WORKER_REFUSED_EXIT_CODE } from '../worker/exitCodes.js';
+import { WORKER_REFUSED_EXIT_CODE, WORKER_RUN_STOPPED_EXIT_CODE } from '../worker/exitCodes.js';
 
 const CLI_ENTRY = fileURLToPath(new URL('../../bin/dsdc-dist.js', import.meta.url));
 export const WORKER_EXIT_GRACE_MS = 15_000;
@@ -76,18 +76,23 @@ export class LocalWorkers {
     if (this.o.dataDir) args.push('--data-dir', this.o.dataDir);
     if (this.o.tlsCaFile) args.push('--tls-ca', this.o.tlsCaFile);
     const startedAt = Date.now();
-    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'inherit', 'inherit'] });
+    // In a process group of its own, a worker does not get the terminal's Ctrl-C: it finishes the
+    // step in flight and leaves at the coordinator's bye, after its checkpoint, like on SIGTERM.
+    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'inherit', 'inherit'], detached: true });
     this.children[i] = child;
     child.on('exit', (code, signal) => {
       if (code === 0 || this.stopping) return;
       const how = signal ?? `code ${code}`;
-      const failed = Date.now() - startedAt < QUICK_EXIT_MS ? failedStarts + 1 : 0;
+      // A worker whose coordinator stopped the run did not fail: started again, it waits for it.
+      const runStopped = code === WORKER_RUN_STOPPED_EXIT_CODE;
+      const failed = !runStopped && Date.now() - startedAt < QUICK_EXIT_MS ? failedStarts + 1 : 0;
       if (code === WORKER_REFUSED_EXIT_CODE || failed >= MAX_FAILED_STARTS) {
         const why = code === WORKER_REFUSED_EXIT_CODE ? 'the coordinator refused it' : `it exited ${failed} times in a row within ${QUICK_EXIT_MS / 1000} s of starting`;
         return this.giveUp(`worker process ${id} exited with ${how} and is not restarted: ${why}; its messages above say why`);
       }
       const delay = this.o.restartDelayMs ?? RESTART_DELAY_MS;
-      this.o.log.warn(`worker process ${id} (pid ${child.pid}) exited with ${how}; starting it again in ${delay / 1000} s`);
+      if (runStopped) this.o.log.info(`worker process ${id} left with the stopped run; starting it again in ${delay / 1000} s for the coordinator's return`);
+      else this.o.log.warn(`worker process ${id} (pid ${child.pid}) exited with ${how}; starting it again in ${delay / 1000} s`);
       setTimeout(() => {
         if (!this.stopping) this.spawnWorker(i, gpus, failed);
       }, delay);
@@ -104,6 +109,7 @@ export class LocalWorkers {
   /** Waits for the workers to leave after the coordinator's bye; kills those that do not. */
   async stop(): Promise<void> {
     this.stopping = true;
+    const running = this.children.filter((child) => child.exitCode === null && child.signalCode === null).length;
     await Promise.all(
       this.children.map(
         (child) =>
@@ -117,6 +123,7 @@ export class LocalWorkers {
           }),
       ),
     );
+    this.o.log.info(`the ${this.children.length} worker process(es) stopped with the run${running > 0 ? ` (${running} left at its bye)` : ''}`);
   }
 
   killAll(): void {

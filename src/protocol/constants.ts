@@ -33,6 +33,14 @@ export const CloseCode = {
   RUN_FULL: 4008,
   /** Too many of this worker's frames were refused in a row: it is out of this run. */
   EVICTED: 4009,
+  /**
+   * The run stopped before its end at a stop request (SIGINT, SIGTERM, pm2 stop). Like
+   * RUN_FAILED, a restarted coordinator continues it, so a worker should stay available rather
+   * than end as if the run were done (RUN_FINISHED).
+   */
+  RUN_STOPPED: 4010,
+  /** The run stopped on an error (e.g. a checkpoint that cannot be written); the bye says which. */
+  RUN_FAILED: 4011,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 

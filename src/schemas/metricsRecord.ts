@@ -5,6 +5,9 @@ import { Type, type Static } from '@sinclair/typebox';
 import { compileValidator } from './check.js';
 import { finiteNumber, ISO_TIME, nonNegativeInteger } from './fields.js';
 
+/** The run directory's record file, one JSON object per line, each of a schema below. */
+export const METRICS_FILE = 'metrics.jsonl';
+
 const ms = () => Type.Optional(Type.Number({ minimum: 0, expected: 'a duration in ms (a non-negative number)' }));
 
 /** Milliseconds per phase of one step; a source fills in what it can measure. */

@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import { WebSocket } from 'ws';
 import { initBackend, type BackendChoice } from '../backend/index.js';
 import type { Logger } from '../log/logger.js';
-import { type ModelSpec, validateModelSpec } from '../model/spec.js';
+import { checkModelSpec, type ModelSpec } from '../model/spec.js';
 import {
   CloseCode,
   DEFAULT_LIMITS,
@@ -26,7 +26,9 @@ import { Replica, type PreparedBatch } from '../training/replica/replica.js';
 import { openTrainingExamples, type TrainingExamples } from '../training/setup/trainingData.js';
 import { variableShapes, namedVariables } from '../training/replica/variables.js';
 import { Backoff } from './backoff.js';
-import { WORKER_REFUSED_EXIT_CODE } from './exitCodes.js';
+import { CodedError } from '../errors/codedError.js';
+import { checkCoordinatorUrl, diagnoseConnectFailure } from './connectDiagnosis.js';
+import { WORKER_NO_COORDINATOR_EXIT_CODE, WORKER_REFUSED_EXIT_CODE, WORKER_RUN_STOPPED_EXIT_CODE } from './exitCodes.js';
 import { WorkerHandshake } from './handshake.js';
 
 export interface RemoteWorkerOptions {
@@ -45,7 +47,8 @@ export interface RemoteWorkerOptions {
   coordinatorSilenceMs?: number;
 }
 
-export const DEFAULT_GIVE_UP_AFTER_MS = 600_000;
+/** --connect-timeout's default: long enough for a supervisor to restart a coordinator from its checkpoint. */
+export const DEFAULT_GIVE_UP_AFTER_MS = 120_000;
 /** The coordinator pings every few seconds; minutes of silence mean a half-open connection to a dead one. */
 export const DEFAULT_COORDINATOR_SILENCE_MS = 180_000;
 const SILENCE_CHECK_MS = 5_000;
@@ -55,6 +58,7 @@ const MAX_COORDINATOR_FRAME_BYTES = 256 * 1024 * 1024;
 export const MAX_BATCH_SIZE = DEFAULT_LIMITS.maxIndices;
 
 export async function runRemoteWorker(o: RemoteWorkerOptions): Promise<void> {
+  checkCoordinatorUrl(o.url);
   const backend = await initBackend(o.backend, (m) => o.log.info(m));
   const worker = new RemoteWorker(o, backend);
   await worker.run();
@@ -75,6 +79,8 @@ class RemoteWorker {
   private training?: { examples: TrainingExamples; key: string };
   private finished = false;
   private joinedOnce = false;
+  /** Why the last connection attempt failed, in words (undefined after one that worked). */
+  private lastFailure?: string;
 
   constructor(
     private readonly o: RemoteWorkerOptions,
@@ -85,16 +91,30 @@ class RemoteWorker {
 
   async run(): Promise<void> {
     const backoff = new Backoff();
+    const giveUpAfterMs = this.o.giveUpAfterMs ?? DEFAULT_GIVE_UP_AFTER_MS;
     let lastContact = Date.now();
+    let toldFailure: string | undefined;
     while (!this.finished) {
       const connected = await this.connectOnce();
       if (connected) lastContact = Date.now();
       if (this.finished) break;
-      if (Date.now() - lastContact > (this.o.giveUpAfterMs ?? DEFAULT_GIVE_UP_AFTER_MS)) {
-        throw new Error(`no coordinator at ${this.o.url} for ${Math.round((Date.now() - lastContact) / 1000)} s; giving up`);
+      const failure = connected ? undefined : this.lastFailure;
+      // Each new cause is said once, at warn; the same one again is only a retry.
+      const told = failure !== undefined && failure === toldFailure;
+      if (failure !== undefined && !told) {
+        this.o.log.warn(`cannot reach the coordinator at ${this.o.url}: ${failure}; retrying for up to ${Math.round(giveUpAfterMs / 1000)} s (--connect-timeout)`);
+      }
+      toldFailure = failure;
+      const silentFor = Date.now() - lastContact;
+      if (silentFor > giveUpAfterMs) {
+        throw new CodedError(
+          'NO_COORDINATOR',
+          `no coordinator at ${this.o.url} for ${Math.round(silentFor / 1000)} s; giving up (--connect-timeout ${Math.round(giveUpAfterMs / 1000)})` + (failure ? `: ${failure}` : ''),
+          { exitCode: WORKER_NO_COORDINATOR_EXIT_CODE },
+        );
       }
       const delay = connected ? backoff.reset() : backoff.next();
-      this.o.log.info(`reconnecting to ${this.o.url} in ${(delay / 1000).toFixed(1)} s`);
+      (told ? this.o.log.debug : this.o.log.info)(`reconnecting to ${this.o.url} in ${(delay / 1000).toFixed(1)} s`);
       await new Promise((r) => setTimeout(r, delay));
     }
     this.replica?.dispose();
@@ -114,12 +134,16 @@ class RemoteWorker {
   private connectOnce(): Promise<boolean> {
     return new Promise((resolve) => {
       let welcomed = false;
+      let opened = false;
+      let byeReason: string | undefined;
+      let socketError: Error | undefined;
       // Until the coordinator has proven the token, it may send a handshake-sized frame only.
       const socket = new WebSocket(this.o.url, { maxPayload: HANDSHAKE_MAX_PAYLOAD_BYTES, ...(this.o.tlsCa ? { ca: this.o.tlsCa } : {}) });
       const send = (message: WorkerMessage) => socket.send(encodeMessage(message), { binary: true });
       const stopWatching = this.watchForSilence(socket);
       const handshake = new WorkerHandshake(this.o.token);
       socket.on('open', () => {
+        opened = true;
         send(
           handshake.hello({
             workerId: this.workerId,
@@ -172,7 +196,8 @@ class RemoteWorker {
               this.onWeights(message, send);
               break;
             case 'bye':
-              this.o.log.info(`coordinator says bye: ${message.reason}`);
+              // Whether the run is over or only stopped is the close code's to say.
+              byeReason = message.reason;
               this.finished = true;
               socket.close(CloseCode.NORMAL, 'bye');
               break;
@@ -189,20 +214,43 @@ class RemoteWorker {
       };
       socket.on('close', (code, reason) => {
         stopWatching();
-        if (code === CloseCode.RUN_FINISHED) this.finished = true;
-        else if (refused) {
+        if (code === CloseCode.RUN_FINISHED) {
+          this.finished = true;
+          this.o.log.info(`coordinator says bye: ${byeReason ?? 'run finished'}`);
+        } else if (code === CloseCode.RUN_STOPPED || code === CloseCode.RUN_FAILED) {
+          this.finished = true;
+          // A stop someone asked for is no news; a run that failed is.
+          (code === CloseCode.RUN_STOPPED ? this.o.log.info : this.o.log.warn)(
+            `coordinator stopped the run before its end (${byeReason ?? reason.toString()}); exiting with code ${WORKER_RUN_STOPPED_EXIT_CODE} ` +
+              'so that a supervisor (pm2, train) starts this worker again for the restarted coordinator',
+          );
+          process.exitCode = WORKER_RUN_STOPPED_EXIT_CODE;
+        } else if (refused) {
           // Already said why.
         } else if (code === CloseCode.RUN_FULL) {
           this.o.log.warn(`the run at ${this.o.url} is full (code ${code}); trying again later, in case a slot frees`);
+        } else if (byeReason !== undefined) {
+          this.o.log.info(`coordinator says bye: ${byeReason}`);
         } else if (code === CloseCode.BAD_TOKEN || code === CloseCode.VERSION_MISMATCH || code === CloseCode.DUPLICATE_WORKER_ID || code === CloseCode.EVICTED) {
           this.o.log.error(`coordinator refused this worker (code ${code}: ${reason}); not retrying`);
           this.finished = true;
           process.exitCode = WORKER_REFUSED_EXIT_CODE;
-        } else if (!this.finished) this.o.log.warn(`connection to ${this.o.url} closed (code ${code}${reason.length ? `, ${reason}` : ''})`);
-        resolve(welcomed);
+        } else if (!this.finished && welcomed) this.o.log.warn(`connection to ${this.o.url} closed (code ${code}${reason.length ? `, ${reason}` : ''})`);
+        if (welcomed || this.finished) {
+          this.lastFailure = undefined;
+          return resolve(welcomed);
+        }
+        const closedHow = opened ? new Error(`the connection closed during the handshake (code ${code}${reason.length ? `, ${reason}` : ''})`) : undefined;
+        void diagnoseConnectFailure(this.o.url, { error: socketError ?? closedHow, tlsCaGiven: this.o.tlsCa !== undefined }).then((why) => {
+          this.lastFailure = why;
+          resolve(false);
+        });
       });
-      // Certificate problems do not go away by retrying quietly: say so at warn level.
-      socket.on('error', (error) => (/certificate|self[- ]signed|CERT/i.test(error.message) ? this.o.log.warn : this.o.log.debug)(`socket: ${error.message}`));
+      // Said in words, with the fix, by diagnoseConnectFailure when the attempt is over.
+      socket.on('error', (error) => {
+        socketError = error;
+        this.o.log.debug(`socket: ${error.message}`);
+      });
     });
   }
 
@@ -230,7 +278,8 @@ class RemoteWorker {
 
   private async onWelcome(welcome: WelcomeMessage): Promise<void> {
     const spec = welcome.modelSpec as unknown as ModelSpec;
-    validateModelSpec(spec);
+    // Before anything is allocated for it: a coordinator's spec is bounded like a file's.
+    checkModelSpec(spec, `welcome from ${this.o.url}: modelSpec`);
     const config = welcome.config as { augmentShift?: number; classes?: number[]; frozenLayers?: string[]; batchSize?: unknown };
     const frozenLayers = config.frozenLayers ?? [];
     this.maxStepExamples = stepExampleBound(config.batchSize);

@@ -19,13 +19,16 @@ export interface StandaloneOptions {
   log: Logger;
   quiet: boolean;
   stop?: AbortSignal;
+  checkpointRetryMs?: number;
+  /** The flags the user typed (a resume reports the ones it ignores). */
+  givenFlags?: ReadonlySet<string>;
   /** Weights of a new run (a fine-tune run's, from its checkpoint); absent: seeded ones. */
   initialWeights?: Map<string, Float32Array>;
 }
 
 export async function runStandalone(o: StandaloneOptions): Promise<{ summary: RunSummary; result: SessionResult }> {
   const backend = await initBackend(o.backend, (m) => o.log.info(m));
-  const run = await prepareRun(o.config, o.runDir, o.resume, o.log, o.initialWeights);
+  const run = await prepareRun(o.config, o.runDir, o.resume, o.log, o.initialWeights, o.givenFlags);
   const replica = new Replica(run.config.model, splitExamples(run.train), run.config.augmentShift, run.config.frozenLayers);
   replica.setWeights(run.state.weights);
   try {
@@ -35,6 +38,7 @@ export async function runStandalone(o: StandaloneOptions): Promise<{ summary: Ru
       log: o.log,
       progress: new ProgressReporter(o.log, o.quiet),
       stop: o.stop,
+      checkpointRetryMs: o.checkpointRetryMs,
     });
     const summary = buildSummary(result, { backend: backend.backend, device: backend.device, workers: 1, runDir: o.runDir });
     return { summary, result };

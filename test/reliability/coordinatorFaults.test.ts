@@ -1,6 +1,7 @@
 // The coordinator failing under a live run, with real processes on 127.0.0.1: killed with
 // SIGKILL and started again with --resume (as pm2 does), stopped with SIGTERM (pm2 stop), and
 // resumed past a damaged newest checkpoint.
+import { WORKER_RUN_STOPPED_EXIT_CODE } from '../../src/worker/exitCodes.js';
 import { readdirSync, truncateSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -60,21 +61,22 @@ describe('coordinator faults', () => {
     expect(steps.size).toBe(STEPS);
   });
 
-  it('SIGTERM (pm2 stop): the coordinator finishes the step, writes a checkpoint, says bye and exits; --resume continues from there', { timeout: 300_000 }, async () => {
+  it('SIGTERM (pm2 stop): the coordinator finishes the step, writes a checkpoint, says bye and exits 143, its workers 75 (run stopped); --resume continues from there', { timeout: 300_000 }, async () => {
     const port = await freePort();
     const runDir = tempDir('coordinator-term');
     const flags = ['--max-steps', String(STEPS), '--checkpoint-every', '1000', '--no-eval'];
     const run = await startRun(port, runDir, flags);
     await waitForStep(runDir, 6, RUN_TIMEOUT_MS);
     run.coordinator.signal('SIGTERM');
-    expect(await run.coordinator.exit(60_000)).toBe(0);
+    expect(await run.coordinator.exit(60_000)).toBe(143);
     await run.coordinator.waitForLine(/SIGTERM: finishing the current step, writing a checkpoint/, 1000);
     const summary = run.coordinator.summary();
     expect(summary.interrupted).toBe(true);
     const stoppedAt = summary.steps as number;
     expect(stoppedAt).toBeGreaterThanOrEqual(6);
     expect(latestCheckpoint(runDir)).toMatch(new RegExp(`step-0*${stoppedAt}$`));
-    for (const w of run.workers) expect(await w.exit(30_000)).toBe(0);
+    // Not 0: the run did not finish, and a supervisor keeps them for the coordinator's return.
+    for (const w of run.workers) expect(await w.exit(30_000)).toBe(WORKER_RUN_STOPPED_EXIT_CODE);
 
     const resumed = await startRun(port, runDir, [...flags, '--resume']);
     await resumed.coordinator.waitForLine(new RegExp(`resuming from .* at step ${stoppedAt}\\b`), START_TIMEOUT_MS);

@@ -31,13 +31,13 @@ describe('the local launcher of train --workers N', () => {
     expect(stepRecords(runDir).map((r) => r.step)).toEqual(Array.from({ length: STEPS }, (_, i) => i + 1));
   });
 
-  it('SIGTERM to train: the workers finish the step in flight, the coordinator checkpoints it, says bye, and all exit 0', { timeout: 240_000 }, async () => {
+  it('SIGTERM to train: the workers finish the step in flight, the coordinator checkpoints it, says bye, and train exits 143 (stopped, not finished)', { timeout: 240_000 }, async () => {
     const runDir = tempDir('train-term');
     const train = new CliProcess('train', ['train', '--workers', '2', ...TINY_RUN, '--max-steps', '1000', '--checkpoint-every', '1000', '--no-eval', '--run-dir', runDir, '--json']);
     processes.push(train);
     await waitForStep(runDir, 5, 120_000);
     train.signal('SIGTERM');
-    expect(await train.exit(60_000), train.stderr.slice(-2000)).toBe(0);
+    expect(await train.exit(60_000), train.stderr.slice(-2000)).toBe(143);
     const summary = train.summary();
     expect(summary.interrupted).toBe(true);
     expect(stepRecords(runDir).map((r) => r.step)).toEqual(Array.from({ length: summary.steps as number }, (_, i) => i + 1));

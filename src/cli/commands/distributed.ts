@@ -14,6 +14,8 @@ import { formatSummary } from '../../training/loop/summary.js';
 import { logFailure, printResult, stopSignal } from '../output.js';
 import { readTlsCa, readTlsPair } from '../tlsFiles.js';
 import { checkTokenStrength, coordinatorToken, randomToken, readToken, TOKEN_ENV } from '../token.js';
+import { givenFlags } from '../givenFlags.js';
+import { hideBin } from 'yargs/helpers';
 import { defaultRunDir, trainConfigFromArgs, withTrainingFlags, type TrainingArgs } from '../trainingFlags.js';
 import { UsageError } from '../usageError.js';
 
@@ -111,6 +113,8 @@ export async function coordinate(args: DistributedArgs, token: string | undefine
       log,
       quiet: false,
       stop,
+      checkpointRetryMs: args.checkpointRetry * 1000,
+      givenFlags: givenFlags(hideBin(process.argv)),
       stepTimeoutMs: args.stepTimeout * 1000,
       heartbeatTimeoutMs: args.heartbeatTimeout * 1000,
       tls: readTlsPair(args.tlsCert, args.tlsKey),

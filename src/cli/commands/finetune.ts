@@ -9,6 +9,8 @@ import { parseFreezeSpec } from '../../training/replica/freeze.js';
 import { formatSummary } from '../../training/loop/summary.js';
 import { runStandalone } from '../../worker/standalone.js';
 import { printResult, stopSignal } from '../output.js';
+import { givenFlags } from '../givenFlags.js';
+import { hideBin } from 'yargs/helpers';
 import { defaultRunDir, trainConfigFromArgs } from '../trainingFlags.js';
 import { coordinate, coordinateWithLocalWorkers, withDistributedFlags, type DistributedArgs, type RunStart } from './distributed.js';
 
@@ -56,7 +58,7 @@ export const finetuneCommand = {
     if (args.standalone) {
       const runDir = args.runDir ?? defaultRunDir();
       const stop = stopSignal((s) => log.warn(`${s}: finishing the current step, writing a checkpoint, then exiting`));
-      const { summary, result } = await runStandalone({ ...start, runDir, resume: args.resume, backend: args.backend, log, quiet: false, stop });
+      const { summary, result } = await runStandalone({ ...start, runDir, resume: args.resume, backend: args.backend, log, quiet: false, stop, checkpointRetryMs: args.checkpointRetry * 1000, givenFlags: givenFlags(hideBin(process.argv)) });
       printResult(args.json, summary, formatSummary(summary, result));
       return;
     }

@@ -3,6 +3,7 @@
 // take one Adam step on the master weights, publish them; evaluate at epoch ends; checkpoint
 // every K steps, on request and at the end. Where gradients come from is the source's business.
 import type * as tf from '@tensorflow/tfjs';
+import { saveWithRetry } from '../../checkpoint/retryingSave.js';
 import type { Split } from '../../data/types.js';
 import type { Logger } from '../../log/logger.js';
 import type { EvaluationReport } from '../../metrics/classification.js';
@@ -37,6 +38,8 @@ export interface SessionOptions {
   onStep?: (record: StepRecord) => void;
   /** Aborted when the process is asked to stop: the loop checkpoints and returns early. */
   stop?: AbortSignal;
+  /** How long a checkpoint that cannot be written is retried before the run fails (ms). */
+  checkpointRetryMs?: number;
 }
 
 export interface SessionResult {
@@ -62,12 +65,17 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
   let checkpoint: string | undefined;
   let interrupted = false;
   report.started(state.position.globalStep);
+  const saveCheckpoint = () =>
+    saveWithRetry(() => options.saveCheckpoint(state), { runDir: options.runDir, step: state.position.globalStep, retryForMs: options.checkpointRetryMs, stop: options.stop, warn: (m) => log.warn(m), info: (m) => log.info(m) });
 
   outer: for (let epoch = state.position.epoch; epoch < config.epochs; epoch++) {
     const batches = new EpochBatches(config, options.train.count, epoch, plan.perEpoch);
     report.epochStarted();
     for (let stepInEpoch = state.position.stepInEpoch; stepInEpoch < plan.perEpoch; stepInEpoch++) {
       if (state.position.globalStep >= plan.totalSteps) break outer;
+      // A step computed in this process never yields by itself: without this, a signal would
+      // be handled only after the last step.
+      await yieldToEventLoop();
       if (options.stop?.aborted) {
         interrupted = true;
         break outer;
@@ -79,7 +87,7 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
         break outer;
       }
       report.stepFinished(epoch, step, state.position);
-      if (state.position.globalStep % config.checkpointEvery === 0) checkpoint = await report.untimed(() => options.saveCheckpoint(state));
+      if (state.position.globalStep % config.checkpointEvery === 0) checkpoint = await report.untimed(saveCheckpoint);
     }
     report.barEnded();
     if (state.position.stepInEpoch === plan.perEpoch) {
@@ -91,7 +99,7 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
   report.barEnded();
   const finished = !interrupted;
   if (finished && config.evaluate && (!evaluation || state.position.stepInEpoch !== plan.perEpoch)) evaluation = await evaluate(options);
-  checkpoint = await options.saveCheckpoint(state);
+  checkpoint = await saveCheckpoint();
   const result = sessionResult(report.stats.summary(), state, plan, { evaluation: finished ? evaluation : undefined, checkpoint, interrupted, started });
   report.finished(result);
   return result;
@@ -130,4 +138,8 @@ function sessionResult(
 function evaluate(options: SessionOptions): Promise<EvaluationReport> {
   const model = options.syncLocalModel();
   return evaluateModel(model, options.test, options.numClasses);
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }

@@ -28,7 +28,7 @@ export class SessionReport {
     private readonly targets: ReportTargets,
     private readonly plan: RunPlan,
   ) {
-    this.runLog = new RunLog(targets.runDir);
+    this.runLog = new RunLog(targets.runDir, { warn: (m) => targets.log.warn(m), info: (m) => targets.log.info(m) });
   }
 
   started(fromStep: number): void {

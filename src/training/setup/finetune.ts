@@ -5,7 +5,7 @@
 import { MNIST_NUM_CLASSES } from '../../data/types.js';
 import type { Logger } from '../../log/logger.js';
 import { buildDsdcNet } from '../../model/dsdcNet.js';
-import { type ModelSpec, validateModelSpec } from '../../model/spec.js';
+import { checkModelSpec, type ModelSpec } from '../../model/spec.js';
 import { type TrainConfig, validateTrainConfig } from './config.js';
 import { freezeLayers, parseFreezeSpec, resolveFreezeSpec } from '../replica/freeze.js';
 import { seededInitialWeights } from './initialWeights.js';
@@ -53,7 +53,7 @@ export async function prepareFinetune(request: FinetuneRequest, log: Logger): Pr
   loaded.model.dispose();
   const saved = (loaded.state as { config?: SavedConfig }).config;
   if (!saved?.model) throw new TrainingError('FINETUNE_SOURCE', `--from ${request.from}: checkpoint ${loaded.dir} has no run config (state.json config.model); only checkpoints written by dsdc-dist training can be fine-tuned`);
-  validateModelSpec(saved.model);
+  checkModelSpec(saved.model, `${loaded.dir}/state.json: config.model`);
   if (saved.model.batchNorm && !request.config.model.batchNorm) {
     throw new TrainingError('FINETUNE_SOURCE', `--no-batch-norm: checkpoint ${loaded.dir} has batch norm, and a fine-tune run keeps the architecture of its checkpoint`);
   }

@@ -3,13 +3,16 @@
 // resumed from the run directory's newest valid checkpoint, or given, as a fine-tune run's are), a
 // local model for evaluation and checkpoints (with the run's frozen layers), and the checkpoint writer.
 import * as tf from '@tensorflow/tfjs';
+import { loadLayersModelFrom } from '../../checkpoint/tfjsFiles.js';
 import { listCheckpoints, loadCheckpoint, saveCheckpoint } from '../../checkpoint/checkpoint.js';
 import { limitSplit } from '../../data/batching.js';
 import type { Split } from '../../data/types.js';
 import type { Logger } from '../../log/logger.js';
 import { buildDsdcNet } from '../../model/dsdcNet.js';
+import { checkModelSpec, type ModelSpec } from '../../model/spec.js';
 import { type TrainConfig, validateTrainConfig } from './config.js';
 import { freezeLayers } from '../replica/freeze.js';
+import { explainResume, refuseRunDirReuse } from './resumeFlags.js';
 import { seededInitialWeights } from './initialWeights.js';
 import { MasterState } from '../optimizer/masterState.js';
 import { readRunState, type RunState } from './runState.js';
@@ -48,14 +51,24 @@ export function sessionInputs(run: PreparedRun, runDir: string) {
  * `initialWeights` (every variable, by name) replace the seeded ones of a new run: a fine-tune run
  * starts from its source checkpoint's weights. A resumed run ignores them.
  */
-export async function prepareRun(requested: TrainConfig, runDir: string, resume: boolean, log: Logger, initialWeights?: Map<string, Float32Array>): Promise<PreparedRun> {
+export async function prepareRun(
+  requested: TrainConfig,
+  runDir: string,
+  resume: boolean,
+  log: Logger,
+  initialWeights?: Map<string, Float32Array>,
+  /** The flags the user typed, so that a resume says which of them it applies and which it ignores. */
+  givenFlags: ReadonlySet<string> = new Set(),
+): Promise<PreparedRun> {
   let config = validateTrainConfig(requested);
+  if (!resume) await refuseRunDirReuse(runDir);
   let saved: { dir: string; weights: Map<string, Float32Array>; run: RunState; optimizer: Parameters<MasterState['restoreOptimizer']>[0] } | undefined;
   if (resume && (await listCheckpoints(runDir)).length === 0) {
     log.info(`--resume: ${runDir} has no checkpoint yet; starting a new run there`);
   } else if (resume) {
     const loaded = await loadCheckpoint(runDir, { log: (m) => log.warn(m) });
-    const model = await tf.loadLayersModel(loaded.modelArtifactsHandler);
+    checkModelSpec((loaded.state as { config?: { model?: ModelSpec } }).config?.model as ModelSpec, `${loaded.dir}/state.json: config.model`);
+    const model = await loadLayersModelFrom(loaded.modelArtifactsHandler, loaded.dir);
     const weights = new Map(namedVariables(model).map((v) => [v.name, (v.variable.dataSync() as Float32Array).slice()]));
     model.dispose();
     const run = readRunState(loaded.state, loaded.dir);
@@ -66,6 +79,9 @@ export async function prepareRun(requested: TrainConfig, runDir: string, resume:
       tf.dispose(loaded.optimizerWeights.map((t) => t.tensor));
       throw error;
     }
+    const { applied, ignored } = explainResume(run.config, requested, givenFlags);
+    if (applied.length > 0) log.info(`--resume: applying ${applied.join(', ')}`);
+    if (ignored.length > 0) log.warn(`--resume: ignoring ${ignored.join(', ')}: a resumed run keeps its checkpoint's config; start a new run in another --run-dir to change them`);
     config = { ...run.config, epochs: requested.epochs, maxSteps: requested.maxSteps, checkpointEvery: requested.checkpointEvery, maxGradNorm: requested.maxGradNorm, gradNormBound: requested.gradNormBound };
     saved = { dir: loaded.dir, weights, run, optimizer: loaded.optimizerWeights };
     log.info(`resuming from ${loaded.dir} at step ${run.position.globalStep} (epoch ${run.position.epoch + 1}, step ${run.position.stepInEpoch} of it)`);
