@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { initBackend, type BackendChoice } from '../backend/index.js';
 import type { Logger } from '../log/logger.js';
-import { maxPayloadBytes, tensorsFromMap, type JsonObject } from '../protocol/index.js';
+import { maxPayloadBytes, tensorsFromMap } from '../protocol/index.js';
 import type { TrainConfig } from '../training/setup/config.js';
 import { ProgressReporter } from '../training/loop/progress.js';
 import { prepareRun, sessionInputs } from '../training/setup/runSetup.js';
@@ -82,8 +82,8 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: 
     welcome: (_hello, index) => ({
       type: 'welcome',
       runId,
-      config: run.config as unknown as JsonObject,
-      modelSpec: run.config.model as unknown as JsonObject,
+      config: run.config,
+      modelSpec: run.config.model,
       weightsVersion: state.weightsVersion,
       weights: tensorsFromMap(state.weights, state.shapes),
       trainable: state.trainableNames,
