@@ -2,7 +2,8 @@
 // DSDC-Net (default model spec) costs, decoded from msgpack as a coordinator receives it:
 //   validateMessage  the whole validation (src/protocol/validate.ts): the compiled TypeBox schema
 //                    of 'gradients', then the checks no schema expresses (data length vs shape,
-//                    duplicates, correct ≤ exampleCount) and the copy into a fresh message
+//                    duplicates, correct ≤ exampleCount) and the copy into a fresh message;
+//                    '… run limits' the same with a coordinator's own limits object
 //   schema only      Check of the compiled schema alone (src/protocol/schemas.ts), for scale
 //   finiteness       findNonFinite over the tensors (the receiver's check after validation, for scale)
 // Prints µs per frame (median of ROUNDS rounds of ITERATIONS frames) for each.
@@ -51,8 +52,11 @@ const check = compiledSchemas().gradients;
 const result = validateMessage(decoded);
 if (!result.ok || result.message.type !== 'gradients') throw new Error('the bench frame does not validate');
 const validated = result.message;
+/** What a coordinator passes with every frame (its own object, not frozen): the schemas of this limit set. */
+const runLimits = { maxPayloadBytes: 4 * 1024 * 1024, maxIndices: 256 };
 const results = {
   validateMessage: microsPerFrame('validateMessage', () => validateMessage(decoded).ok),
+  '… run limits': microsPerFrame('… run limits', () => validateMessage(decoded, runLimits).ok),
   'schema only': microsPerFrame('schema only', () => check.Check(decoded)),
   finiteness: microsPerFrame('finiteness', () => findNonFinite([...validated.gradients, ...validated.bnStats]) === null),
   'msgpack decode': microsPerFrame('msgpack decode', () => unpackr.unpack(bytes)),

@@ -6,7 +6,7 @@ import type { TSchema } from '@sinclair/typebox';
 import type { TypeCheck } from '@sinclair/typebox/compiler';
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
 import { dottedPath } from '../schemas/check.js';
-import { PROTOCOL_VERSION, type DecodeLimits } from './constants.js';
+import { DEFAULT_LIMITS, PROTOCOL_VERSION, type DecodeLimits } from './constants.js';
 import { protocolError, type ProtocolError, type ProtocolErrorCode } from './errors.js';
 import { describeValue, fail, InvalidMessage, isPlainObject, MessageFields, plainBytes } from './fields.js';
 import { resolveLimits } from './limits.js';
@@ -108,6 +108,26 @@ export function isMessageType(value: unknown): value is MessageType {
   return typeof value === 'string' && KNOWN_TYPES.has(value);
 }
 
+const NO_LIMITS: Partial<DecodeLimits> = Object.freeze({});
+const LIMIT_KEYS = Object.keys(DEFAULT_LIMITS) as (keyof DecodeLimits)[];
+interface LimitSet {
+  /** The caller's values when this set was made: a caller may change its object between frames. */
+  given: Partial<DecodeLimits>;
+  resolved: DecodeLimits;
+  schemas: CompiledSchemas;
+}
+/** A receiver passes the same limits object with every frame: resolved once per object (and again if it changed). */
+const limitSets = new WeakMap<Partial<DecodeLimits>, LimitSet>();
+
+function limitSet(limits: Partial<DecodeLimits>): LimitSet {
+  const known = limitSets.get(limits);
+  if (known && LIMIT_KEYS.every((key) => known.given[key] === limits[key])) return known;
+  const resolved = resolveLimits(limits);
+  const set = { given: { ...limits }, resolved, schemas: compiledSchemas(resolved) };
+  limitSets.set(limits, set);
+  return set;
+}
+
 /**
  * Checks a decoded value against the schema of its `type` and the rules no schema expresses.
  * Never throws; on success the message is a fresh object holding only the known fields (tensor
@@ -136,21 +156,6 @@ export function validateMessage(value: unknown, limits: Partial<DecodeLimits> = 
     // Only a bug here (or a stack overflow) gets this far; still an answer, not a throw.
     return { ok: false, error: protocolError('BAD_FIELD', `'${type}' message could not be validated: ${String(error)}`) };
   }
-}
-
-const NO_LIMITS: Partial<DecodeLimits> = Object.freeze({});
-/** A receiver passes the same limits object with every frame: resolved and looked up once per object. */
-const limitSets = new WeakMap<Partial<DecodeLimits>, { resolved: DecodeLimits; schemas: CompiledSchemas }>();
-
-function limitSet(limits: Partial<DecodeLimits>): { resolved: DecodeLimits; schemas: CompiledSchemas } {
-  let set = limitSets.get(limits);
-  if (!set) {
-    const resolved = resolveLimits(limits);
-    set = { resolved, schemas: compiledSchemas(resolved) };
-    // A caller may change its limits object between frames; only a frozen one is safe to remember.
-    if (Object.isFrozen(limits)) limitSets.set(limits, set);
-  }
-  return set;
 }
 
 /** What schemas.ts writes on a field for its errors. */

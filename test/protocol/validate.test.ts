@@ -160,6 +160,13 @@ describe('field types and ranges', () => {
     expect(errorOf({ ...gradients(), timings: new Date(0) })).toMatchObject({ code: 'NOT_AN_OBJECT', message: expect.stringContaining("field 'timings': expected a map, got Date object") });
   });
 
+  it('applies a limits object changed between frames with its new values', () => {
+    const limits: Partial<DecodeLimits> = { maxTextLength: 10 };
+    expect(decodeWire({ type: 'bye', reason: 'x'.repeat(10) }, limits).ok).toBe(true);
+    limits.maxTextLength = 5;
+    expect(errorOf({ type: 'bye', reason: 'x'.repeat(10) }, limits).message).toContain('a string of 0 to 5 characters');
+  });
+
   it('applies limits tightened by the receiver, naming the bound', () => {
     expect(errorOf({ ...gradients(), workerId: 'w'.repeat(9) }, { maxNameLength: 8 }).message).toContain("field 'workerId': expected 1 to 8 letters");
   });
