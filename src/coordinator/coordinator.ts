@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { initHostBackend, type BackendChoice } from '../backend/index.js';
 import type { Logger } from '../log/logger.js';
-import { CloseCode, maxPayloadBytes, tensorsFromMap, type JsonObject } from '../protocol/index.js';
+import { CloseCode, maxPayloadBytes, tensorsFromMap } from '../protocol/index.js';
 import type { TrainConfig } from '../training/setup/config.js';
 import { ProgressReporter } from '../training/loop/progress.js';
 import { prepareRun, sessionInputs } from '../training/setup/runSetup.js';
@@ -86,8 +86,8 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: 
     welcome: (_hello, index) => ({
       type: 'welcome',
       runId,
-      config: run.config as unknown as JsonObject,
-      modelSpec: run.config.model as unknown as JsonObject,
+      config: run.config,
+      modelSpec: run.config.model,
       weightsVersion: state.weightsVersion,
       weights: tensorsFromMap(state.weights, state.shapes),
       trainable: state.trainableNames,

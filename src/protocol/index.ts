@@ -19,8 +19,6 @@ export type {
   GradientsMessage,
   HeartbeatMessage,
   HelloMessage,
-  JsonObject,
-  JsonValue,
   Message,
   MessageOf,
   MessageType,

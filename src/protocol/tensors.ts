@@ -3,15 +3,10 @@
 
 import { BYTES_PER_ELEMENT, WIRE_DTYPE } from './constants.js';
 import { protocolError, type ProtocolError } from './errors.js';
+import type { WireTensor } from './schemas.js';
 
-export interface WireTensor {
-  name: string;
-  shape: number[];
-  dtype: 'float32';
-  /** 4 × prod(shape) bytes, little-endian. After decoding it is a view into the received frame. */
-  data: Uint8Array;
-}
-
+/** name, shape, dtype 'float32' and 4 × prod(shape) little-endian bytes (after decoding a view into the frame); its schema is schemas.ts'. */
+export type { WireTensor } from './schemas.js';
 export interface TensorSpec {
   name: string;
   shape: readonly number[];

@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import { WebSocket } from 'ws';
 import { initBackend, type BackendChoice } from '../backend/index.js';
 import type { Logger } from '../log/logger.js';
-import { checkModelSpec, type ModelSpec } from '../model/spec.js';
+import { checkModelSpec } from '../model/spec.js';
 import {
   CloseCode,
   DEFAULT_LIMITS,
@@ -277,10 +277,10 @@ class RemoteWorker {
   }
 
   private async onWelcome(welcome: WelcomeMessage): Promise<void> {
-    const spec = welcome.modelSpec as unknown as ModelSpec;
-    // Before anything is allocated for it: a coordinator's spec is bounded like a file's.
+    // The shapes of config and modelSpec were checked on receipt (the welcome's schema); these are the bounds beyond them,
+    // checked before anything is allocated for them.
+    const { config, modelSpec: spec } = welcome;
     checkModelSpec(spec, `welcome from ${this.o.url}: modelSpec`);
-    const config = welcome.config as { augmentShift?: number; classes?: number[]; frozenLayers?: string[]; batchSize?: unknown };
     const frozenLayers = config.frozenLayers ?? [];
     this.maxStepExamples = stepExampleBound(config.batchSize);
     // The data comes from this worker's own --data-dir (or the package's MNIST), never from a path the wire names.
@@ -294,7 +294,7 @@ class RemoteWorker {
     }
     if (!this.replica || JSON.stringify(this.replica.spec) !== JSON.stringify(spec) || JSON.stringify(this.replica.frozenLayers) !== JSON.stringify(frozenLayers)) {
       this.replica?.dispose();
-      this.replica = new Replica(spec, this.training.examples.train, Number(config.augmentShift ?? 0), frozenLayers);
+      this.replica = new Replica(spec, this.training.examples.train, config.augmentShift, frozenLayers);
       this.shapes = variableShapes(namedVariables(this.replica.model));
     }
     this.trainable = welcome.trainable;

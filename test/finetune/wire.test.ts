@@ -20,6 +20,7 @@ import {
   type WelcomeMessage,
   type WorkerMessage,
 } from '../../src/protocol/index.js';
+import { DEFAULT_TRAIN_CONFIG } from '../../src/training/setup/config.js';
 import { runCli, startCli, tempDir, TEST_TOKEN } from '../helpers/cli.js';
 
 const BASE = ['--backend', 'wasm', '--train-limit', '1024', '--test-limit', '100', '--batch-size', '64', '--no-eval', '--seed', '5'];
@@ -102,8 +103,8 @@ describe('which variables a message carries', () => {
   const welcome = (statistics?: string[]): WelcomeMessage => ({
     type: 'welcome',
     runId: 'r',
-    config: {},
-    modelSpec: {},
+    config: DEFAULT_TRAIN_CONFIG,
+    modelSpec: DEFAULT_TRAIN_CONFIG.model,
     weightsVersion: 0,
     weights: ['a/kernel', 'a_bn/moving_mean', 'head/kernel'].map(tensor),
     trainable: ['head/kernel'],

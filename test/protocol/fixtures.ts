@@ -1,5 +1,6 @@
 // Sample messages of every type, and a gradient message the size of DSDC-Net, shared by the protocol tests.
 
+import { DEFAULT_TRAIN_CONFIG } from '../../src/training/setup/config.js';
 import { encodeTensor, NONCE_BYTES, PROOF_BYTES, PROTOCOL_VERSION, type Message, type TensorSpec, type WireTensor } from '../../src/protocol/index.js';
 
 /** Deterministic pseudo-random numbers (mulberry32), so failures reproduce. */
@@ -83,8 +84,8 @@ export function sampleMessages(): Message[] {
     {
       type: 'welcome',
       runId: 'run-2024-01-01T00-00-00Z',
-      config: { globalBatch: 256, lr: 0.001, schedule: { kind: 'cosine', warmup: 100 }, tags: ['a', null, true], seed: 0 },
-      modelSpec: { blocks: [{ dilation: 1, out: 40 }, { dilation: 2, out: 80 }], classes: 10 },
+      config: { ...DEFAULT_TRAIN_CONFIG, batchSize: 256, classes: [3, 1, 4], frozenLayers: ['stem'] },
+      modelSpec: DEFAULT_TRAIN_CONFIG.model,
       weightsVersion: 0,
       weights: tensors,
       trainable: ['conv/kernel', 'bn/gamma'],

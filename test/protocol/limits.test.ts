@@ -10,6 +10,7 @@ import {
   resolveLimits,
   type WireTensor,
 } from '../../src/protocol/index.js';
+import { DEFAULT_TRAIN_CONFIG } from '../../src/training/setup/config.js';
 import { dsdcLayout, int32Range, randomTensor, seededRandom } from './fixtures.js';
 
 describe('maxPayloadBytes', () => {
@@ -35,8 +36,8 @@ describe('maxPayloadBytes', () => {
     const welcome = encodeMessage({
       type: 'welcome',
       runId: 'r',
-      config: { note: 'x'.repeat(4000) },
-      modelSpec: { blocks: [1, 2, 3, 4] },
+      config: { ...DEFAULT_TRAIN_CONFIG, dataDir: 'x'.repeat(4000) },
+      modelSpec: DEFAULT_TRAIN_CONFIG.model,
       weightsVersion: 0,
       weights,
       trainable: trainable.map((s) => s.name),

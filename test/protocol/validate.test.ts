@@ -2,6 +2,7 @@ import { pack } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { decodeMessage, DEFAULT_LIMITS, NONCE_BYTES, PROTOCOL_VERSION, ProtocolError, type DecodeLimits } from '../../src/protocol/index.js';
 import { CodedError, describeError } from '../../src/errors/codedError.js';
+import { DEFAULT_TRAIN_CONFIG } from '../../src/training/setup/config.js';
 
 // Wire-level maps are written here with msgpackr directly, so the tests can send what our encoder never would.
 type Wire = Record<string, unknown>;
@@ -41,8 +42,8 @@ const gradients = (): Wire => ({
 const welcome = (): Wire => ({
   type: 'welcome',
   runId: 'r1',
-  config: { lr: 0.01 },
-  modelSpec: { blocks: [] },
+  config: DEFAULT_TRAIN_CONFIG,
+  modelSpec: DEFAULT_TRAIN_CONFIG.model,
   weightsVersion: 0,
   weights: [tensor('dense/kernel', [4, 10]), tensor('bn/moving_mean', [4])],
   trainable: ['dense/kernel'],
@@ -155,6 +156,21 @@ describe('field types and ranges', () => {
     expect(errorOf({ ...gradients(), timings: [1, 2] }).code).toBe('NOT_AN_OBJECT');
   });
 
+  it('reports NOT_AN_OBJECT for timings that are a timestamp (an object, but not a map)', () => {
+    expect(errorOf({ ...gradients(), timings: new Date(0) })).toMatchObject({ code: 'NOT_AN_OBJECT', message: expect.stringContaining("field 'timings': expected a map, got Date object") });
+  });
+
+  it('applies a limits object changed between frames with its new values', () => {
+    const limits: Partial<DecodeLimits> = { maxTextLength: 10 };
+    expect(decodeWire({ type: 'bye', reason: 'x'.repeat(10) }, limits).ok).toBe(true);
+    limits.maxTextLength = 5;
+    expect(errorOf({ type: 'bye', reason: 'x'.repeat(10) }, limits).message).toContain('a string of 0 to 5 characters');
+  });
+
+  it('applies limits tightened by the receiver, naming the bound', () => {
+    expect(errorOf({ ...gradients(), workerId: 'w'.repeat(9) }, { maxNameLength: 8 }).message).toContain("field 'workerId': expected 1 to 8 letters");
+  });
+
   it('accepts a NaN loss: divergence is the receiver’s call, not a protocol violation', () => {
     expect(decodeWire({ ...gradients(), loss: Number.NaN }).ok).toBe(true);
   });
@@ -222,7 +238,7 @@ describe('welcome', () => {
   });
 
   it('refuses a config holding something JSON cannot', () => {
-    expect(errorOf({ ...welcome(), config: { lr: 0.1, blob: new Uint8Array(4) } })).toMatchObject({
+    expect(errorOf({ ...welcome(), config: { ...DEFAULT_TRAIN_CONFIG, blob: new Uint8Array(4) } })).toMatchObject({
       code: 'BAD_FIELD',
       message: expect.stringContaining("'config.blob'"),
     });
@@ -236,6 +252,27 @@ describe('welcome', () => {
 
   it('refuses a model spec that is an array', () => {
     expect(errorOf({ ...welcome(), modelSpec: [] }).code).toBe('NOT_AN_OBJECT');
+  });
+
+  it('refuses a config that is not a run config, naming the field and its bound', () => {
+    expect(errorOf({ ...welcome(), config: { ...DEFAULT_TRAIN_CONFIG, learningRate: 5 } })).toMatchObject({
+      code: 'BAD_FIELD',
+      message: "'welcome' message, field 'config.learningRate': expected a positive number at most 1, got number 5",
+    });
+  });
+
+  it('refuses a config whose schedule is none of the known ones, listing them', () => {
+    expect(errorOf({ ...welcome(), config: { ...DEFAULT_TRAIN_CONFIG, schedule: 'linear' } }).message).toContain("field 'config.schedule': expected one of constant, cosine");
+  });
+
+  it('reports MISSING_FIELD for a model spec without a field, naming it', () => {
+    const { numClasses: _, ...spec } = DEFAULT_TRAIN_CONFIG.model;
+    expect(errorOf({ ...welcome(), modelSpec: spec })).toMatchObject({ code: 'MISSING_FIELD', message: "'welcome' message has no field 'modelSpec.numClasses'" });
+  });
+
+  it('names the nested block of a model spec that is wrong', () => {
+    const blocks = [{ filters: 8, dilation: 0 }];
+    expect(errorOf({ ...welcome(), modelSpec: { ...DEFAULT_TRAIN_CONFIG.model, blocks } }).message).toContain("'modelSpec.blocks[0].dilation'");
   });
 });
 

@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { CloseCode, elementCount, encodeMessage, encodeTensor, type GradientsMessage, type StepMessage, type WelcomeMessage } from '../../src/protocol/index.js';
+import { DEFAULT_TRAIN_CONFIG } from '../../src/training/setup/config.js';
 import { TEST_TOKEN, tempDir } from '../helpers/cli.js';
 import { CliProcess, START_TIMEOUT_MS, coordinatorArgs, freePort, stepRecords, workerArgs } from './harness.js';
 import { answerHandshake } from './scriptedCoordinator.js';
@@ -254,7 +255,7 @@ describe('a worker receiving bad weights from a (scripted) coordinator', () => {
       await worker.waitForLine(/refused a message from the coordinator: UNDECODABLE/, 10_000);
 
       // A step asking for more examples than the run's batch, or for examples the worker does not have: refused before reading any.
-      const batchSize = (welcome.config as { batchSize: number }).batchSize;
+      const batchSize = welcome.config.batchSize;
       const stepOf = (indices: Int32Array) => encodeMessage({ type: 'step', step: 0, epoch: 0, weightsVersion: welcome.weightsVersion, indices, augmentSeed: 1 });
       socket.send(stepOf(Int32Array.from({ length: batchSize + 1 }, (_, i) => i)), { binary: true });
       await until('an error for too many indices', () => errors.length > bad.length);
@@ -272,6 +273,34 @@ describe('a worker receiving bad weights from a (scripted) coordinator', () => {
       expect(Number.isFinite(inbox[0].loss)).toBe(true);
       socket.send(encodeMessage({ type: 'bye', reason: 'test over' }), { binary: true });
       expect(await worker.exit(30_000)).toBe(0);
+    } finally {
+      worker.stop();
+      server.close();
+    }
+  });
+});
+
+describe('a worker receiving a welcome whose run config is not one', () => {
+  it('refuses it on receipt, naming the field, and joins nothing', { timeout: 120_000 }, async () => {
+    const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise((resolve) => server.once('listening', resolve));
+    const worker = new CliProcess('worker', workerArgs((server.address() as { port: number }).port, 'target'));
+    try {
+      const socket = await new Promise<import('ws').WebSocket>((resolve) => server.once('connection', resolve));
+      await answerHandshake(socket, TEST_TOKEN);
+      const welcome: WelcomeMessage = {
+        type: 'welcome',
+        runId: 'bad-config',
+        config: { ...DEFAULT_TRAIN_CONFIG, learningRate: 50 },
+        modelSpec: DEFAULT_TRAIN_CONFIG.model,
+        weightsVersion: 0,
+        weights: [],
+        trainable: [],
+        shardInfo: { workerIndex: 0, workers: 1 },
+      };
+      socket.send(encodeMessage(welcome), { binary: true });
+      await worker.waitForLine(/refused a message from the coordinator: BAD_FIELD: 'welcome' message, field 'config\.learningRate': expected a positive number at most 1, got number 50/, START_TIMEOUT_MS);
+      expect(worker.stderr).not.toMatch(/joined run/);
     } finally {
       worker.stop();
       server.close();

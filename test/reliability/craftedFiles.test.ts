@@ -11,7 +11,9 @@ import { WebSocketServer } from 'ws';
 import { decodeFrame, encodeMessage } from '../../src/protocol/index.js';
 import { DEFAULT_MODEL_SPEC } from '../../src/model/spec.js';
 import { loadDataset, openDatasetCache } from '../../src/data/mnist.js';
-import { runCli, tempDir } from '../helpers/cli.js';
+import { runCli, tempDir, TEST_TOKEN } from '../helpers/cli.js';
+import { DEFAULT_TRAIN_CONFIG } from '../../src/training/setup/config.js';
+import { answerHandshake } from './scriptedCoordinator.js';
 import { writeTinySet } from '../data/fixtures.js';
 import { CliProcess, latestCheckpoint, START_TIMEOUT_MS, TINY_RUN } from './harness.js';
 
@@ -92,14 +94,14 @@ describe('crafted and damaged files', () => {
     const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const reported = new Promise<string>((resolve) => {
       server.on('connection', (socket) => {
-        socket.on('message', (data: Buffer, isBinary: boolean) => {
-          const decoded = decodeFrame(data, isBinary);
-          if (!decoded.ok) return;
-          if (decoded.message.type === 'hello') {
-            const modelSpec = { ...DEFAULT_MODEL_SPEC, stemFilters: CRAFTED_FILTERS };
-            socket.send(encodeMessage({ type: 'welcome', runId: 'crafted', config: {}, modelSpec: modelSpec as never, weightsVersion: 0, weights: [], trainable: [], shardInfo: { workerIndex: 0, workers: 1 } }));
-          }
-          if (decoded.message.type === 'error') resolve(decoded.message.message);
+        void answerHandshake(socket, TEST_TOKEN).then(() => {
+          const modelSpec = { ...DEFAULT_MODEL_SPEC, stemFilters: CRAFTED_FILTERS };
+          const config = { ...DEFAULT_TRAIN_CONFIG, model: modelSpec };
+          socket.send(encodeMessage({ type: 'welcome', runId: 'crafted', config, modelSpec, weightsVersion: 0, weights: [], trainable: [], shardInfo: { workerIndex: 0, workers: 1 } }));
+          socket.on('message', (data: Buffer, isBinary: boolean) => {
+            const decoded = decodeFrame(data, isBinary);
+            if (decoded.ok && decoded.message.type === 'error') resolve(decoded.message.message);
+          });
         });
       });
     });
