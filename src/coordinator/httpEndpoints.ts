@@ -5,7 +5,7 @@
 // and the API routes are the dashboard's files served, from the shared StaticFiles table.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AllowedHosts } from './allowedHosts.js';
-import { requestPath } from '../http/staticFiles.js';
+import { requestPath, type StaticFiles } from '../http/staticFiles.js';
 import { dashboardFiles } from './dashboard/assets.js';
 import { RunEventStream } from './dashboard/eventStream.js';
 import { HttpAccess, LOGIN_PATH, MAX_LOGIN_BODY_BYTES } from './httpAccess.js';
@@ -28,7 +28,8 @@ export function upgradeRefusal(request: IncomingMessage, origin: string | undefi
 }
 
 export function handleHttp(status: RunStatus, options: HttpOptions = {}) {
-  const assets = dashboardFiles();
+  // Read on the first page request, not at start: a bundled coordinator (bench/) runs without the page's files.
+  let assets: StaticFiles | undefined;
   const events = new RunEventStream(status);
   const loopbackOnly = options.loopbackOnly ?? true;
   const access = new HttpAccess({ allowedHosts: options.allowedHosts ?? new AllowedHosts('127.0.0.1'), token: options.token, requireToken: !loopbackOnly });
@@ -50,6 +51,7 @@ export function handleHttp(status: RunStatus, options: HttpOptions = {}) {
     if (path === '/healthz') return json(status.phase === 'failed' ? 503 : 200, { ok: status.phase !== 'failed', phase: status.phase, step: status.lastStep?.step ?? 0 });
     if (path === '/metrics') return json(200, status);
     if (path === '/events') return events.handle(request, response);
+    assets ??= dashboardFiles();
     if (assets.get(path)) return assets.respond(request, response);
     return json(404, { error: `no page at ${path}; try / (dashboard), /events, /healthz or /metrics` });
   };
