@@ -16,6 +16,7 @@ import { runSession, type SessionResult } from '../training/loop/session.js';
 import { buildSummary, type RunSummary } from '../training/loop/summary.js';
 import { AllowedHosts } from './allowedHosts.js';
 import { contributionChecksFor } from './contributionChecks.js';
+import { CoordinatorError } from './errors.js';
 import { HANDSHAKE_MAX_PAYLOAD_BYTES } from './handshake.js';
 import { handleHttp, LOOPBACK_HOSTS, upgradeRefusal } from './httpEndpoints.js';
 import { DEFAULT_HEARTBEAT_TIMEOUT_MS } from './heartbeat.js';
@@ -180,7 +181,11 @@ function stopReason(stop: AbortSignal | undefined): string {
 function listen(http: Server, host: string, port: number, scheme: 'ws' | 'wss'): Promise<string> {
   return new Promise((resolve, reject) => {
     http.once('error', (error: NodeJS.ErrnoException) =>
-      reject(new Error(error.code === 'EADDRINUSE' ? `port ${port} on ${host} is already in use; pick another with --port` : error.message)),
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new CoordinatorError('PORT_IN_USE', `port ${port} on ${host} is already in use; pick another with --port`, { cause: error })
+          : new CoordinatorError('LISTEN_FAILED', `cannot listen on ${host}:${port}: ${error.message}; check --host and --port`, { cause: error }),
+      ),
     );
     http.listen(port, host, () => {
       const address = http.address() as AddressInfo;

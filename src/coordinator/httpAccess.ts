@@ -6,6 +6,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { AllowedHosts } from './allowedHosts.js';
+import { CoordinatorError } from './errors.js';
 
 const SESSION_LABEL = 'dsdc-dist dashboard session v1';
 export const LOGIN_PATH = '/login';
@@ -23,7 +24,7 @@ export class HttpAccess {
   private readonly session?: Buffer;
 
   constructor(private readonly o: HttpAccessOptions) {
-    if (o.requireToken && !o.token) throw new Error('HttpAccess: requireToken needs the token');
+    if (o.requireToken && !o.token) throw new CoordinatorError('INVALID_OPTIONS', 'HttpAccess: requireToken needs the token; a coordinator listening beyond loopback must be given one (--token-file)');
     this.session = o.token ? createHmac('sha256', o.token).update(SESSION_LABEL).digest() : undefined;
   }
 

@@ -1,10 +1,12 @@
 // The coordinator's HTTP side, on the same port as its WebSocket: /healthz and /metrics (JSON),
 // the live dashboard at / with its assets, and its Server-Sent Events feed at /events. Every
 // request passes the Host check; off loopback every request also needs the token (httpAccess.ts),
-// and a browser without it gets the login page instead of the dashboard.
+// and a browser without it gets the login page instead of the dashboard. Only after those checks
+// and the API routes are the dashboard's files served, from the shared StaticFiles table.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AllowedHosts } from './allowedHosts.js';
-import { DashboardAssets } from './dashboard/assets.js';
+import { requestPath, type StaticFiles } from '../http/staticFiles.js';
+import { dashboardFiles } from './dashboard/assets.js';
 import { RunEventStream } from './dashboard/eventStream.js';
 import { HttpAccess, LOGIN_PATH, MAX_LOGIN_BODY_BYTES } from './httpAccess.js';
 import type { RunStatus } from './status.js';
@@ -26,12 +28,13 @@ export function upgradeRefusal(request: IncomingMessage, origin: string | undefi
 }
 
 export function handleHttp(status: RunStatus, options: HttpOptions = {}) {
-  const assets = new DashboardAssets();
+  // Read on the first page request, not at start: a bundled coordinator (bench/) runs without the page's files.
+  let assets: StaticFiles | undefined;
   const events = new RunEventStream(status);
   const loopbackOnly = options.loopbackOnly ?? true;
   const access = new HttpAccess({ allowedHosts: options.allowedHosts ?? new AllowedHosts('127.0.0.1'), token: options.token, requireToken: !loopbackOnly });
   return (request: IncomingMessage, response: ServerResponse) => {
-    const path = (request.url ?? '/').split('?')[0];
+    const path = requestPath(request);
     const json = (code: number, body: unknown, headers: Record<string, string> = {}) => {
       response.writeHead(code, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers });
       response.end(JSON.stringify(body));
@@ -48,11 +51,8 @@ export function handleHttp(status: RunStatus, options: HttpOptions = {}) {
     if (path === '/healthz') return json(status.phase === 'failed' ? 503 : 200, { ok: status.phase !== 'failed', phase: status.phase, step: status.lastStep?.step ?? 0 });
     if (path === '/metrics') return json(200, status);
     if (path === '/events') return events.handle(request, response);
-    const asset = assets.get(path);
-    if (asset) {
-      response.writeHead(200, { 'content-type': asset.contentType, 'content-length': asset.body.length, 'cache-control': 'no-cache' });
-      return response.end(asset.body);
-    }
+    assets ??= dashboardFiles();
+    if (assets.get(path)) return assets.respond(request, response);
     return json(404, { error: `no page at ${path}; try / (dashboard), /events, /healthz or /metrics` });
   };
 }

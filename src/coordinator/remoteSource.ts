@@ -15,6 +15,7 @@ import {
 import { combineContributions, type StepContribution } from '../training/optimizer/aggregate.js';
 import { StepInterruptedError, type GradientSource, type StepOutcome, type StepRequest } from '../training/loop/source.js';
 import type { ContributionChecks } from './contributionChecks.js';
+import { RunStoppedError } from './errors.js';
 import type { WorkerConnection } from './workerConnection.js';
 import type { WorkerPool } from './workerPool.js';
 
@@ -38,8 +39,6 @@ export interface RemoteSourceOptions {
   /** Numeric checks (claims, gradient norm bound, batch-norm statistics) before a part is averaged in. */
   numbers?: ContributionChecks;
 }
-
-export class RunStoppedError extends Error {}
 
 interface PartResult {
   worker: WorkerConnection;

@@ -5,6 +5,9 @@
 // A transition that does not apply in the current state changes nothing and returns false:
 // network events race (gradients arriving after a stall), and a late event must not resurrect
 // or double-settle a step.
+import { PartLostError } from './errors.js';
+
+export { PartLostError };
 
 export type WorkerState =
   /** Authenticated, not yet a member: joins or becomes a standby next. */
@@ -39,9 +42,6 @@ export const TRANSITIONS: Readonly<Record<Transition, { from: readonly WorkerSta
 
 /** Frames refused in a row after which a worker is evicted. */
 export const DEFAULT_MAX_REFUSED_IN_ROW = 3;
-
-/** Why a worker lost its part of a step; the source logs it and goes on without that part. */
-export class PartLostError extends Error {}
 
 export interface OwedStep {
   readonly step: number;

@@ -27,6 +27,7 @@ import {
 } from '../protocol/index.js';
 import { Admission, type AdmissionRefusal } from './admission.js';
 import { CoordinatorHandshake, HANDSHAKE_MAX_PAYLOAD_BYTES, HANDSHAKE_TIMEOUT_MS } from './handshake.js';
+import { CoordinatorError } from './errors.js';
 import { DEFAULT_HEARTBEAT_TIMEOUT_MS, Heartbeat } from './heartbeat.js';
 import { WorkerConnection } from './workerConnection.js';
 import type { Transition, WorkerState } from './workerLife.js';
@@ -123,7 +124,12 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
       };
       const timer = setTimeout(() => {
         cleanup();
-        reject(new Error(`only ${this.active().length} of ${count} workers joined within ${Math.round(timeoutMs / 1000)} s`));
+        reject(
+          new CoordinatorError(
+            'WORKERS_MISSING',
+            `only ${this.active().length} of ${count} workers joined within ${Math.round(timeoutMs / 1000)} s; check that the workers can reach this coordinator (their logs say why not), or start fewer`,
+          ),
+        );
       }, timeoutMs);
       const cleanup = () => {
         clearTimeout(timer);

@@ -1,7 +1,7 @@
 // Serving a fixed set of in-memory files over HTTP: GET and HEAD only, exact paths (a path
 // not in the table is a 404, so nothing of the disk is reachable), a content length on every
 // answer. The drawing page's server uses it for everything; the coordinator's HTTP endpoints
-// can use it for the dashboard's files next to /metrics and /events.
+// use it for the dashboard's files, after their access checks and /metrics and /events.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 export interface StaticFile {

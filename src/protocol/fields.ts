@@ -4,20 +4,14 @@
 // message, the field, what was expected and what came.
 
 import { BYTES_PER_ELEMENT, type DecodeLimits } from './constants.js';
-import { protocolError, type ProtocolError, type ProtocolErrorCode } from './errors.js';
+import { protocolError, type ProtocolErrorCode } from './errors.js';
 import { BYTES_PER_INDEX, indexListFromBytes } from './indexLists.js';
 import type { WireTensor } from './schemas.js';
 import { elementCount, formatShape } from './tensors.js';
 
-/** Thrown by the checks and caught by validateMessage, which turns it back into a value; it never escapes. */
-export class InvalidMessage extends Error {
-  constructor(readonly error: ProtocolError) {
-    super(error.message);
-  }
-}
-
+/** Thrown by the checks and caught by validateMessage, which returns it as a value; it never escapes. */
 export function fail(code: ProtocolErrorCode, message: string): never {
-  throw new InvalidMessage(protocolError(code, message));
+  throw protocolError(code, message);
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {

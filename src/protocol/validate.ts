@@ -7,8 +7,8 @@ import type { TypeCheck } from '@sinclair/typebox/compiler';
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
 import { dottedPath } from '../schemas/check.js';
 import { DEFAULT_LIMITS, PROTOCOL_VERSION, type DecodeLimits } from './constants.js';
-import { protocolError, type ProtocolError, type ProtocolErrorCode } from './errors.js';
-import { describeValue, fail, InvalidMessage, isPlainObject, MessageFields, plainBytes } from './fields.js';
+import { protocolError, ProtocolError, type ProtocolErrorCode } from './errors.js';
+import { describeValue, fail, isPlainObject, MessageFields, plainBytes } from './fields.js';
 import { resolveLimits } from './limits.js';
 import type { Message, MessageOf, MessageType } from './messages.js';
 import { compiledSchemas, MESSAGE_TYPES, type CompiledSchemas, type WireMessageOf } from './schemas.js';
@@ -152,7 +152,7 @@ export function validateMessage(value: unknown, limits: Partial<DecodeLimits> = 
     if (!check.Check(value)) reportSchemaFailure(fields, check, value);
     return { ok: true, message: (builders[type] as Build<MessageType>)(value as never, fields) };
   } catch (error) {
-    if (error instanceof InvalidMessage) return { ok: false, error: error.error };
+    if (error instanceof ProtocolError) return { ok: false, error };
     // Only a bug here (or a stack overflow) gets this far; still an answer, not a throw.
     return { ok: false, error: protocolError('BAD_FIELD', `'${type}' message could not be validated: ${String(error)}`) };
   }

@@ -26,8 +26,8 @@ import { Replica, type PreparedBatch } from '../training/replica/replica.js';
 import { openTrainingExamples, type TrainingExamples } from '../training/setup/trainingData.js';
 import { variableShapes, namedVariables } from '../training/replica/variables.js';
 import { Backoff } from './backoff.js';
-import { CodedError } from '../errors/codedError.js';
 import { checkCoordinatorUrl, diagnoseConnectFailure } from './connectDiagnosis.js';
+import { WorkerError } from './errors.js';
 import { WORKER_NO_COORDINATOR_EXIT_CODE, WORKER_REFUSED_EXIT_CODE, WORKER_RUN_STOPPED_EXIT_CODE } from './exitCodes.js';
 import { WorkerHandshake } from './handshake.js';
 
@@ -107,7 +107,7 @@ class RemoteWorker {
       toldFailure = failure;
       const silentFor = Date.now() - lastContact;
       if (silentFor > giveUpAfterMs) {
-        throw new CodedError(
+        throw new WorkerError(
           'NO_COORDINATOR',
           `no coordinator at ${this.o.url} for ${Math.round(silentFor / 1000)} s; giving up (--connect-timeout ${Math.round(giveUpAfterMs / 1000)})` + (failure ? `: ${failure}` : ''),
           { exitCode: WORKER_NO_COORDINATOR_EXIT_CODE },
@@ -240,7 +240,7 @@ class RemoteWorker {
           this.lastFailure = undefined;
           return resolve(welcomed);
         }
-        const closedHow = opened ? new Error(`the connection closed during the handshake (code ${code}${reason.length ? `, ${reason}` : ''})`) : undefined;
+        const closedHow = opened ? new WorkerError('HANDSHAKE_CLOSED', `the connection closed during the handshake (code ${code}${reason.length ? `, ${reason}` : ''})`) : undefined;
         void diagnoseConnectFailure(this.o.url, { error: socketError ?? closedHow, tlsCaGiven: this.o.tlsCa !== undefined }).then((why) => {
           this.lastFailure = why;
           resolve(false);
@@ -303,7 +303,7 @@ class RemoteWorker {
     checkSameNames('statistics', this.moving, this.replica.movingStatisticNames(), frozenLayers);
     this.contract = new TensorContract(this.shapes, { trainable: this.trainable, statistics: this.moving });
     const problem = this.contract.checkWeights(welcome.weights, true);
-    if (problem) throw new Error(`welcome weights do not fit the model: ${problem.code}: ${problem.message}`);
+    if (problem) throw new WorkerError('WELCOME_MISMATCH', `welcome weights do not fit the model: ${problem.code}: ${problem.message}; the coordinator runs another model spec or frozen set than this worker`);
     this.replica.setWeights(mapFromTensors(welcome.weights));
     this.weightsVersion = welcome.weightsVersion;
     this.prefetched = undefined;
@@ -313,7 +313,7 @@ class RemoteWorker {
   private async onStep(step: StepMessage, send: (m: WorkerMessage) => void): Promise<void> {
     const replica = this.requireReplica();
     if (step.weightsVersion !== this.weightsVersion) {
-      throw new Error(`step ${step.step} is for weights version ${step.weightsVersion}, this worker holds ${this.weightsVersion}`);
+      throw new WorkerError('STEP_REFUSED', `step ${step.step} is for weights version ${step.weightsVersion}, this worker holds ${this.weightsVersion}`);
     }
     this.checkIndices(step.step, 'indices', step.indices);
     if (step.nextIndices) this.checkIndices(step.step, 'nextIndices', step.nextIndices);
@@ -357,14 +357,14 @@ class RemoteWorker {
   private checkIndices(step: number, field: string, indices: Int32Array): void {
     const count = this.training?.examples.train.count ?? 0;
     if (indices.length > this.maxStepExamples) {
-      throw new Error(`step ${step}: ${field} holds ${indices.length} examples, more than the run's batch size ${this.maxStepExamples}; refused before reading any`);
+      throw new WorkerError('STEP_REFUSED', `step ${step}: ${field} holds ${indices.length} examples, more than the run's batch size ${this.maxStepExamples}; refused before reading any`);
     }
     const outside = indices.findIndex((i) => i >= count);
-    if (outside >= 0) throw new Error(`step ${step}: ${field}[${outside}] is ${indices[outside]}, but this worker's training set has ${count} examples (0..${count - 1})`);
+    if (outside >= 0) throw new WorkerError('STEP_REFUSED', `step ${step}: ${field}[${outside}] is ${indices[outside]}, but this worker's training set has ${count} examples (0..${count - 1})`);
   }
 
   private requireReplica(): Replica {
-    if (!this.replica) throw new Error('received a step or weights before the welcome');
+    if (!this.replica) throw new WorkerError('OUT_OF_ORDER', 'received a step or weights before the welcome; the coordinator must send welcome first');
     return this.replica;
   }
 }
@@ -373,7 +373,7 @@ class RemoteWorker {
 /** The welcome's batch size as a bound on a step's examples: a positive integer up to MAX_BATCH_SIZE. */
 function stepExampleBound(batchSize: unknown): number {
   if (typeof batchSize !== 'number' || !Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH_SIZE) {
-    throw new Error(`welcome.config.batchSize: expected an integer from 1 to ${MAX_BATCH_SIZE}, got ${JSON.stringify(batchSize)}`);
+    throw new WorkerError('WELCOME_MISMATCH', `welcome.config.batchSize: expected an integer from 1 to ${MAX_BATCH_SIZE}, got ${JSON.stringify(batchSize)}`);
   }
   return batchSize;
 }
@@ -386,7 +386,8 @@ function checkSameNames(field: string, welcomed: readonly string[], replica: rea
   const missing = replica.filter((n) => !theirs.has(n));
   if (extra.length === 0 && missing.length === 0) return;
   const frozen = frozenLayers.length ? `frozen layers ${frozenLayers.join(', ')}` : 'no frozen layers';
-  throw new Error(
+  throw new WorkerError(
+    'WELCOME_MISMATCH',
     `welcome.${field} does not match this worker's model (${frozen}): ` +
       [extra.length ? `it lists ${extra.slice(0, 5).join(', ')} that the model does not` : '', missing.length ? `it lacks ${missing.slice(0, 5).join(', ')}` : '']
         .filter(Boolean)

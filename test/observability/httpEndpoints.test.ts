@@ -50,6 +50,21 @@ describe('coordinator HTTP endpoints', () => {
     expect((await response.json()).error).toMatch(/\/events/);
   });
 
+  it('serves no file of the disk outside its table: the source next to the dashboard files is 404', async () => {
+    for (const path of ['/assets.ts', '/dashboard/assets.ts', '/eventStream.ts', '/sharedAssets.ts']) {
+      expect((await fetch(`${base}${path}`)).status, path).toBe(404);
+    }
+  });
+
+  it('sends every dashboard file with its length and no-cache', async () => {
+    for (const path of ['/', '/dashboard.js', '/dashboard.css', '/theme.css', '/step-phases.js', CHART_ASSET_PATH]) {
+      const response = await fetch(`${base}${path}`);
+      const body = new Uint8Array(await response.arrayBuffer());
+      expect(response.headers.get('cache-control'), path).toBe('no-cache');
+      expect(Number(response.headers.get('content-length')), path).toBe(body.byteLength);
+    }
+  });
+
   it('keeps /metrics free of the step history', async () => {
     const body = await (await fetch(`${base}/metrics`)).json();
     expect(body).toMatchObject({ run_id: 'run-1', phase: 'waiting-for-workers', expected_workers: 2 });

@@ -11,6 +11,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { BN_RELU_BACKWARD, BN_RELU_FORWARD } from '../batchNormRelu.js';
 import { DEPTHWISE_FILTER_GRAD } from '../depthwiseDilated.js';
+import { KernelError } from '../errors.js';
 import { MATMUL_TRANSPOSE_A } from '../pointwise.js';
 import { ChannelwiseProgram } from './elementwise.js';
 import { type KernelArgs, floats, ints, release, requireFloat32, run } from './program.js';
@@ -26,7 +27,7 @@ function depthwiseFilterGrad({ inputs, backend, attrs }: KernelArgs): tf.TensorI
   requireFloat32(DEPTHWISE_FILTER_GRAD, { x, dy });
   const { kernelSize, dilation } = attrs as { kernelSize: number; dilation: number };
   const [batch, height, width, channels] = x.shape;
-  if (dy.shape.join() !== x.shape.join()) throw new Error(`${DEPTHWISE_FILTER_GRAD} (webgpu): dy is [${dy.shape}] but x is [${x.shape}]; a stride-1 "same" convolution keeps the shape`);
+  if (dy.shape.join() !== x.shape.join()) throw new KernelError('KERNEL_INPUT', `${DEPTHWISE_FILTER_GRAD} (webgpu): dy is [${dy.shape}] but x is [${x.shape}]; a stride-1 "same" convolution keeps the shape`);
   const pad = (dilation * (kernelSize - 1)) / 2;
   const taps = kernelSize * kernelSize;
   const { partials, chunks } = partialSums({
@@ -61,7 +62,7 @@ function matMulTransposeA({ inputs, backend }: KernelArgs): tf.TensorInfo {
   requireFloat32(MATMUL_TRANSPOSE_A, { a, b });
   const [m, k] = a.shape;
   const [mb, n] = b.shape;
-  if (m !== mb) throw new Error(`${MATMUL_TRANSPOSE_A} (webgpu): a is [${a.shape}] and b is [${b.shape}]; their first dimensions must match`);
+  if (m !== mb) throw new KernelError('KERNEL_INPUT', `${MATMUL_TRANSPOSE_A} (webgpu): a is [${a.shape}] and b is [${b.shape}]; their first dimensions must match`);
   const { partials, chunks } = partialSums({
     backend,
     inputs: [['lhs', a], ['rhs', b]],

@@ -4,6 +4,7 @@
 // Every variable and the uniforms must be used by the shader: pipelines use layout 'auto', which
 // drops unused bindings.
 import type * as tf from '@tensorflow/tfjs';
+import { KernelError } from '../errors.js';
 
 export interface WgslProgram {
   variableNames: string[];
@@ -43,7 +44,7 @@ export function release(backend: unknown, info: tf.TensorInfo): void {
 
 export function requireFloat32(kernel: string, tensors: Record<string, tf.TensorInfo>): void {
   for (const [name, t] of Object.entries(tensors)) {
-    if (t.dtype !== 'float32') throw new Error(`${kernel} (webgpu): input ${name} must be float32, got ${t.dtype}`);
+    if (t.dtype !== 'float32') throw new KernelError('KERNEL_INPUT', `${kernel} (webgpu): input ${name} must be float32, got ${t.dtype}`);
   }
 }
 
