@@ -1,25 +1,19 @@
 // One thread per element of an NHWC tensor, with the channel c = i mod channels at hand: the
 // output passes of the fused batch norm + ReLU.
-import { ceilDiv, type WgslProgram } from './program.js';
+import { PerElementProgram } from './program.js';
 
 const THREADS = 256;
 
-export class ChannelwiseProgram implements WgslProgram {
-  readonly workgroupSize: [number, number, number] = [THREADS, 1, 1];
-  readonly dispatchLayout = { x: [0] };
-  readonly dispatch: [number, number, number];
-  readonly size = true;
-  readonly uniforms: string;
+export class ChannelwiseProgram extends PerElementProgram {
   constructor(
-    readonly variableNames: string[],
-    readonly outputShape: number[],
-    readonly shaderKey: string,
+    variableNames: string[],
+    outputShape: number[],
+    shaderKey: string,
     /** WGSL body that sets `value` from element i of channel c. */
     private readonly body: string,
     extraUniforms = '',
   ) {
-    this.dispatch = [ceilDiv(outputShape.reduce((a, b) => a * b, 1), THREADS), 1, 1];
-    this.uniforms = `channels : i32, ${extraUniforms}`;
+    super(variableNames, outputShape, shaderKey, `channels : i32, ${extraUniforms}`, THREADS);
   }
   getUserCode(): string {
     return `

@@ -51,3 +51,22 @@ export function requireFloat32(kernel: string, tensors: Record<string, tf.Tensor
 export const ceilDiv = (a: number, b: number) => Math.ceil(a / b);
 export const ints = (...data: number[]) => ({ type: 'int32' as const, data });
 export const floats = (...data: number[]) => ({ type: 'float32' as const, data });
+
+/** One thread per output element (guarded by uniforms.size), in one-dimensional workgroups of `threads`. */
+export abstract class PerElementProgram implements WgslProgram {
+  readonly workgroupSize: [number, number, number];
+  readonly dispatchLayout = { x: [0] };
+  readonly dispatch: [number, number, number];
+  readonly size = true;
+  constructor(
+    readonly variableNames: string[],
+    readonly outputShape: number[],
+    readonly shaderKey: string,
+    readonly uniforms: string,
+    threads: number,
+  ) {
+    this.workgroupSize = [threads, 1, 1];
+    this.dispatch = [ceilDiv(outputShape.reduce((a, b) => a * b, 1), threads), 1, 1];
+  }
+  abstract getUserCode(): string;
+}

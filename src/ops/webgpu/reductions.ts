@@ -3,7 +3,7 @@
 // over the chunks with a finishing formula. Chunking gives the GPU enough workgroups when the
 // channel count is small, which a reduction over the rows alone would not.
 import type * as tf from '@tensorflow/tfjs';
-import { ceilDiv, floats, ints, release, run, type WgslProgram } from './program.js';
+import { ceilDiv, floats, ints, PerElementProgram, release, run, type WgslProgram } from './program.js';
 
 /** Rows summed by one thread of the first pass. */
 export const ROWS_PER_CHUNK = 64;
@@ -64,22 +64,15 @@ export class PartialSumsProgram implements WgslProgram {
  * out[i] for i over outputShape, from `finish`: a WGSL body that sets `value`, with
  * totalAt(j) = Σ_s partials[s, j] (j over taps·channels) and the extra variables at hand.
  */
-export class FinishSumsProgram implements WgslProgram {
-  readonly workgroupSize: [number, number, number] = [FINISH_THREADS, 1, 1];
-  readonly dispatchLayout = { x: [0] };
-  readonly dispatch: [number, number, number];
-  readonly size = true;
-  readonly uniforms: string;
+export class FinishSumsProgram extends PerElementProgram {
   constructor(
-    readonly variableNames: string[],
-    readonly outputShape: number[],
-    readonly shaderKey: string,
+    variableNames: string[],
+    outputShape: number[],
+    shaderKey: string,
     private readonly finish: string,
     extraUniforms = '',
   ) {
-    const size = outputShape.reduce((a, b) => a * b, 1);
-    this.dispatch = [ceilDiv(size, FINISH_THREADS), 1, 1];
-    this.uniforms = `chunks : i32, width : i32, ${extraUniforms}`;
+    super(variableNames, outputShape, shaderKey, `chunks : i32, width : i32, ${extraUniforms}`, FINISH_THREADS);
   }
   getUserCode(): string {
     return `
