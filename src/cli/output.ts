@@ -56,3 +56,18 @@ export function stopSignal(onStop: (signal: string) => void): AbortSignal {
   process.on('SIGTERM', handler);
   return controller.signal;
 }
+
+/**
+ * Exits at once on SIGINT/SIGTERM with 128 + the signal's number, for a process with nothing to
+ * save (a distributed worker). Said explicitly because as PID 1 of a container (a Kubernetes pod,
+ * `docker run` without --init) the kernel ignores the signals a process does not handle, and the
+ * pod would wait out its grace period to be killed with 137.
+ */
+export function leaveOnSignal(onSignal: (signal: string) => void): void {
+  const handler = (signal: NodeJS.Signals) => {
+    onSignal(signal);
+    process.exit(signalExitCode(signal));
+  };
+  process.once('SIGINT', handler);
+  process.once('SIGTERM', handler);
+}

@@ -1,7 +1,9 @@
 // The coordinator's HTTP side, on the same port as its WebSocket: /healthz and /metrics (JSON),
 // the live dashboard at / with its assets, and its Server-Sent Events feed at /events. Every
 // request passes the Host check; off loopback every request also needs the token (httpAccess.ts),
-// and a browser without it gets the login page instead of the dashboard. Only after those checks
+// and a browser without it gets the login page instead of the dashboard. The one exception is a
+// bare /healthz, up or failed and nothing about the run: a kubelet probe cannot carry a Secret
+// (its headers are plain text in the pod spec), and that much an open port already tells. Only after those checks
 // and the API routes are the dashboard's files served, from the shared StaticFiles table.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AllowedHosts } from './allowedHosts.js';
@@ -44,11 +46,13 @@ export function handleHttp(status: RunStatus, options: HttpOptions = {}) {
     }
     if (path === LOGIN_PATH && request.method === 'POST' && access.requiresToken) return login(request, response, access);
     if (request.method !== 'GET') return json(405, { error: `method ${request.method} not allowed; use GET` });
+    const healthCode = status.phase === 'failed' ? 503 : 200;
     if (!access.authorised(request)) {
+      if (path === '/healthz') return json(healthCode, { ok: healthCode === 200 });
       if (path === '/' || path === '/index.html') return loginPage(response, false);
       return json(401, { error: 'this coordinator listens beyond loopback: send the run token as "Authorization: Bearer <token>"' }, { 'www-authenticate': 'Bearer' });
     }
-    if (path === '/healthz') return json(status.phase === 'failed' ? 503 : 200, { ok: status.phase !== 'failed', phase: status.phase, step: status.lastStep?.step ?? 0 });
+    if (path === '/healthz') return json(healthCode, { ok: healthCode === 200, phase: status.phase, step: status.lastStep?.step ?? 0 });
     if (path === '/metrics') return json(200, status);
     if (path === '/events') return events.handle(request, response);
     assets ??= dashboardFiles();

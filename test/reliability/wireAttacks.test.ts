@@ -256,7 +256,7 @@ describe('the HTTP side off loopback (--host 0.0.0.0)', () => {
   afterAll(() => coordinator.stop());
 
   it('every endpoint needs the token: 401 without it, and the page asks for it', async () => {
-    for (const path of ['/metrics', '/healthz', '/events', '/dashboard.js']) {
+    for (const path of ['/metrics', '/events', '/dashboard.js']) {
       const response = await get(port, path);
       expect(response.status, path).toBe(401);
       expect(response.body).not.toMatch(/run_id|workers/);
@@ -264,6 +264,15 @@ describe('the HTTP side off loopback (--host 0.0.0.0)', () => {
     const page = await get(port, '/');
     expect(page.status).toBe(401);
     expect(page.body).toMatch(/<form method="post" action="\/login">/);
+  });
+
+  it('/healthz answers a probe without the token (a kubelet cannot send one) with up or down only, and the rest with the token', async () => {
+    const bare = await get(port, '/healthz');
+    expect(bare.status).toBe(200);
+    expect(JSON.parse(bare.body)).toEqual({ ok: true });
+    const full = await get(port, '/healthz', { authorization: `Bearer ${TOKEN}` });
+    expect(JSON.parse(full.body)).toMatchObject({ ok: true, phase: expect.any(String), step: expect.any(Number) });
+    expect((await get(port, '/healthz', { host: `attacker.example:${port}` })).status).toBe(421);
   });
 
   it('a bearer header with the token opens /metrics', async () => {

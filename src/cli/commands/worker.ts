@@ -9,7 +9,7 @@ import { readTlsCa } from '../tlsFiles.js';
 import { workerToken } from '../token.js';
 import { givenFlags } from '../givenFlags.js';
 import { hideBin } from 'yargs/helpers';
-import { logFailure, printResult, stopSignal } from '../output.js';
+import { leaveOnSignal, logFailure, printResult, stopSignal } from '../output.js';
 import { defaultRunDir, trainConfigFromArgs, withTrainingFlags, type TrainingArgs } from '../trainingFlags.js';
 import type { BackendChoice } from '../../backend/index.js';
 import { UsageError } from '../usageError.js';
@@ -40,6 +40,7 @@ export const workerCommand = {
       return;
     }
     const log = createLogger(`worker ${args.workerId ?? process.pid}`, args.logLevel);
+    leaveOnSignal((signal) => log.warn(`${signal}: leaving the run (the coordinator gives this worker's part of the step to the others)`));
     await logFailure(log, () => runRemoteWorker({ url: args.coordinator!, workerId: args.workerId, token: workerToken(args.tokenFile), tlsCa: readTlsCa(args.tlsCa), backend: args.backend, log, dataDir: args.dataDir, giveUpAfterMs: args.connectTimeout * 1000 }));
   },
 };
