@@ -182,9 +182,9 @@ describe.runIf(support.ok || process.env.CI)('deploy/kubernetes run in network n
     // Only the bare /healthz is open: the rest of the HTTP side still needs the token.
     expect((await getFrom(node, `http://${coordinatorHost.address}:7070/metrics`)).status).toBe(401);
 
-    const [coordinatorEnd, workerEnd] = await Promise.all([coordinators.end, workers.end]);
-    expect(coordinatorEnd, allLogs()).toEqual({ state: 'Complete' });
-    expect(workerEnd, allLogs()).toEqual({ state: 'Complete' });
+    // The coordinator's Job first: when it fails, the workers would wait out --connect-timeout.
+    expect(await coordinators.end, allLogs()).toEqual({ state: 'Complete' });
+    expect(await workers.end, allLogs()).toEqual({ state: 'Complete' });
     const [pod] = coordinators.pods;
     expect(coordinators.pods.map((p) => p.exitCode)).toEqual([0]);
     const summary = JSON.parse(logs.get(pod.name)!.trim().split('\n').filter((l) => l.startsWith('{')).pop()!);
@@ -215,9 +215,9 @@ describe.runIf(support.ok || process.env.CI)('deploy/kubernetes run in network n
     // What the kubelet does to a pod that is deleted or whose node is drained.
     coordinators.pods[0].process.kill('SIGTERM');
 
-    const [coordinatorEnd, workerEnd] = await Promise.all([coordinators.end, workers.end]);
-    expect(coordinatorEnd, allLogs()).toEqual({ state: 'Complete' });
-    expect(workerEnd, allLogs()).toEqual({ state: 'Complete' });
+    // The coordinator's Job first: when it fails, the workers would wait out --connect-timeout.
+    expect(await coordinators.end, allLogs()).toEqual({ state: 'Complete' });
+    expect(await workers.end, allLogs()).toEqual({ state: 'Complete' });
     expect(coordinators.pods.map((p) => [p.exitCode, p.outcome])).toEqual([[143, 'Ignore'], [0, 'Succeeded']]);
     const firstGeneration = workers.pods.slice(0, 4);
     for (const w of firstGeneration) expect([w.exitCode, w.outcome], w.name).toEqual([WORKER_RUN_STOPPED_EXIT_CODE, 'Ignore']);
