@@ -3,8 +3,9 @@
 // request passes the Host check; off loopback every request also needs the token (httpAccess.ts),
 // and a browser without it gets the login page instead of the dashboard. The one exception is a
 // bare /healthz, up or failed and nothing about the run: a kubelet probe cannot carry a Secret
-// (its headers are plain text in the pod spec), and that much an open port already tells. Only after those checks
-// and the API routes are the dashboard's files served, from the shared StaticFiles table.
+// (its headers are plain text in the pod spec), and that much an open port already tells. Only
+// after those checks and the API routes are the dashboard's files served, from the shared
+// StaticFiles table.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AllowedHosts } from './allowedHosts.js';
 import { requestPath, type StaticFiles } from '../http/staticFiles.js';
