@@ -53,8 +53,9 @@ export class JobController {
     return this.pods.filter((p) => p.exitCode === undefined);
   }
 
-  /** Stops every pod still running at once (the test's cleanup). */
+  /** Stops every pod still running at once and starts no more (the test's cleanup). */
   kill(): void {
+    this.ended ??= { state: 'Failed', reason: 'stopped by the test' };
     for (const pod of this.running()) pod.process.kill('SIGKILL');
   }
 
