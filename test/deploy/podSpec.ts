@@ -127,7 +127,7 @@ function envValue(variable: IEnvVar, before: Record<string, string>, pod: PodFac
 function fieldValue(path: string, pod: PodFacts, name: string): string {
   const keyed = /^metadata\.(labels|annotations)\['([^']+)'\]$/.exec(path);
   if (keyed) return (keyed[1] === 'labels' ? pod.labels : pod.annotations)?.[keyed[2]] ?? '';
-  const fields: Record<string, string> = { 'metadata.name': pod.name, 'metadata.namespace': pod.namespace, 'status.podIP': pod.ip, 'status.podIPs': pod.ip };
+  const fields: Record<string, string> = { 'metadata.name': pod.name, 'metadata.namespace': pod.namespace, 'status.podIP': pod.ip };
   if (!(path in fields)) throw new Error(`env ${name}: fieldRef ${path} is not resolved here`);
   return fields[path];
 }
