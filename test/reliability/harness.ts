@@ -31,8 +31,10 @@ export class CliProcess {
     readonly name: string,
     args: string[],
     env: NodeJS.ProcessEnv = {},
+    /** How the process is started (e.g. inside a network namespace); the local CLI by default. */
+    start: (args: string[], env: NodeJS.ProcessEnv) => ChildProcess = startCli,
   ) {
-    this.child = startCli(args, env);
+    this.child = start(args, env);
     this.child.stdout!.on('data', (d) => (this.stdout += d));
     let partial = '';
     this.child.stderr!.on('data', (d: Buffer) => {
