@@ -60,7 +60,7 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
   const { config, state, source, log } = options;
   const started = performance.now();
   const plan = planRun(config, options.train.count);
-  const report = new SessionReport({ runDir: options.runDir, batchSize: config.batchSize, log, progress: options.progress, onStep: options.onStep }, plan);
+  const report = new SessionReport({ runDir: options.runDir, batchSize: config.batchSize, config, log, progress: options.progress, onStep: options.onStep }, plan);
   let evaluation: EvaluationReport | undefined;
   let checkpoint: string | undefined;
   let interrupted = false;

@@ -10,6 +10,7 @@ import type { RunPlan } from './plan.js';
 import type { ProgressReporter } from './progress.js';
 import { RunLog } from './runLog.js';
 import { StepStatistics } from './stepStatistics.js';
+import { TensorBoardLog } from './tensorboardLog.js';
 import type { FinishedStep } from './trainStep.js';
 
 export interface ReportTargets {
@@ -18,21 +19,32 @@ export interface ReportTargets {
   log: Logger;
   progress: ProgressReporter;
   onStep?: (record: StepRecord) => void;
+  /** The run's settings, written into the TensorBoard events as text. */
+  config?: unknown;
 }
 
 export class SessionReport {
   readonly stats = new StepStatistics();
   private readonly runLog: RunLog;
+  private readonly tensorboard: TensorBoardLog;
 
   constructor(
     private readonly targets: ReportTargets,
     private readonly plan: RunPlan,
   ) {
     this.runLog = new RunLog(targets.runDir, { warn: (m) => targets.log.warn(m), info: (m) => targets.log.info(m) });
+    this.tensorboard = new TensorBoardLog(targets.runDir, (m) => targets.log.warn(m));
+  }
+
+  /** One record, to metrics.jsonl and to the TensorBoard events alike. */
+  private write(record: Record<string, unknown> & { type: string }): void {
+    this.runLog.write(record);
+    this.tensorboard.write(record);
   }
 
   started(fromStep: number): void {
     const { plan } = this;
+    this.tensorboard.started(fromStep, this.targets.config);
     this.targets.log.info(`training ${plan.totalSteps} steps (${plan.perEpoch} per epoch, global batch ${this.targets.batchSize}) from step ${fromStep}`);
   }
 
@@ -74,7 +86,7 @@ export class SessionReport {
     // The batch is passed over rather than retried: the same weights would give the same gradients.
     if (step.applied.refused) targets.log.warn(`step ${record.step}: update not applied, the weights and Adam state stay as they were: ${step.applied.refused}`);
     if (step.applied.clipped) targets.log.debug(`step ${record.step}: gradient norm ${step.applied.clipped.norm.toPrecision(4)} clipped to --max-grad-norm`);
-    this.runLog.write({ ...record });
+    this.write({ ...record });
     targets.log.debug(
       `step ${record.step}/${plan.totalSteps}: loss ${record.loss.toFixed(4)}, acc ${(100 * record.accuracy).toFixed(1)}%, lr ${record.lr.toPrecision(3)}, ` +
         `${record.workers} worker(s), ${record.bytes} bytes, ${(step.timings.totalMs ?? 0).toFixed(1)} ms`,
@@ -102,10 +114,10 @@ export class SessionReport {
         (evaluation ? `, test acc ${(100 * evaluation.accuracy).toFixed(2)}%` : '') +
         `, ${epochStats.imagesPerSecond.toFixed(0)} img/s`,
     );
-    this.runLog.write({ type: 'epoch', epoch, loss: epochStats.epochLoss, train_accuracy: epochStats.epochAccuracy, test_accuracy: evaluation?.accuracy });
+    this.write({ type: 'epoch', epoch, loss: epochStats.epochLoss, train_accuracy: epochStats.epochAccuracy, test_accuracy: evaluation?.accuracy });
   }
 
   finished(result: { evaluation?: EvaluationReport }): void {
-    this.runLog.write({ type: 'summary', ...result, evaluation: undefined, test_accuracy: result.evaluation?.accuracy });
+    this.write({ type: 'summary', ...result, evaluation: undefined, test_accuracy: result.evaluation?.accuracy });
   }
 }
