@@ -149,6 +149,7 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: 
       log,
       progress: new ProgressReporter(log, o.quiet),
       onStep: (record) => status.recordStep(record),
+      onEpoch: (record) => status.recordEpoch(record),
       stop: o.stop,
       checkpointRetryMs: o.checkpointRetryMs,
     });

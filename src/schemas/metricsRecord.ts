@@ -23,6 +23,11 @@ export const StepTimingsSchema = Type.Object({
   totalMs: ms(),
 });
 
+/** The phase a timing field measures, for labels and tags: `computeMs` / `compute_ms` → `compute`. */
+export function phaseOfTimingKey(key: string): string {
+  return key.replace(/_?[mM]s$/, '').replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
 const fraction = () => Type.Number({ minimum: 0, maximum: 1, expected: 'a fraction from 0 to 1' });
 
 export const StepRecordSchema = Type.Object({
@@ -49,6 +54,9 @@ export const EpochRecordSchema = Type.Object({
   loss: finiteNumber(),
   train_accuracy: fraction(),
   test_accuracy: Type.Optional(fraction()),
+  /** With --val-split: loss and accuracy on the validation examples held out of training. */
+  val_loss: Type.Optional(finiteNumber()),
+  val_accuracy: Type.Optional(fraction()),
 });
 
 /** A summary's loss and accuracy are NaN (null in JSON) when the run took no step. */

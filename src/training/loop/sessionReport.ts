@@ -4,7 +4,7 @@
 // changes what is trained.
 import type { Logger } from '../../log/logger.js';
 import type { EvaluationReport } from '../../metrics/classification.js';
-import type { StepRecord } from '../../schemas/metricsRecord.js';
+import type { EpochRecord, StepRecord } from '../../schemas/metricsRecord.js';
 import type { TrainingPosition } from '../optimizer/masterState.js';
 import type { RunPlan } from './plan.js';
 import type { ProgressReporter } from './progress.js';
@@ -19,6 +19,7 @@ export interface ReportTargets {
   log: Logger;
   progress: ProgressReporter;
   onStep?: (record: StepRecord) => void;
+  onEpoch?: (record: EpochRecord) => void;
   /** The run's settings, written into the TensorBoard events as text. */
   config?: unknown;
 }
@@ -114,7 +115,9 @@ export class SessionReport {
         (evaluation ? `, test acc ${(100 * evaluation.accuracy).toFixed(2)}%` : '') +
         `, ${epochStats.imagesPerSecond.toFixed(0)} img/s`,
     );
-    this.write({ type: 'epoch', epoch, loss: epochStats.epochLoss, train_accuracy: epochStats.epochAccuracy, test_accuracy: evaluation?.accuracy });
+    const record: EpochRecord = { type: 'epoch', epoch, loss: epochStats.epochLoss, train_accuracy: epochStats.epochAccuracy, test_accuracy: evaluation?.accuracy };
+    this.write({ ...record });
+    this.targets.onEpoch?.(record);
   }
 
   finished(result: { evaluation?: EvaluationReport }): void {

@@ -4,7 +4,7 @@
 // are plotted at the global step the epoch ended on, so they share the step axis.
 import { join } from 'node:path';
 import { EventFileWriter } from '../../tensorboard/eventFileWriter.js';
-import type { StepTimings } from '../../schemas/metricsRecord.js';
+import { phaseOfTimingKey, type StepTimings } from '../../schemas/metricsRecord.js';
 
 export const TENSORBOARD_DIR = 'tensorboard';
 
@@ -68,16 +68,9 @@ export class TensorBoardLog {
   }
 }
 
-/** `computeMs` or `compute_ms` → `step_time_ms/compute`. */
+/** `computeMs` → `step_time_ms/compute`. */
 function timingScalars(timings: StepTimings | undefined): Record<string, number | undefined> {
-  const out: Record<string, number | undefined> = {};
-  for (const [key, ms] of Object.entries(timings ?? {})) {
-    const phase = key
-      .replace(/_?[mM]s$/, '')
-      .replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-    out[`step_time_ms/${phase}`] = ms as number | undefined;
-  }
-  return out;
+  return Object.fromEntries(Object.entries(timings ?? {}).map(([key, ms]) => [`step_time_ms/${phaseOfTimingKey(key)}`, ms as number | undefined]));
 }
 
 /** TensorBoard's text plugin renders Markdown: indenting by four spaces keeps JSON as it is. */
