@@ -153,6 +153,7 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: 
       stop: o.stop,
       checkpointRetryMs: o.checkpointRetryMs,
     });
+    status.finalTestAccuracy = result.evaluation?.accuracy;
     status.phase = 'finished';
     stoppedEarly = result.interrupted;
     // With webgpu the workers compute on their GPUs while this process stays on wasm.

@@ -75,7 +75,7 @@ export function prometheusText(status: RunStatus): string {
   out.family('dsdc_batch_accuracy', 'gauge', "Fraction of the latest step's global batch classified right.", present(json.accuracy));
   out.family('dsdc_learning_rate', 'gauge', 'Learning rate of the latest step.', present(json.learning_rate));
   out.family('dsdc_images_per_second', 'gauge', 'Training throughput since the first step, evaluation and checkpoints left out.', present(json.images_per_s));
-  out.family('dsdc_test_accuracy', 'gauge', 'Test-set accuracy after the latest complete epoch.', present(json.test_accuracy));
+  out.family('dsdc_test_accuracy', 'gauge', 'Test-set accuracy of the latest evaluation (each complete epoch, and the end of the run).', present(json.final_test_accuracy ?? json.test_accuracy));
   out.family('dsdc_validation_accuracy', 'gauge', 'Validation accuracy after the latest complete epoch.', present(json.val_accuracy));
   out.family('dsdc_validation_loss', 'gauge', 'Validation loss after the latest complete epoch.', present(json.val_loss));
   out.family('dsdc_eta_seconds', 'gauge', 'Estimated time until the last step, from the pace of the steps so far.', present(json.eta_seconds));

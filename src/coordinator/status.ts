@@ -46,6 +46,8 @@ export class RunStatus extends EventEmitter<RunStatusEvents> {
   readonly stepSeconds = new Histogram(STEP_SECONDS_BUCKETS);
   /** Seconds spent in each step phase so far (`compute`, `transfer`, …). */
   readonly phaseSeconds = new Map<string, number>();
+  /** The run's last evaluation (also of a run that ends mid-epoch), once it has finished. */
+  finalTestAccuracy?: number;
   private pool?: WorkerPool;
   private currentPhase: RunPhase = 'waiting-for-workers';
   /** The first step this process saw and when (ms, performance.now()): the pace is measured from it. */
@@ -124,6 +126,7 @@ export class RunStatus extends EventEmitter<RunStatusEvents> {
       bytes_per_step: s?.bytes,
       step_timings_ms: s?.timings,
       test_accuracy: e?.test_accuracy,
+      final_test_accuracy: this.finalTestAccuracy,
       val_loss: e?.val_loss,
       val_accuracy: e?.val_accuracy,
       eta_seconds: eta === undefined ? undefined : Math.round(eta),

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chartLibrarySource, STEP_PHASES_JS_FILE, THEME_CSS_FILE } from '../browser/sharedAssets.js';
+import { chartLibrarySource, SMOOTHING_JS_FILE, STEP_PHASES_JS_FILE, THEME_CSS_FILE } from '../browser/sharedAssets.js';
 import type { EvaluationReport } from '../metrics/classification.js';
 import type { ModelSpec } from '../model/spec.js';
 import type { TrainConfig } from '../training/setup/config.js';
@@ -196,7 +196,14 @@ function chartFigure(name: (typeof FIGURES)[number], caption: string): string {
 function chartData(m: ReportModel) {
   return {
     steps: m.records.steps.map((s) => [s.step, s.loss, s.accuracy, s.images_per_s, s.epoch]),
-    epochs: m.records.epochs.map((e) => ({ epoch: e.epoch, loss: e.loss, train_accuracy: e.train_accuracy, test_accuracy: e.test_accuracy ?? null })),
+    epochs: m.records.epochs.map((e) => ({
+      epoch: e.epoch,
+      loss: e.loss,
+      train_accuracy: e.train_accuracy,
+      test_accuracy: e.test_accuracy ?? null,
+      val_loss: e.val_loss ?? null,
+      val_accuracy: e.val_accuracy ?? null,
+    })),
     finalTestAccuracy: m.evaluation.accuracy,
     checkpointStep: m.checkpoint.step ?? null,
     timings: meanTimings(m.records),
@@ -205,7 +212,7 @@ function chartData(m: ReportModel) {
 
 export function renderReportHtml(m: ReportModel): string {
   const css = [readFileSync(THEME_CSS_FILE, 'utf8'), readFileSync(join(PAGE_DIR, 'report.css'), 'utf8')].join('\n');
-  const script = [readFileSync(STEP_PHASES_JS_FILE, 'utf8'), readFileSync(join(PAGE_DIR, 'report.js'), 'utf8')].join('\n');
+  const script = [STEP_PHASES_JS_FILE, SMOOTHING_JS_FILE, join(PAGE_DIR, 'report.js')].map((file) => readFileSync(file, 'utf8')).join('\n');
   const title = `dsdc-dist report · ${m.runDir}`;
   return `<!doctype html>
 <html lang="en">
@@ -226,9 +233,10 @@ ${css}
 <section class="numbers">
 ${keyNumbers(m)}
 </section>
+<p class="controls"><label for="smoothing">smoothing</label> <input type="range" id="smoothing" min="0" max="0.99" step="0.01"> <output id="smoothing-value" for="smoothing"></output> <span class="muted">exponential moving average, bias-corrected as in TensorBoard</span></p>
 <section class="grid">
-${chartFigure('loss', 'Training loss per step (batch, smoothed) and per epoch')}
-${chartFigure('accuracy', 'Accuracy: training batches (smoothed), training epochs, test set')}
+${chartFigure('loss', 'Loss per step (batch, smoothed), per training epoch and on the validation set')}
+${chartFigure('accuracy', 'Accuracy: training batches (smoothed), training epochs, validation and test sets')}
 ${chartFigure('throughput', 'Throughput (images/s)')}
 ${chartFigure('step-time', 'Mean step time by phase (ms)')}
 </section>

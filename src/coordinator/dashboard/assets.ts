@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chartLibrarySource, STEP_PHASES_JS_FILE, THEME_CSS_FILE } from '../../browser/sharedAssets.js';
+import { chartLibrarySource, SMOOTHING_JS_FILE, STEP_PHASES_JS_FILE, THEME_CSS_FILE } from '../../browser/sharedAssets.js';
 import { CONTENT_TYPES, StaticFiles } from '../../http/staticFiles.js';
 
 export const CHART_ASSET_PATH = '/assets/chart.umd.js';
@@ -18,6 +18,7 @@ const PAGE_FILES: ReadonlyArray<{ path: string; file: string; contentType: strin
   { path: '/dashboard.js', file: join(DASHBOARD_DIR, 'dashboard.js'), contentType: CONTENT_TYPES.javascript },
   { path: '/dashboard.css', file: join(DASHBOARD_DIR, 'dashboard.css'), contentType: CONTENT_TYPES.css },
   { path: '/step-phases.js', file: STEP_PHASES_JS_FILE, contentType: CONTENT_TYPES.javascript },
+  { path: '/smoothing.js', file: SMOOTHING_JS_FILE, contentType: CONTENT_TYPES.javascript },
   { path: '/theme.css', file: THEME_CSS_FILE, contentType: CONTENT_TYPES.css },
 ];
 
