@@ -87,7 +87,7 @@ export class RunStatus extends EventEmitter<RunStatusEvents> {
     this.lastStepAt = performance.now();
     this.paceFrom ??= { step: record.step, at: this.lastStepAt };
     this.history.add(record);
-    for (const [key, ms] of Object.entries(record.timings)) {
+    for (const [key, ms] of Object.entries(record.timings_ms)) {
       if (typeof ms !== 'number') continue;
       const phase = phaseOfTimingKey(key);
       if (phase === 'total') this.stepSeconds.observe(ms / 1000);
@@ -124,7 +124,7 @@ export class RunStatus extends EventEmitter<RunStatusEvents> {
       accuracy: s?.accuracy,
       learning_rate: s?.lr,
       bytes_per_step: s?.bytes,
-      step_timings_ms: s?.timings,
+      step_timings_ms: s?.timings_ms,
       test_accuracy: e?.test_accuracy,
       final_test_accuracy: this.finalTestAccuracy,
       val_loss: e?.val_loss,

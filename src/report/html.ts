@@ -36,14 +36,14 @@ export interface ReportModel {
 export const FIGURES = ['loss', 'accuracy', 'throughput', 'step-time', 'confusion-matrix', 'per-class', 'misclassified'] as const;
 
 const TIMING_LABELS: Array<[keyof StepTimings, string]> = [
-  ['computeMs', 'compute (forward + backward on workers)'],
-  ['encodeMs', 'encode gradients'],
-  ['transferMs', 'transfer'],
-  ['waitForSlowestMs', 'wait for the slowest worker'],
-  ['aggregateMs', 'decode and average gradients'],
-  ['applyMs', 'apply (Adam)'],
-  ['broadcastMs', 'broadcast weights'],
-  ['totalMs', 'total step'],
+  ['compute', 'compute (forward + backward on workers)'],
+  ['encode', 'encode gradients'],
+  ['transfer', 'transfer'],
+  ['wait_for_slowest', 'wait for the slowest worker'],
+  ['aggregate', 'decode and average gradients'],
+  ['apply', 'apply (Adam)'],
+  ['broadcast', 'broadcast weights'],
+  ['total', 'total step'],
 ];
 
 export function escapeHtml(text: string): string {
@@ -69,7 +69,7 @@ export function finalLoss(records: RunRecords): number {
 export function meanTimings(records: RunRecords): StepTimings {
   if (records.summary) return records.summary.timings;
   const sum: Record<string, number> = {};
-  for (const { timings } of records.steps) {
+  for (const { timings_ms: timings } of records.steps) {
     for (const [key, value] of Object.entries(timings)) sum[key] = (sum[key] ?? 0) + (value ?? 0);
   }
   const n = records.steps.length;
@@ -141,11 +141,11 @@ function configTable(m: ReportModel): string {
 
 function timingsTable(m: ReportModel): string {
   const t = meanTimings(m.records);
-  const total = t.totalMs ?? 0;
+  const total = t.total ?? 0;
   const rows = TIMING_LABELS.filter(([k]) => t[k] !== undefined).map(([k, label]) => [
     escapeHtml(label),
     (t[k] as number).toFixed(2),
-    k === 'totalMs' || total <= 0 ? '' : `${((100 * (t[k] as number)) / total).toFixed(1)}%`,
+    k === 'total' || total <= 0 ? '' : `${((100 * (t[k] as number)) / total).toFixed(1)}%`,
   ]);
   return table(['phase', 'mean ms', 'of total'], rows, 'numeric');
 }

@@ -12,18 +12,18 @@ const ms = () => Type.Optional(Type.Number({ minimum: 0, expected: 'a duration i
 
 /** Milliseconds per phase of one step; a source fills in what it can measure. */
 export const StepTimingsSchema = Type.Object({
-  computeMs: Type.Number({ minimum: 0, expected: 'a duration in ms (a non-negative number)' }),
-  encodeMs: ms(),
-  transferMs: ms(),
-  waitForSlowestMs: ms(),
+  compute: Type.Number({ minimum: 0, expected: 'a duration in ms (a non-negative number)' }),
+  encode: ms(),
+  transfer: ms(),
+  wait_for_slowest: ms(),
   /** Decoding and averaging the workers' gradients. */
-  aggregateMs: ms(),
-  applyMs: ms(),
-  broadcastMs: ms(),
-  totalMs: ms(),
+  aggregate: ms(),
+  apply: ms(),
+  broadcast: ms(),
+  total: ms(),
 });
 
-/** The phase a timing field measures, for labels and tags: `computeMs` / `compute_ms` → `compute`. */
+/** The phase a timing field measures, for labels and tags (`compute`; an old run's `computeMs` too). */
 export function phaseOfTimingKey(key: string): string {
   return key.replace(/_?[mM]s$/, '').replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
@@ -43,7 +43,7 @@ export const StepRecordSchema = Type.Object({
   workers: nonNegativeInteger(),
   /** Examples whose gradients were applied: the global batch less the parts of dropped workers. */
   examples: Type.Optional(nonNegativeInteger()),
-  timings: StepTimingsSchema,
+  timings_ms: StepTimingsSchema,
   /** Why this step's update was not applied (it would have made the weights or Adam's state non-finite). */
   refused: Type.Optional(Type.String({ expected: 'a reason' })),
 });

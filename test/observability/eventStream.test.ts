@@ -22,7 +22,7 @@ const record = (step: number): StepRecord => ({
   images_per_s: 50,
   bytes: 1000,
   workers: 2,
-  timings: { computeMs: 10, totalMs: 12 },
+  timings_ms: { compute: 10, total: 12 },
 });
 
 describe('the dashboard event stream', () => {

@@ -54,8 +54,8 @@ describe('estimateEtaSeconds', () => {
 describe('the text format from a run status', () => {
   it('parses, with HELP and TYPE for every family, and counts each step once in the histogram', () => {
     const status = new RunStatus('run "x"', 2);
-    for (const [step, totalMs] of [[1, 40], [2, 300], [3, 700]]) {
-      status.recordStep({ type: 'step', step, total_steps: 10, epoch: 1, loss: 2, accuracy: 0.5, lr: 1e-3, images_per_s: 50, bytes: 100, workers: 2, timings: { computeMs: totalMs / 2, totalMs } });
+    for (const [step, total] of [[1, 40], [2, 300], [3, 700]]) {
+      status.recordStep({ type: 'step', step, total_steps: 10, epoch: 1, loss: 2, accuracy: 0.5, lr: 1e-3, images_per_s: 50, bytes: 100, workers: 2, timings_ms: { compute: total / 2, total } });
     }
     status.recordEpoch({ type: 'epoch', epoch: 1, loss: 1.9, train_accuracy: 0.4, test_accuracy: 0.625, val_accuracy: 0.5, val_loss: 1.8 });
     const families = parsePrometheusTextFormat(prometheusText(status));

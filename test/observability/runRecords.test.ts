@@ -2,12 +2,12 @@
 import { describe, expect, it } from 'vitest';
 import { parseMetricsLog } from '../../src/report/runRecords.js';
 
-const step = (n: number, loss: number) => JSON.stringify({ time: 't', type: 'step', step: n, total_steps: 4, epoch: 0, loss, accuracy: 0.5, lr: 1e-3, images_per_s: 10, bytes: 0, workers: 2, timings: { computeMs: 1 } });
+const step = (n: number, loss: number) => JSON.stringify({ time: 't', type: 'step', step: n, total_steps: 4, epoch: 0, loss, accuracy: 0.5, lr: 1e-3, images_per_s: 10, bytes: 0, workers: 2, timings_ms: { compute: 1 } });
 
 const epoch = JSON.stringify({ time: 't', type: 'epoch', epoch: 0, loss: 1.7, train_accuracy: 0.4, test_accuracy: 0.5 });
 const summary = JSON.stringify({
   time: 't', type: 'summary', steps: 2, epochs: 1, imagesPerSecond: 10, finalLoss: 1.5, trainAccuracy: 0.5,
-  bytesPerStep: 0, timings: { computeMs: 1 }, interrupted: false, wallSeconds: 1,
+  bytesPerStep: 0, timings: { compute: 1 }, interrupted: false, wallSeconds: 1,
 });
 
 describe('parseMetricsLog', () => {

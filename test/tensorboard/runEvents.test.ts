@@ -61,7 +61,7 @@ describe('TensorBoardLog', () => {
     try {
       const log = new TensorBoardLog(dir, () => undefined);
       log.started(0, { epochs: 1 });
-      log.write({ type: 'step', step: 3, loss: 1, accuracy: 0.5, lr: 1e-3, images_per_s: 0, bytes: 0, timings: { computeMs: 2 } });
+      log.write({ type: 'step', step: 3, loss: 1, accuracy: 0.5, lr: 1e-3, images_per_s: 0, bytes: 0, timings_ms: { compute: 2 } });
       log.write({ type: 'epoch', loss: 1.25, train_accuracy: 0.5, val_loss: 1.5, val_accuracy: 0.375 });
       log.write({ type: 'summary' });
       const scalars = scalarsOf(readEventDir(join(dir, 'tensorboard')));

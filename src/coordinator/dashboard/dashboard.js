@@ -11,7 +11,7 @@ const MAX_POINTS = 10000;
 const BREAKDOWN_STEPS = 100;
 
 /** STEP_PHASES (step-phases.js) and what they leave of the total. */
-const TIMING_PARTS = [...STEP_PHASES, ['otherMs', 'other', '#c4c9d4']];
+const TIMING_PARTS = [...STEP_PHASES, ['other', 'other', '#c4c9d4']];
 
 const $ = (id) => document.getElementById(id);
 
@@ -193,7 +193,7 @@ class Curves {
     const timings = this.charts.timings;
     timings.data.labels = this.breakdown.map((r) => r.step);
     TIMING_PARTS.forEach(([key], i) => {
-      timings.data.datasets[i].data = this.breakdown.map((r) => timingPart(r.timings, key));
+      timings.data.datasets[i].data = this.breakdown.map((r) => timingPart(r.timings_ms, key));
     });
     timings.update('none');
     $('breakdown-window').textContent = this.breakdown.length ? `steps ${this.breakdown[0].step}–${this.lastStep}` : 'no step yet';
@@ -205,9 +205,9 @@ class Curves {
 /** One part of a step's time; `other` is what the named parts leave of the total. */
 function timingPart(timings, key) {
   if (!timings) return 0;
-  if (key !== 'otherMs') return timings[key] ?? 0;
-  const named = TIMING_PARTS.filter(([k]) => k !== 'otherMs').reduce((sum, [k]) => sum + (timings[k] ?? 0), 0);
-  return Math.max(0, (timings.totalMs ?? named) - named);
+  if (key !== 'other') return timings[key] ?? 0;
+  const named = TIMING_PARTS.filter(([k]) => k !== 'other').reduce((sum, [k]) => sum + (timings[k] ?? 0), 0);
+  return Math.max(0, (timings.total ?? named) - named);
 }
 
 function setBadge(element, text) {
@@ -254,7 +254,7 @@ function showLatest(record) {
   $('n-lr').textContent = record.lr.toExponential(2);
   $('n-images').textContent = formatNumber(record.images_per_s, 0);
   $('n-bytes').textContent = formatBytes(record.bytes);
-  $('n-steptime').textContent = record.timings ? `${formatNumber(record.timings.totalMs, 0)} ms` : '–';
+  $('n-steptime').textContent = record.timings_ms ? `${formatNumber(record.timings_ms.total, 0)} ms` : '–';
 }
 
 function showWorkers(workers, expected) {

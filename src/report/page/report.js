@@ -84,9 +84,9 @@
 
   const parts = STEP_PHASES.filter(([key]) => typeof data.timings[key] === 'number');
   const named = parts.reduce((sum, [key]) => sum + data.timings[key], 0);
-  const other = Math.max(0, (data.timings.totalMs ?? named) - named);
-  if (other > 0) parts.push(['otherMs', 'other', '#c4c9d4']);
-  const value = (key) => (key === 'otherMs' ? other : data.timings[key]);
+  const other = Math.max(0, (data.timings.total ?? named) - named);
+  if (other > 0) parts.push(['other', 'other', '#c4c9d4']);
+  const value = (key) => (key === 'other' ? other : data.timings[key]);
   new Chart(document.getElementById('step-time-chart'), {
     type: 'bar',
     data: {

@@ -81,7 +81,7 @@ export class SessionReport {
       bytes: step.bytes,
       workers: step.outcome.workers,
       examples: contribution.count,
-      timings: step.timings,
+      timings_ms: step.timings,
       ...(step.applied.refused ? { refused: step.applied.refused } : {}),
     };
     // The batch is passed over rather than retried: the same weights would give the same gradients.
@@ -90,7 +90,7 @@ export class SessionReport {
     this.write({ ...record });
     targets.log.debug(
       `step ${record.step}/${plan.totalSteps}: loss ${record.loss.toFixed(4)}, acc ${(100 * record.accuracy).toFixed(1)}%, lr ${record.lr.toPrecision(3)}, ` +
-        `${record.workers} worker(s), ${record.bytes} bytes, ${(step.timings.totalMs ?? 0).toFixed(1)} ms`,
+        `${record.workers} worker(s), ${record.bytes} bytes, ${(step.timings.total ?? 0).toFixed(1)} ms`,
     );
     targets.onStep?.(record);
   }

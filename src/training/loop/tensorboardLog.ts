@@ -17,7 +17,7 @@ interface RunRecord {
   lr?: number;
   images_per_s?: number;
   bytes?: number;
-  timings?: StepTimings;
+  timings_ms?: StepTimings;
   train_accuracy?: number;
   test_accuracy?: number | null;
   val_loss?: number;
@@ -50,7 +50,7 @@ export class TensorBoardLog {
         'train/learning_rate': record.lr,
         'train/images_per_second': record.images_per_s || undefined,
         'network/bytes_per_step': record.bytes,
-        ...timingScalars(record.timings),
+        ...timingScalars(record.timings_ms),
       });
     } else if (record.type === 'epoch') {
       if (typeof record.test_accuracy === 'number') this.testedAt = this.lastStep;
@@ -68,7 +68,7 @@ export class TensorBoardLog {
   }
 }
 
-/** `computeMs` → `step_time_ms/compute`. */
+/** `compute` → `step_time_ms/compute`. */
 function timingScalars(timings: StepTimings | undefined): Record<string, number | undefined> {
   return Object.fromEntries(Object.entries(timings ?? {}).map(([key, ms]) => [`step_time_ms/${phaseOfTimingKey(key)}`, ms as number | undefined]));
 }
