@@ -62,12 +62,12 @@ export function inlineScript(source: string): string {
 
 /** The final training loss: the summary's, or the last step's if the run has no summary yet. */
 export function finalLoss(records: RunRecords): number {
-  return records.summary?.finalLoss ?? records.steps[records.steps.length - 1].loss;
+  return records.summary?.final_loss ?? records.steps[records.steps.length - 1].loss;
 }
 
 /** Mean time per step phase: the summary's, else the mean over the logged steps. */
 export function meanTimings(records: RunRecords): StepTimings {
-  if (records.summary) return records.summary.timings;
+  if (records.summary) return records.summary.step_timings_ms;
   const sum: Record<string, number> = {};
   for (const { timings_ms: timings } of records.steps) {
     for (const [key, value] of Object.entries(timings)) sum[key] = (sum[key] ?? 0) + (value ?? 0);
@@ -99,9 +99,9 @@ function keyNumbers(m: ReportModel): string {
     ['macro-f1', 'macro F1', fixed(m.evaluation.macro.f1)],
     ['macro-auc', 'macro ROC AUC', fixed(m.evaluation.macro.rocAuc)],
     ['steps', 'steps', s ? `${s.steps} (${s.epochs.toFixed(2)} epochs)` : `${last.step} of ${last.total_steps}`],
-    ['images-per-s', 'images/s', (s?.imagesPerSecond ?? last.images_per_s).toFixed(1)],
+    ['images-per-s', 'images/s', (s?.images_per_s ?? last.images_per_s).toFixed(1)],
     ['workers', 'workers', String(last.workers)],
-    ['wall', 'wall time', s ? `${s.wallSeconds.toFixed(1)} s` : 'run not finished'],
+    ['wall', 'wall time', s ? `${s.wall_s.toFixed(1)} s` : 'run not finished'],
   ];
   return tiles.map(([id, label, value]) => `<div data-key="${id}"><span class="label">${escapeHtml(label)}</span><span class="value">${escapeHtml(value)}</span></div>`).join('\n');
 }
@@ -135,7 +135,7 @@ function configTable(m: ReportModel): string {
       ['model', describeModel(c.model)],
     );
   }
-  if (s) rows.push(['bytes on the wire per step', `${Math.round(s.bytesPerStep).toLocaleString('en-US')} B`], ['interrupted', String(s.interrupted)]);
+  if (s) rows.push(['bytes on the wire per step', `${Math.round(s.bytes_per_step).toLocaleString('en-US')} B`], ['interrupted', String(s.interrupted)]);
   return table(['setting', 'value'], rows.map(([k, v]) => [escapeHtml(k), `<code>${escapeHtml(v)}</code>`]), 'config');
 }
 

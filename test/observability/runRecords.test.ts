@@ -6,8 +6,8 @@ const step = (n: number, loss: number) => JSON.stringify({ time: 't', type: 'ste
 
 const epoch = JSON.stringify({ time: 't', type: 'epoch', epoch: 0, loss: 1.7, train_accuracy: 0.4, test_accuracy: 0.5 });
 const summary = JSON.stringify({
-  time: 't', type: 'summary', steps: 2, epochs: 1, imagesPerSecond: 10, finalLoss: 1.5, trainAccuracy: 0.5,
-  bytesPerStep: 0, timings: { compute: 1 }, interrupted: false, wallSeconds: 1,
+  time: 't', type: 'summary', steps: 2, epochs: 1, images_per_s: 10, final_loss: 1.5, train_accuracy: 0.5,
+  bytes_per_step: 0, step_timings_ms: { compute: 1 }, interrupted: false, wall_s: 1,
 });
 
 describe('parseMetricsLog', () => {
@@ -16,7 +16,7 @@ describe('parseMetricsLog', () => {
     const records = parseMetricsLog(text);
     expect(records.steps.map((s) => s.step)).toEqual([1, 2]);
     expect(records.epochs).toHaveLength(1);
-    expect(records.summary?.finalLoss).toBe(1.5);
+    expect(records.summary?.final_loss).toBe(1.5);
     expect(records.skipped).toEqual([]);
   });
 

@@ -4,13 +4,14 @@
 // changes what is trained.
 import type { Logger } from '../../log/logger.js';
 import type { EvaluationReport } from '../../metrics/classification.js';
-import type { EpochRecord, StepRecord } from '../../schemas/metricsRecord.js';
+import type { EpochRecord, StepRecord, SummaryRecord } from '../../schemas/metricsRecord.js';
 import type { TrainingPosition } from '../optimizer/masterState.js';
 import type { RunPlan } from './plan.js';
 import type { ProgressReporter } from './progress.js';
 import { RunLog } from './runLog.js';
 import { StepStatistics } from './stepStatistics.js';
 import { TensorBoardLog } from './tensorboardLog.js';
+import type { SessionResult } from './session.js';
 import type { FinishedStep } from './trainStep.js';
 
 export interface ReportTargets {
@@ -120,7 +121,21 @@ export class SessionReport {
     this.targets.onEpoch?.(record);
   }
 
-  finished(result: { evaluation?: EvaluationReport }): void {
-    this.write({ type: 'summary', ...result, evaluation: undefined, test_accuracy: result.evaluation?.accuracy });
+  finished(result: SessionResult): void {
+    const record: SummaryRecord = {
+      type: 'summary',
+      steps: result.steps,
+      epochs: result.epochs,
+      images_per_s: result.imagesPerSecond,
+      final_loss: result.finalLoss,
+      train_accuracy: result.trainAccuracy,
+      checkpoint: result.checkpoint,
+      bytes_per_step: result.bytesPerStep,
+      step_timings_ms: result.timings,
+      interrupted: result.interrupted,
+      wall_s: result.wallSeconds,
+      test_accuracy: result.evaluation?.accuracy,
+    };
+    this.write({ ...record });
   }
 }
