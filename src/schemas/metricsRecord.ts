@@ -34,6 +34,7 @@ export const StepRecordSchema = Type.Object({
   type: Type.Literal('step'),
   step: nonNegativeInteger(),
   total_steps: nonNegativeInteger(),
+  /** Counted from 1, as the log shows it. */
   epoch: nonNegativeInteger(),
   loss: finiteNumber(),
   accuracy: fraction(),

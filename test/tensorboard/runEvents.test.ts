@@ -39,6 +39,9 @@ describe('TensorBoard events of a run', () => {
     expect(scalars.get('train/images_per_second')!.length).toBeGreaterThan(4);
 
     const epochs = records.filter((r) => r.type === 'epoch');
+    // Epochs are counted from 1 in the records, as the log shows them.
+    expect(epochs.map((e) => e.epoch)).toEqual([1, 2]);
+    expect(steps.map((s) => s.epoch)).toEqual([1, 1, 1, 1, 2, 2, 2, 2]);
     const summaries = records.filter((r) => r.type === 'summary');
     // Each epoch's evaluation, and the first run's final one at the step it stopped.
     expect(scalars.get('test/accuracy')).toEqual([

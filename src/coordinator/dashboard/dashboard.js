@@ -248,7 +248,7 @@ function showEnded(phase) {
 /** The number tiles, from the newest step record. */
 function showLatest(record) {
   $('n-step').textContent = `${record.step} / ${record.total_steps}`;
-  $('n-epoch').textContent = String(record.epoch + 1);
+  $('n-epoch').textContent = String(record.epoch);
   $('n-loss').textContent = formatNumber(record.loss, 4);
   $('n-accuracy').textContent = `${(100 * record.accuracy).toFixed(1)}%`;
   $('n-lr').textContent = record.lr.toExponential(2);

@@ -74,7 +74,8 @@ export class SessionReport {
       type: 'step',
       step: position.globalStep,
       total_steps: plan.totalSteps,
-      epoch,
+      // Counted from 1 in every record, as the log lines show it.
+      epoch: epoch + 1,
       loss: contribution.loss,
       accuracy: contribution.correct / contribution.count,
       lr: step.learningRate,
@@ -116,7 +117,7 @@ export class SessionReport {
         (evaluation ? `, test acc ${(100 * evaluation.accuracy).toFixed(2)}%` : '') +
         `, ${epochStats.imagesPerSecond.toFixed(0)} img/s`,
     );
-    const record: EpochRecord = { type: 'epoch', epoch, loss: epochStats.epochLoss, train_accuracy: epochStats.epochAccuracy, test_accuracy: evaluation?.accuracy };
+    const record: EpochRecord = { type: 'epoch', epoch: epoch + 1, loss: epochStats.epochLoss, train_accuracy: epochStats.epochAccuracy, test_accuracy: evaluation?.accuracy };
     this.write({ ...record });
     this.targets.onEpoch?.(record);
   }
