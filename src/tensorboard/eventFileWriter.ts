@@ -1,9 +1,11 @@
 // One TensorBoard event file, appended record by record as the run goes. Every process that
 // writes starts a new file (`events.out.tfevents.<seconds>.<host>.<pid>.<n>`), so a resumed run
 // never appends to a file a killed process may have left with a torn last record; TensorBoard
-// reads all files of a directory in name order. Each record goes out in one write. A write
-// that fails (a full disk) is a warning: the run goes on, and the next record starts a new file.
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+// reads all files of a directory in name order. A record goes out whole or not at all: a write
+// that fails (a full disk) is cut back off the file and the record dropped, with one warning
+// (metrics.jsonl keeps every record; these are for looking at), and the next records follow
+// in the same file once writes succeed again.
+import { closeSync, ftruncateSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileVersionEvent, sessionStartEvent, summaryEvent, type SummaryValue } from './events.js';
@@ -14,6 +16,7 @@ export const EVENT_FILE_PREFIX = 'events.out.tfevents.';
 
 export interface EventFileWriterOptions {
   warn: (message: string) => void;
+  info?: (message: string) => void;
   /** Seconds since the epoch (a clock for tests); default the system's. */
   now?: () => number;
 }
@@ -21,7 +24,10 @@ export interface EventFileWriterOptions {
 export class EventFileWriter {
   private fd?: number;
   private path?: string;
+  /** Bytes of whole records in the file: where the next record goes. */
+  private size = 0;
   private failing = false;
+  private dropped = 0;
   private readonly now: () => number;
 
   constructor(
@@ -58,13 +64,35 @@ export class EventFileWriter {
   private append(event: Uint8Array): void {
     try {
       const fd = this.fd ?? this.openNew();
-      writeWhole(fd, frameRecord(event));
+      // Every file starts by naming its format.
+      if (this.size === 0) this.writeRecord(fd, frameRecord(fileVersionEvent(this.now())));
+      this.writeRecord(fd, frameRecord(event));
+      if (this.failing && this.options.info) this.options.info(`${this.path} can be written again (${this.dropped} TensorBoard record(s) were dropped meanwhile)`);
       this.failing = false;
+      this.dropped = 0;
     } catch (error) {
-      this.close();
-      if (!this.failing) this.options.warn(`cannot write TensorBoard events in ${this.dir}: ${(error as Error).message}; training goes on, and the next record starts a new event file`);
+      this.dropped += 1;
+      if (!this.failing) this.options.warn(`cannot write TensorBoard events in ${this.dir}: ${(error as Error).message}; training goes on, without these records until writes succeed again`);
       this.failing = true;
     }
+  }
+
+  /** Appends one record at the end of the whole ones, or cuts off what part of it got written. */
+  private writeRecord(fd: number, data: Buffer): void {
+    let written = 0;
+    try {
+      while (written < data.length) written += writeSync(fd, data, written, data.length - written, this.size + written);
+    } catch (error) {
+      if (written > 0) {
+        try {
+          ftruncateSync(fd, this.size);
+        } catch {
+          // Left as a torn last record, which readers skip; the next record overwrites it.
+        }
+      }
+      throw error;
+    }
+    this.size += data.length;
   }
 
   private openNew(): number {
@@ -79,13 +107,8 @@ export class EventFileWriter {
         throw error;
       }
       this.path = path;
-      writeWhole(this.fd, frameRecord(fileVersionEvent(this.now())));
+      this.size = 0;
       return this.fd;
     }
   }
-}
-
-function writeWhole(fd: number, data: Buffer): void {
-  let written = 0;
-  while (written < data.length) written += writeSync(fd, data, written);
 }

@@ -35,7 +35,7 @@ export class SessionReport {
     private readonly plan: RunPlan,
   ) {
     this.runLog = new RunLog(targets.runDir, { warn: (m) => targets.log.warn(m), info: (m) => targets.log.info(m) });
-    this.tensorboard = new TensorBoardLog(targets.runDir, (m) => targets.log.warn(m));
+    this.tensorboard = new TensorBoardLog(targets.runDir, (m) => targets.log.warn(m), (m) => targets.log.info(m));
   }
 
   /** One record, to metrics.jsonl and to the TensorBoard events alike. */

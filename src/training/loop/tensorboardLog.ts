@@ -30,8 +30,8 @@ export class TensorBoardLog {
   /** The step an epoch's test accuracy was written at, so the summary does not repeat it. */
   private testedAt = -1;
 
-  constructor(runDir: string, warn: (message: string) => void) {
-    this.writer = new EventFileWriter(join(runDir, TENSORBOARD_DIR), { warn });
+  constructor(runDir: string, warn: (message: string) => void, info?: (message: string) => void) {
+    this.writer = new EventFileWriter(join(runDir, TENSORBOARD_DIR), { warn, info });
   }
 
   /** Starts the file: a resumed run marks its restart, and the config goes in as text. */
