@@ -1,6 +1,7 @@
 // A real standalone run writes TensorBoard events beside metrics.jsonl, and a resumed run adds
 // a second file that starts with a restart marker; an independent reader sees every step once,
 // the same numbers metrics.jsonl holds, the test accuracy per epoch and the config as text.
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -9,6 +10,11 @@ import { readEventDir, scalarsOf } from './eventReader.js';
 
 const runDir = tempDir('tb-run');
 afterAll(() => rmSync(runDir, { recursive: true, force: true }));
+
+/** Debian's python3 with python3-protobuf, for a third reader built on Google's protobuf library. */
+const PYTHON = '/usr/bin/python3';
+const pythonProtobuf = spawnSync(PYTHON, ['-c', 'import google.protobuf'], { stdio: 'ignore' }).status === 0;
+const NO_PYTHON_PROTOBUF = `skipped: no ${PYTHON} with google.protobuf (Debian: apt-get install python3-protobuf)`;
 
 const FLAGS = ['--backend', 'wasm', '--train-limit', '128', '--test-limit', '50', '--batch-size', '32', '--epochs', '2', '--checkpoint-every', '100', '--log-level', 'warn', '--run-dir', runDir, '--json'];
 
@@ -54,6 +60,29 @@ describe('TensorBoard events of a run', () => {
     const config = files[0].events.flatMap((e) => e.values).find((v) => v.tag === 'config')!;
     expect(config.pluginName).toBe('text');
     expect(JSON.parse(config.text!)).toMatchObject({ epochs: 2, batchSize: 32, trainLimit: 128 });
+
+    if (!pythonProtobuf) {
+      console.warn(NO_PYTHON_PROTOBUF);
+      return;
+    }
+    // Google's protobuf parser agrees on every event.
+    const python = execFileSync(PYTHON, [join(import.meta.dirname, 'read_events.py'), join(runDir, 'tensorboard')], { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const ours = files.flatMap((f) => f.events);
+    expect(python).toHaveLength(ours.length);
+    python.forEach((event, i) => {
+      expect(event.step).toBe(ours[i].step);
+      expect(event.wall_time).toBe(ours[i].wallTime);
+      expect(event.file_version).toBe(ours[i].fileVersion);
+      expect(event.session_log).toBe(ours[i].sessionLogStatus);
+      expect((event.values ?? []).map((v: { tag: string }) => v.tag)).toEqual(ours[i].values.map((v) => v.tag));
+      (event.values ?? []).forEach((v: { simple_value?: number; text?: string }, j: number) => {
+        if (v.text !== undefined) expect(v.text).toBe(ours[i].values[j].text);
+        else expect(v.simple_value).toBe(ours[i].values[j].simpleValue);
+      });
+    });
   }, 240_000);
 });
 
