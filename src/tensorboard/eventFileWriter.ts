@@ -48,12 +48,12 @@ export class EventFileWriter {
   }
 
   summary(step: number, values: readonly SummaryValue[]): void {
-    this.append(summaryEvent(this.now(), step, values));
+    this.append(() => summaryEvent(this.now(), step, values));
   }
 
   /** Marks a (re)start at `step`; TensorBoard then drops later steps of earlier files. */
   sessionStarted(step: number): void {
-    this.append(sessionStartEvent(this.now(), step));
+    this.append(() => sessionStartEvent(this.now(), step));
   }
 
   close(): void {
@@ -61,12 +61,13 @@ export class EventFileWriter {
     this.fd = undefined;
   }
 
-  private append(event: Uint8Array): void {
+  /** `event` is built after the file's first record, so that wall times never go back. */
+  private append(event: () => Uint8Array): void {
     try {
       const fd = this.fd ?? this.openNew();
       // Every file starts by naming its format.
       if (this.size === 0) this.writeRecord(fd, frameRecord(fileVersionEvent(this.now())));
-      this.writeRecord(fd, frameRecord(event));
+      this.writeRecord(fd, frameRecord(event()));
       if (this.failing && this.options.info) this.options.info(`${this.path} can be written again (${this.dropped} TensorBoard record(s) were dropped meanwhile)`);
       this.failing = false;
       this.dropped = 0;
