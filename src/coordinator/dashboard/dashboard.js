@@ -65,7 +65,8 @@ function lineChart(canvasId, datasets, yTitle, yOptions = {}) {
       responsive: true,
       maintainAspectRatio: false,
       interaction: { mode: 'nearest', axis: 'x', intersect: false },
-      plugins: { legend: { display: datasets.length > 1, labels: { boxWidth: 12 } } },
+      // Series with no point yet (validation without --val-split) stay out of the legend.
+      plugins: { legend: { display: datasets.length > 1, labels: { boxWidth: 12, filter: (item, data) => data.datasets[item.datasetIndex].data.length > 0 } } },
       scales: {
         x: { type: 'linear', title: { display: true, text: 'step' }, ticks: { precision: 0 } },
         y: { title: { display: true, text: yTitle }, ...yOptions },
