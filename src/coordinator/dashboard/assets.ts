@@ -1,4 +1,4 @@
-// The dashboard's static files: this folder's index.html, dashboard.js and dashboard.css, and
+// The dashboard's static files: this folder's index.html, charts.js, dashboard.js and dashboard.css, and
 // the theme, step phases and charting library it shares with the report (src/browser). They are
 // read once, when the coordinator's HTTP side is built, into the one in-memory file server
 // (src/http/staticFiles.ts), so nothing else of the disk is reachable from a URL.
@@ -15,6 +15,7 @@ const DASHBOARD_DIR = dirname(fileURLToPath(import.meta.url));
 /** URL path → file on disk and its type; '/index.html' is served as '/' by StaticFiles. */
 const PAGE_FILES: ReadonlyArray<{ path: string; file: string; contentType: string }> = [
   { path: '/', file: join(DASHBOARD_DIR, 'index.html'), contentType: CONTENT_TYPES.html },
+  { path: '/charts.js', file: join(DASHBOARD_DIR, 'charts.js'), contentType: CONTENT_TYPES.javascript },
   { path: '/dashboard.js', file: join(DASHBOARD_DIR, 'dashboard.js'), contentType: CONTENT_TYPES.javascript },
   { path: '/dashboard.css', file: join(DASHBOARD_DIR, 'dashboard.css'), contentType: CONTENT_TYPES.css },
   { path: '/step-phases.js', file: STEP_PHASES_JS_FILE, contentType: CONTENT_TYPES.javascript },
