@@ -2,7 +2,7 @@
 // JSON, and a scrape of a real two-worker run parsed by an npm parser of the format.
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { rmSync } from 'node:fs';
 import parsePrometheusTextFormat, { type ParsedFamily } from 'parse-prometheus-text-format';
@@ -92,6 +92,17 @@ describe('/metrics/prometheus behind the token', () => {
     expect(ok.status).toBe(200);
     expect(ok.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
     expect(family(parsePrometheusTextFormat(await ok.text()), 'dsdc_steps_total').metrics[0].value).toBe('0');
+    // A foreign Host (DNS rebinding) reads nothing, token or not.
+    const port = (server.address() as AddressInfo).port;
+    const foreign = await new Promise<number>((resolve, reject) => {
+      request({ host: '127.0.0.1', port, path: '/metrics/prometheus', headers: { host: 'evil.example', authorization: `Bearer ${token}` } }, (r) => {
+        r.resume();
+        resolve(r.statusCode ?? 0);
+      })
+        .on('error', reject)
+        .end();
+    });
+    expect(foreign).toBe(421);
   });
 });
 
