@@ -47,7 +47,7 @@ const state = JSON.parse(
   JSON.stringify({ step: 40, position: { epoch: 1, stepInEpoch: 10, globalStep: 40 }, adamStep: 40, weightsVersion: 40, config: DEFAULT_TRAIN_CONFIG }),
 );
 const stepLine = JSON.parse(
-  '{"time":"2026-11-25T11:40:51.151Z","type":"step","step":40,"total_steps":40,"epoch":1,"loss":1.0741,"accuracy":0.8125,"lr":0.0000046,"images_per_s":82.4,"bytes":592186,"workers":2,"examples":64,"timings":{"computeMs":392.1,"encodeMs":0.05,"transferMs":17.3,"waitForSlowestMs":152.3,"aggregateMs":23.3,"applyMs":0.31,"broadcastMs":3.77,"totalMs":513.4}}',
+  '{"time":"2026-11-25T11:40:51.151Z","type":"step","step":40,"total_steps":40,"epoch":1,"loss":1.0741,"accuracy":0.8125,"lr":0.0000046,"images_per_s":82.4,"bytes":592186,"workers":2,"examples":64,"timings_ms":{"compute":392.1,"encode":0.05,"transfer":17.3,"wait_for_slowest":152.3,"aggregate":23.3,"apply":0.31,"broadcast":3.77,"total":513.4}}',
 );
 
 microseconds('state.json, hand-written (step + config flags + spec)', () => {

@@ -1,4 +1,4 @@
-// The browser code the pages share (the theme, the step-phase palette, the charting library),
+// The browser code the pages share (the theme, the step-phase palette, curve smoothing, the charting library),
 // found here by every page that uses it: the coordinator's dashboard serves these files, the
 // report inlines them. The charting library is served from node_modules, so the pages work on
 // machines with no internet.
@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 export const SHARED_BROWSER_DIR = dirname(fileURLToPath(import.meta.url));
 export const THEME_CSS_FILE = join(SHARED_BROWSER_DIR, 'theme.css');
 export const STEP_PHASES_JS_FILE = join(SHARED_BROWSER_DIR, 'stepPhases.js');
+export const SMOOTHING_JS_FILE = join(SHARED_BROWSER_DIR, 'smoothing.js');
 
 /** The absolute path of Chart.js's browser (UMD) build; its package exports only the module builds. */
 export function chartLibraryFile(): string {

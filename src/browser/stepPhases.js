@@ -4,11 +4,11 @@
 'use strict';
 
 const STEP_PHASES = [
-  ['computeMs', 'compute', '#2f6fdf'],
-  ['encodeMs', 'encode', '#8c6bd6'],
-  ['transferMs', 'transfer', '#21a3b3'],
-  ['waitForSlowestMs', 'wait for slowest', '#e0a21b'],
-  ['aggregateMs', 'aggregate', '#d0453a'],
-  ['applyMs', 'apply (Adam)', '#1e9e62'],
-  ['broadcastMs', 'broadcast', '#6b7385'],
+  ['compute', 'compute', '#2f6fdf'],
+  ['encode', 'encode', '#8c6bd6'],
+  ['transfer', 'transfer', '#21a3b3'],
+  ['wait_for_slowest', 'wait for slowest', '#e0a21b'],
+  ['aggregate', 'aggregate', '#d0453a'],
+  ['apply', 'apply (Adam)', '#1e9e62'],
+  ['broadcast', 'broadcast', '#6b7385'],
 ];

@@ -149,9 +149,11 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: 
       log,
       progress: new ProgressReporter(log, o.quiet),
       onStep: (record) => status.recordStep(record),
+      onEpoch: (record) => status.recordEpoch(record),
       stop: o.stop,
       checkpointRetryMs: o.checkpointRetryMs,
     });
+    status.finalTestAccuracy = result.evaluation?.accuracy;
     status.phase = 'finished';
     stoppedEarly = result.interrupted;
     // With webgpu the workers compute on their GPUs while this process stays on wasm.

@@ -1,4 +1,5 @@
-// The coordinator's HTTP side, on the same port as its WebSocket: /healthz and /metrics (JSON),
+// The coordinator's HTTP side, on the same port as its WebSocket: /healthz, /metrics (JSON, or
+// Prometheus text for a scraper's Accept header, and always at /metrics/prometheus),
 // the live dashboard at / with its assets, and its Server-Sent Events feed at /events. Every
 // request passes the Host check; off loopback every request also needs the token (httpAccess.ts),
 // and a browser without it gets the login page instead of the dashboard. The one exception is a
@@ -12,7 +13,11 @@ import { requestPath, type StaticFiles } from '../http/staticFiles.js';
 import { dashboardFiles } from './dashboard/assets.js';
 import { RunEventStream } from './dashboard/eventStream.js';
 import { HttpAccess, LOGIN_PATH, MAX_LOGIN_BODY_BYTES } from './httpAccess.js';
+import { PROMETHEUS_CONTENT_TYPE, prometheusText, wantsPrometheusText } from './prometheusText.js';
 import type { RunStatus } from './status.js';
+
+/** The Prometheus text format whatever the Accept header says (for scrapers that send none). */
+export const PROMETHEUS_PATH = '/metrics/prometheus';
 
 export const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(['127.0.0.1', 'localhost', '::1']);
 
@@ -54,11 +59,15 @@ export function handleHttp(status: RunStatus, options: HttpOptions = {}) {
       return json(401, { error: 'this coordinator listens beyond loopback: send the run token as "Authorization: Bearer <token>"' }, { 'www-authenticate': 'Bearer' });
     }
     if (path === '/healthz') return json(healthCode, { ok: healthCode === 200, phase: status.phase, step: status.lastStep?.step ?? 0 });
+    if (path === PROMETHEUS_PATH || (path === '/metrics' && wantsPrometheusText(request.headers.accept))) {
+      response.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE, 'cache-control': 'no-store' });
+      return response.end(prometheusText(status));
+    }
     if (path === '/metrics') return json(200, status);
     if (path === '/events') return events.handle(request, response);
     assets ??= dashboardFiles();
     if (assets.get(path)) return assets.respond(request, response);
-    return json(404, { error: `no page at ${path}; try / (dashboard), /events, /healthz or /metrics` });
+    return json(404, { error: `no page at ${path}; try / (dashboard), /events, /healthz, /metrics or ${PROMETHEUS_PATH}` });
   };
 }
 

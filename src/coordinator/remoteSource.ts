@@ -191,11 +191,11 @@ export class RemoteGradientSource implements GradientSource {
     return {
       contribution,
       timings: {
-        computeMs: mean((r) => r.message.timings.computeMs),
-        encodeMs: mean((r) => r.message.timings.encodeMs),
-        transferMs: mean((r) => r.roundTripMs - r.message.timings.computeMs - r.message.timings.encodeMs),
-        waitForSlowestMs: Math.max(...arrivals) - Math.min(...arrivals),
-        aggregateMs: performance.now() - started,
+        compute: mean((r) => r.message.timings.computeMs),
+        encode: mean((r) => r.message.timings.encodeMs),
+        transfer: mean((r) => r.roundTripMs - r.message.timings.computeMs - r.message.timings.encodeMs),
+        wait_for_slowest: Math.max(...arrivals) - Math.min(...arrivals),
+        aggregate: performance.now() - started,
       },
       bytes: results.reduce((sum, r) => sum + r.frameBytes, 0),
       workers: workerCount,

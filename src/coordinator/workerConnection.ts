@@ -13,6 +13,12 @@ export interface AcceptedGradients {
   frameBytes: number;
 }
 
+/** Bytes of frames over all connections of a run, for counters that must never go down. */
+export interface WireTotals {
+  sent: number;
+  received: number;
+}
+
 export class WorkerConnection {
   readonly life: WorkerLife<AcceptedGradients>;
   lastStepMs = 0;
@@ -33,6 +39,8 @@ export class WorkerConnection {
     readonly hello: HelloMessage,
     readonly remoteAddress: string,
     lifeOptions: Omit<WorkerLifeOptions, 'id'> = {},
+    /** The pool's running totals, which outlive this connection. */
+    private readonly wireTotals?: WireTotals,
   ) {
     this.life = new WorkerLife({ ...lifeOptions, id: hello.workerId });
   }
@@ -54,6 +62,7 @@ export class WorkerConnection {
     if (this.state === 'gone') return 0;
     this.socket.send(bytes, { binary: true });
     this.bytesSent += bytes.byteLength;
+    if (this.wireTotals) this.wireTotals.sent += bytes.byteLength;
     return bytes.byteLength;
   }
 

@@ -29,7 +29,7 @@ import { Admission, type AdmissionRefusal } from './admission.js';
 import { CoordinatorHandshake, HANDSHAKE_MAX_PAYLOAD_BYTES, HANDSHAKE_TIMEOUT_MS } from './handshake.js';
 import { CoordinatorError } from './errors.js';
 import { DEFAULT_HEARTBEAT_TIMEOUT_MS, Heartbeat } from './heartbeat.js';
-import { WorkerConnection } from './workerConnection.js';
+import { WorkerConnection, type WireTotals } from './workerConnection.js';
 import type { Transition, WorkerState } from './workerLife.js';
 
 /** How long a refused peer has to close in turn before its socket is destroyed. */
@@ -81,6 +81,8 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   private closeCode: CloseCode = CloseCode.RUN_FINISHED;
   private readonly heartbeat: Heartbeat;
   private readonly admission: Admission;
+  /** Frame bytes both ways over every connection of the run (for /metrics counters). */
+  readonly wireTotals: WireTotals = { sent: 0, received: 0 };
 
   constructor(private readonly options: WorkerPoolOptions) {
     super();
@@ -230,6 +232,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
         return;
       }
       worker.bytesReceived += size;
+      this.wireTotals.received += size;
       switch (message.type) {
         case 'gradients':
           if (worker.life.isActive) this.emit('gradients', worker, message, receivedAt, size);
@@ -386,7 +389,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     const worker: WorkerConnection = new WorkerConnection(socket, hello, address, {
       maxRefusedInRow: this.options.maxRefusedInRow,
       onTransition: (transition, from, _to, reason) => this.onTransition(worker, transition, from, reason),
-    });
+    }, this.wireTotals);
     this.workers.set(hello.workerId, worker);
     const joined = `worker ${hello.workerId} joined from ${address} (${hello.backend}, ${hello.device}, pid ${hello.pid})${existing ? ' again' : ''}`;
     if (this.hasFreeSlot()) {

@@ -86,7 +86,7 @@ export async function buildReport(options: ReportOptions): Promise<ReportResult>
     const pngs = figures.filter((f) => f.endsWith('.png'));
     const svgs = figures.filter((f) => f.endsWith('.svg'));
     const last = records.steps[records.steps.length - 1];
-    return { html, pngs, svgs, checkpoint: dir, examples: test.count, testAccuracy: evaluation.accuracy, finalLoss: records.summary?.finalLoss ?? last.loss };
+    return { html, pngs, svgs, checkpoint: dir, examples: test.count, testAccuracy: evaluation.accuracy, finalLoss: records.summary?.final_loss ?? last.loss };
   } finally {
     model.dispose();
   }

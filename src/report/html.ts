@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chartLibrarySource, STEP_PHASES_JS_FILE, THEME_CSS_FILE } from '../browser/sharedAssets.js';
+import { chartLibrarySource, SMOOTHING_JS_FILE, STEP_PHASES_JS_FILE, THEME_CSS_FILE } from '../browser/sharedAssets.js';
 import type { EvaluationReport } from '../metrics/classification.js';
 import type { ModelSpec } from '../model/spec.js';
 import type { TrainConfig } from '../training/setup/config.js';
@@ -36,14 +36,14 @@ export interface ReportModel {
 export const FIGURES = ['loss', 'accuracy', 'throughput', 'step-time', 'confusion-matrix', 'per-class', 'misclassified'] as const;
 
 const TIMING_LABELS: Array<[keyof StepTimings, string]> = [
-  ['computeMs', 'compute (forward + backward on workers)'],
-  ['encodeMs', 'encode gradients'],
-  ['transferMs', 'transfer'],
-  ['waitForSlowestMs', 'wait for the slowest worker'],
-  ['aggregateMs', 'decode and average gradients'],
-  ['applyMs', 'apply (Adam)'],
-  ['broadcastMs', 'broadcast weights'],
-  ['totalMs', 'total step'],
+  ['compute', 'compute (forward + backward on workers)'],
+  ['encode', 'encode gradients'],
+  ['transfer', 'transfer'],
+  ['wait_for_slowest', 'wait for the slowest worker'],
+  ['aggregate', 'decode and average gradients'],
+  ['apply', 'apply (Adam)'],
+  ['broadcast', 'broadcast weights'],
+  ['total', 'total step'],
 ];
 
 export function escapeHtml(text: string): string {
@@ -62,14 +62,14 @@ export function inlineScript(source: string): string {
 
 /** The final training loss: the summary's, or the last step's if the run has no summary yet. */
 export function finalLoss(records: RunRecords): number {
-  return records.summary?.finalLoss ?? records.steps[records.steps.length - 1].loss;
+  return records.summary?.final_loss ?? records.steps[records.steps.length - 1].loss;
 }
 
 /** Mean time per step phase: the summary's, else the mean over the logged steps. */
 export function meanTimings(records: RunRecords): StepTimings {
-  if (records.summary) return records.summary.timings;
+  if (records.summary) return records.summary.step_timings_ms;
   const sum: Record<string, number> = {};
-  for (const { timings } of records.steps) {
+  for (const { timings_ms: timings } of records.steps) {
     for (const [key, value] of Object.entries(timings)) sum[key] = (sum[key] ?? 0) + (value ?? 0);
   }
   const n = records.steps.length;
@@ -99,9 +99,9 @@ function keyNumbers(m: ReportModel): string {
     ['macro-f1', 'macro F1', fixed(m.evaluation.macro.f1)],
     ['macro-auc', 'macro ROC AUC', fixed(m.evaluation.macro.rocAuc)],
     ['steps', 'steps', s ? `${s.steps} (${s.epochs.toFixed(2)} epochs)` : `${last.step} of ${last.total_steps}`],
-    ['images-per-s', 'images/s', (s?.imagesPerSecond ?? last.images_per_s).toFixed(1)],
+    ['images-per-s', 'images/s', (s?.images_per_s ?? last.images_per_s).toFixed(1)],
     ['workers', 'workers', String(last.workers)],
-    ['wall', 'wall time', s ? `${s.wallSeconds.toFixed(1)} s` : 'run not finished'],
+    ['wall', 'wall time', s ? `${s.wall_s.toFixed(1)} s` : 'run not finished'],
   ];
   return tiles.map(([id, label, value]) => `<div data-key="${id}"><span class="label">${escapeHtml(label)}</span><span class="value">${escapeHtml(value)}</span></div>`).join('\n');
 }
@@ -135,17 +135,17 @@ function configTable(m: ReportModel): string {
       ['model', describeModel(c.model)],
     );
   }
-  if (s) rows.push(['bytes on the wire per step', `${Math.round(s.bytesPerStep).toLocaleString('en-US')} B`], ['interrupted', String(s.interrupted)]);
+  if (s) rows.push(['bytes on the wire per step', `${Math.round(s.bytes_per_step).toLocaleString('en-US')} B`], ['interrupted', String(s.interrupted)]);
   return table(['setting', 'value'], rows.map(([k, v]) => [escapeHtml(k), `<code>${escapeHtml(v)}</code>`]), 'config');
 }
 
 function timingsTable(m: ReportModel): string {
   const t = meanTimings(m.records);
-  const total = t.totalMs ?? 0;
+  const total = t.total ?? 0;
   const rows = TIMING_LABELS.filter(([k]) => t[k] !== undefined).map(([k, label]) => [
     escapeHtml(label),
     (t[k] as number).toFixed(2),
-    k === 'totalMs' || total <= 0 ? '' : `${((100 * (t[k] as number)) / total).toFixed(1)}%`,
+    k === 'total' || total <= 0 ? '' : `${((100 * (t[k] as number)) / total).toFixed(1)}%`,
   ]);
   return table(['phase', 'mean ms', 'of total'], rows, 'numeric');
 }
@@ -196,7 +196,14 @@ function chartFigure(name: (typeof FIGURES)[number], caption: string): string {
 function chartData(m: ReportModel) {
   return {
     steps: m.records.steps.map((s) => [s.step, s.loss, s.accuracy, s.images_per_s, s.epoch]),
-    epochs: m.records.epochs.map((e) => ({ epoch: e.epoch, loss: e.loss, train_accuracy: e.train_accuracy, test_accuracy: e.test_accuracy ?? null })),
+    epochs: m.records.epochs.map((e) => ({
+      epoch: e.epoch,
+      loss: e.loss,
+      train_accuracy: e.train_accuracy,
+      test_accuracy: e.test_accuracy ?? null,
+      val_loss: e.val_loss ?? null,
+      val_accuracy: e.val_accuracy ?? null,
+    })),
     finalTestAccuracy: m.evaluation.accuracy,
     checkpointStep: m.checkpoint.step ?? null,
     timings: meanTimings(m.records),
@@ -205,7 +212,7 @@ function chartData(m: ReportModel) {
 
 export function renderReportHtml(m: ReportModel): string {
   const css = [readFileSync(THEME_CSS_FILE, 'utf8'), readFileSync(join(PAGE_DIR, 'report.css'), 'utf8')].join('\n');
-  const script = [readFileSync(STEP_PHASES_JS_FILE, 'utf8'), readFileSync(join(PAGE_DIR, 'report.js'), 'utf8')].join('\n');
+  const script = [STEP_PHASES_JS_FILE, SMOOTHING_JS_FILE, join(PAGE_DIR, 'report.js')].map((file) => readFileSync(file, 'utf8')).join('\n');
   const title = `dsdc-dist report · ${m.runDir}`;
   return `<!doctype html>
 <html lang="en">
@@ -226,9 +233,10 @@ ${css}
 <section class="numbers">
 ${keyNumbers(m)}
 </section>
+<p class="controls"><label for="smoothing">smoothing</label> <input type="range" id="smoothing" min="0" max="0.99" step="0.01"> <output id="smoothing-value" for="smoothing"></output> <span class="muted">exponential moving average, bias-corrected as in TensorBoard</span></p>
 <section class="grid">
-${chartFigure('loss', 'Training loss per step (batch, smoothed) and per epoch')}
-${chartFigure('accuracy', 'Accuracy: training batches (smoothed), training epochs, test set')}
+${chartFigure('loss', 'Loss per step (batch, smoothed), per training epoch and on the validation set')}
+${chartFigure('accuracy', 'Accuracy: training batches (smoothed), training epochs, validation and test sets')}
 ${chartFigure('throughput', 'Throughput (images/s)')}
 ${chartFigure('step-time', 'Mean step time by phase (ms)')}
 </section>

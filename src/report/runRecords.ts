@@ -1,7 +1,8 @@
 // Reads a run's metrics.jsonl (format: docs/metrics.md) into its step, epoch and summary
 // records. A resumed run appends to the same file and repeats the steps after its checkpoint:
 // the newest record of a step (or epoch) wins. A torn last line (the process died mid-write)
-// is skipped; a bad line anywhere else is an error, naming the line and the field.
+// is skipped; a bad line anywhere else is an error, naming the line and the field. Lines of
+// runs written by earlier versions are read in today's form (legacyRecords.ts).
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describeProblem, type ProblemFinder } from '../schemas/check.js';
@@ -15,6 +16,7 @@ import {
 } from '../schemas/metricsRecord.js';
 import { METRICS_FILE } from '../training/loop/runLog.js';
 import { ReportError } from './errors.js';
+import { LegacyRecordReader } from './legacyRecords.js';
 
 export type { EpochLine, StepLine, SummaryLine } from '../schemas/metricsRecord.js';
 
@@ -31,12 +33,13 @@ export function parseMetricsLog(text: string, file = METRICS_FILE): RunRecords {
   const epochs = new Map<number, EpochLine>();
   let summary: SummaryLine | undefined;
   const skipped: string[] = [];
+  const legacy = new LegacyRecordReader();
   const lines = text.split('\n');
   let lastContentLine = lines.length - 1;
   while (lastContentLine > 0 && lines[lastContentLine].trim() === '') lastContentLine--;
   lines.forEach((line, i) => {
     if (line.trim() === '') return;
-    let record: { type?: unknown };
+    let record: Record<string, unknown> & { type?: unknown };
     try {
       record = JSON.parse(line);
     } catch {
@@ -54,6 +57,7 @@ export function parseMetricsLog(text: string, file = METRICS_FILE): RunRecords {
     if (typeof record !== 'object' || record === null || Array.isArray(record)) {
       throw new ReportError('REPORT_BAD_METRICS_LINE', `${file}:${i + 1} is not a JSON object: ${line.slice(0, 80)}`);
     }
+    record = legacy.upgrade(record);
     if (record.type === 'step') {
       const step = checked<StepLine>(stepLineValidator);
       steps.set(step.step, step);

@@ -12,16 +12,21 @@ const ms = () => Type.Optional(Type.Number({ minimum: 0, expected: 'a duration i
 
 /** Milliseconds per phase of one step; a source fills in what it can measure. */
 export const StepTimingsSchema = Type.Object({
-  computeMs: Type.Number({ minimum: 0, expected: 'a duration in ms (a non-negative number)' }),
-  encodeMs: ms(),
-  transferMs: ms(),
-  waitForSlowestMs: ms(),
+  compute: Type.Number({ minimum: 0, expected: 'a duration in ms (a non-negative number)' }),
+  encode: ms(),
+  transfer: ms(),
+  wait_for_slowest: ms(),
   /** Decoding and averaging the workers' gradients. */
-  aggregateMs: ms(),
-  applyMs: ms(),
-  broadcastMs: ms(),
-  totalMs: ms(),
+  aggregate: ms(),
+  apply: ms(),
+  broadcast: ms(),
+  total: ms(),
 });
+
+/** The phase a timing field measures, for labels and tags (`compute`; an old run's `computeMs` too). */
+export function phaseOfTimingKey(key: string): string {
+  return key.replace(/_?[mM]s$/, '').replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
 
 const fraction = () => Type.Number({ minimum: 0, maximum: 1, expected: 'a fraction from 0 to 1' });
 
@@ -29,6 +34,7 @@ export const StepRecordSchema = Type.Object({
   type: Type.Literal('step'),
   step: nonNegativeInteger(),
   total_steps: nonNegativeInteger(),
+  /** Counted from 1, as the log shows it. */
   epoch: nonNegativeInteger(),
   loss: finiteNumber(),
   accuracy: fraction(),
@@ -38,7 +44,7 @@ export const StepRecordSchema = Type.Object({
   workers: nonNegativeInteger(),
   /** Examples whose gradients were applied: the global batch less the parts of dropped workers. */
   examples: Type.Optional(nonNegativeInteger()),
-  timings: StepTimingsSchema,
+  timings_ms: StepTimingsSchema,
   /** Why this step's update was not applied (it would have made the weights or Adam's state non-finite). */
   refused: Type.Optional(Type.String({ expected: 'a reason' })),
 });
@@ -49,6 +55,9 @@ export const EpochRecordSchema = Type.Object({
   loss: finiteNumber(),
   train_accuracy: fraction(),
   test_accuracy: Type.Optional(fraction()),
+  /** With --val-split: loss and accuracy on the validation examples held out of training. */
+  val_loss: Type.Optional(finiteNumber()),
+  val_accuracy: Type.Optional(fraction()),
 });
 
 /** A summary's loss and accuracy are NaN (null in JSON) when the run took no step. */
@@ -58,14 +67,14 @@ export const SummaryRecordSchema = Type.Object({
   type: Type.Literal('summary'),
   steps: nonNegativeInteger(),
   epochs: Type.Number({ minimum: 0, expected: 'a non-negative number' }),
-  imagesPerSecond: Type.Number({ minimum: 0, expected: 'a non-negative number' }),
-  finalLoss: numberOrNull(),
-  trainAccuracy: numberOrNull(),
+  images_per_s: Type.Number({ minimum: 0, expected: 'a non-negative number' }),
+  final_loss: numberOrNull(),
+  train_accuracy: numberOrNull(),
   checkpoint: Type.Optional(Type.String()),
-  bytesPerStep: Type.Number({ minimum: 0, expected: 'a non-negative number' }),
-  timings: StepTimingsSchema,
+  bytes_per_step: Type.Number({ minimum: 0, expected: 'a non-negative number' }),
+  step_timings_ms: StepTimingsSchema,
   interrupted: Type.Boolean(),
-  wallSeconds: Type.Number({ minimum: 0, expected: 'a non-negative number' }),
+  wall_s: Type.Number({ minimum: 0, expected: 'a non-negative number' }),
   test_accuracy: Type.Optional(fraction()),
 });
 

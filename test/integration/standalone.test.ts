@@ -32,6 +32,9 @@ describe('dsdc-dist worker --standalone', () => {
     expect(evaluated.json!.examples).toBe(300);
     expect(evaluated.json!.test_accuracy).toBeCloseTo(summary.test_accuracy as number, 4);
     expect((evaluated.json!.confusion_matrix as number[][]).length).toBe(10);
+    // snake_case throughout, as in every other --json output.
+    expect(Object.keys(evaluated.json!.macro as object).sort()).toEqual(['f1', 'precision', 'recall', 'roc_auc']);
+    expect(Object.keys(summary.step_timings_ms as object)).toEqual(expect.arrayContaining(['compute', 'apply', 'total']));
   });
 
   it('rejects an unknown backend value with a message naming the flag', async () => {

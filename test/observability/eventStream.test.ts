@@ -15,14 +15,14 @@ const record = (step: number): StepRecord => ({
   type: 'step',
   step,
   total_steps: 100,
-  epoch: 0,
+  epoch: 1,
   loss: 2 / step,
   accuracy: step / 100,
   lr: 1e-3,
   images_per_s: 50,
   bytes: 1000,
   workers: 2,
-  timings: { computeMs: 10, totalMs: 12 },
+  timings_ms: { compute: 10, total: 12 },
 });
 
 describe('the dashboard event stream', () => {
@@ -59,6 +59,19 @@ describe('the dashboard event stream', () => {
     expect((history.data as StepRecord[]).map((r) => r.step)).toEqual([1, 2, 3]);
     status.recordStep(record(4));
     expect((await client.next('step')).data).toEqual(record(4));
+  });
+
+  it('sends the status again at an epoch\'s end, with its test and validation accuracy', async () => {
+    const status = new RunStatus('run-1', 2);
+    status.recordStep(record(1));
+    const client = await connect(await serve(status));
+    await client.next('history');
+    status.recordEpoch({ type: 'epoch', epoch: 1, loss: 1.5, train_accuracy: 0.5, test_accuracy: 0.625, val_loss: 1.25, val_accuracy: 0.75 });
+    // A periodic status sent before the epoch ended may come first.
+    let data: unknown;
+    do data = (await client.next('status')).data;
+    while ((data as { epochs: unknown[] }).epochs.length === 0);
+    expect(data).toMatchObject({ test_accuracy: 0.625, val_accuracy: 0.75, val_loss: 1.25, epochs: [{ epoch: 1, test_accuracy: 0.625 }] });
   });
 
   it('ends the stream when the run finishes, so the server can close', async () => {

@@ -57,7 +57,7 @@ describe('coordinator HTTP endpoints', () => {
   });
 
   it('sends every dashboard file with its length and no-cache', async () => {
-    for (const path of ['/', '/dashboard.js', '/dashboard.css', '/theme.css', '/step-phases.js', CHART_ASSET_PATH]) {
+    for (const path of ['/', '/charts.js', '/dashboard.js', '/dashboard.css', '/theme.css', '/step-phases.js', '/smoothing.js', CHART_ASSET_PATH]) {
       const response = await fetch(`${base}${path}`);
       const body = new Uint8Array(await response.arrayBuffer());
       expect(response.headers.get('cache-control'), path).toBe('no-cache');

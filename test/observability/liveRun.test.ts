@@ -45,6 +45,8 @@ describe('a live two-worker run: dashboard while it trains, report after', () =>
   let listening: Promise<void>;
   let exited: Promise<number | null>;
   let browser: Browser | undefined;
+  /** The dashboard, kept open from the first test into the second, past the run's end. */
+  let dashboard: Page | undefined;
 
   beforeAll(async () => {
     port = await freePort();
@@ -81,6 +83,7 @@ describe('a live two-worker run: dashboard while it trains, report after', () =>
     }
     browser = await launchChromium();
     const page = await browser.newPage({ viewport: { width: 1280, height: 1140 } });
+    dashboard = page;
     const pageErrors: string[] = [];
     page.on('pageerror', (error) => pageErrors.push(error.message));
     await listening;
@@ -113,6 +116,9 @@ describe('a live two-worker run: dashboard while it trains, report after', () =>
     expect((await chartPoints(page, 'accuracy-chart')).find((p) => p.x === metrics.step)?.y).toBe(metrics.accuracy);
     expect((await chartPoints(page, 'bytes-chart')).find((p) => p.x === metrics.step)?.y).toBe(metrics.bytes_per_step / 1024 / 1024);
 
+    // The run's ETA, from the pace of its steps so far.
+    await page.waitForFunction(() => /^\d+(m\d\ds|s)$|^\d+h/.test(document.getElementById('n-eta')?.textContent ?? ''), undefined, { timeout: 10_000, polling: 100 });
+
     // A picture with most of the run in it, still live.
     await page.waitForFunction((step) => Number(document.body.dataset.step) >= step, Math.round(0.75 * MAX_STEPS), { timeout: RUN_TIMEOUT_MS, polling: 100 });
     await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
@@ -130,6 +136,27 @@ describe('a live two-worker run: dashboard while it trains, report after', () =>
     expect(code, stderr.slice(-3000)).toBe(0);
     const summary = JSON.parse(stdout.trim().split('\n').pop()!);
     expect(summary.steps).toBe(MAX_STEPS);
+
+    if (dashboard) {
+      // The coordinator is gone; the page keeps the run's final state and says it finished.
+      const page = dashboard;
+      await page.waitForSelector('body[data-phase="finished"]', { timeout: 10_000 });
+      expect(await page.textContent('#phase')).toBe('finished');
+      expect(await page.isVisible('#finished-note')).toBe(true);
+      expect(await page.textContent('#finished-note')).toMatch(/finished .*keeps its final state/);
+      await page.waitForFunction((steps) => Number(document.body.dataset.step) === steps, MAX_STEPS, { timeout: 10_000, polling: 50 });
+      expect((await chartPoints(page, 'loss-chart')).map((p) => p.x)).toEqual(Array.from({ length: MAX_STEPS }, (_, i) => i + 1));
+      expect(await page.textContent('#n-step')).toBe(`${MAX_STEPS} / ${MAX_STEPS}`);
+      expect(await page.textContent('#n-eta')).toBe('done');
+      const records = readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      const finalRecord = records.find((r) => r.type === 'summary');
+      expect(await page.textContent('#n-test')).toBe(`${(100 * finalRecord.test_accuracy).toFixed(1)}%`);
+      // The one complete epoch's test accuracy, at its last step (1024 images / 32 a step).
+      const epoch = records.find((r) => r.type === 'epoch');
+      expect(await chartPoints(page, 'accuracy-chart', 2)).toEqual([{ x: 1024 / 32, y: epoch.test_accuracy }]);
+      // No --val-split: no validation tile.
+      expect(await page.isVisible('#tile-validation')).toBe(false);
+    }
 
     const withPng = chromiumAvailable();
     const result = await runCli(['report', runDir, '--backend', 'wasm', '--json', ...(withPng ? ['--png', '--svg'] : [])], { timeoutMs: 60_000 });
@@ -176,5 +203,15 @@ describe('a live two-worker run: dashboard while it trains, report after', () =>
     expect(requests).toEqual([url]);
     expect(pageErrors).toEqual([]);
     expect((await chartPoints(page, 'loss-chart')).length).toBe(MAX_STEPS);
+    // The smoothing control: at 0 the smoothed curve is the raw one.
+    const raw = (await chartPoints(page, 'loss-chart')).map((p) => p.y);
+    expect((await chartPoints(page, 'loss-chart', 1))[0].y).toBeCloseTo(raw[0], 12); // debiased: starts at the first value
+    await page.evaluate(() => {
+      const slider = document.getElementById('smoothing') as HTMLInputElement;
+      slider.value = '0';
+      slider.dispatchEvent(new Event('input'));
+    });
+    expect((await chartPoints(page, 'loss-chart', 1)).map((p) => p.y)).toEqual(raw);
+    expect(await page.textContent('#smoothing-value')).toBe('0.00');
   });
 });

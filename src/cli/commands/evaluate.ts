@@ -33,7 +33,7 @@ export const evaluateCommand = {
       examples: test.count,
       backend: backend.backend,
       test_accuracy: report.accuracy,
-      macro: report.macro,
+      macro: { precision: report.macro.precision, recall: report.macro.recall, f1: report.macro.f1, roc_auc: report.macro.rocAuc },
       per_class: report.perClass,
       roc_auc: report.rocAuc,
       confusion_matrix: report.confusionMatrix,

@@ -1,11 +1,11 @@
-// The dashboard's static files: this folder's index.html, dashboard.js and dashboard.css, and
+// The dashboard's static files: this folder's index.html, charts.js, dashboard.js and dashboard.css, and
 // the theme, step phases and charting library it shares with the report (src/browser). They are
 // read once, when the coordinator's HTTP side is built, into the one in-memory file server
 // (src/http/staticFiles.ts), so nothing else of the disk is reachable from a URL.
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chartLibrarySource, STEP_PHASES_JS_FILE, THEME_CSS_FILE } from '../../browser/sharedAssets.js';
+import { chartLibrarySource, SMOOTHING_JS_FILE, STEP_PHASES_JS_FILE, THEME_CSS_FILE } from '../../browser/sharedAssets.js';
 import { CONTENT_TYPES, StaticFiles } from '../../http/staticFiles.js';
 
 export const CHART_ASSET_PATH = '/assets/chart.umd.js';
@@ -15,9 +15,11 @@ const DASHBOARD_DIR = dirname(fileURLToPath(import.meta.url));
 /** URL path → file on disk and its type; '/index.html' is served as '/' by StaticFiles. */
 const PAGE_FILES: ReadonlyArray<{ path: string; file: string; contentType: string }> = [
   { path: '/', file: join(DASHBOARD_DIR, 'index.html'), contentType: CONTENT_TYPES.html },
+  { path: '/charts.js', file: join(DASHBOARD_DIR, 'charts.js'), contentType: CONTENT_TYPES.javascript },
   { path: '/dashboard.js', file: join(DASHBOARD_DIR, 'dashboard.js'), contentType: CONTENT_TYPES.javascript },
   { path: '/dashboard.css', file: join(DASHBOARD_DIR, 'dashboard.css'), contentType: CONTENT_TYPES.css },
   { path: '/step-phases.js', file: STEP_PHASES_JS_FILE, contentType: CONTENT_TYPES.javascript },
+  { path: '/smoothing.js', file: SMOOTHING_JS_FILE, contentType: CONTENT_TYPES.javascript },
   { path: '/theme.css', file: THEME_CSS_FILE, contentType: CONTENT_TYPES.css },
 ];
 

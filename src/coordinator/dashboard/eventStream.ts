@@ -30,6 +30,8 @@ export class RunEventStream {
   constructor(private readonly status: RunStatus) {
     status.on('step', (record) => this.broadcast(formatEvent('step', record)));
     status.on('phase', (phase) => this.onPhase(phase));
+    // The status carries the epoch records: the page's test and validation figures.
+    status.on('epoch', () => this.broadcast(formatEvent('status', this.status)));
   }
 
   get clientCount(): number {

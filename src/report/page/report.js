@@ -4,22 +4,19 @@
 
 (() => {
   const data = JSON.parse(document.getElementById('report-data').textContent);
-  /** Weight of the newest value in the smoothed curves (exponential moving average). */
-  const SMOOTHING = 0.1;
   const [STEP, LOSS, ACCURACY, IMAGES_PER_S, EPOCH] = [0, 1, 2, 3, 4];
+  const slider = document.getElementById('smoothing');
+  slider.value = String(DEFAULT_SMOOTHING);
 
-  const smooth = (values) => {
-    let s;
-    return values.map((v) => (s = s === undefined ? v : s + SMOOTHING * (v - s)));
-  };
   /** The last step of each epoch, where its epoch record is plotted. */
   const epochEnd = new Map();
   for (const row of data.steps) epochEnd.set(row[EPOCH], row[STEP]);
   const atEpochEnds = (key) =>
     data.epochs.filter((e) => epochEnd.has(e.epoch) && e[key] !== null).map((e) => ({ x: epochEnd.get(e.epoch), y: e[key] }));
   const series = (column) => data.steps.map((row) => ({ x: row[STEP], y: row[column] }));
+  /** debiasedEma (smoothing.js) of a column, at the slider's weight. */
   const smoothed = (column) => {
-    const ys = smooth(data.steps.map((row) => row[column]));
+    const ys = debiasedEma(data.steps.map((row) => row[column]), Number(slider.value));
     return data.steps.map((row, i) => ({ x: row[STEP], y: ys[i] }));
   };
 
@@ -36,31 +33,47 @@
   const line = (label, points, color, extra = {}) => ({ label, data: points, borderColor: color, backgroundColor: color, borderWidth: 1.5, pointRadius: 0, ...extra });
   const markers = (label, points, color) => line(label, points, color, { showLine: true, borderWidth: 2, pointRadius: 4, pointStyle: 'rectRot' });
 
-  new Chart(document.getElementById('loss-chart'), {
+  /** Datasets drawn only when some epoch record has them (validation needs --val-split). */
+  const whenAny = (dataset) => (dataset.data.length > 0 ? [dataset] : []);
+
+  const lossChart = new Chart(document.getElementById('loss-chart'), {
     type: 'line',
     data: {
       datasets: [
         line('batch loss', series(LOSS), 'rgba(47,111,223,0.3)', { borderWidth: 1 }),
         line('smoothed', smoothed(LOSS), '#2f6fdf', { borderWidth: 2 }),
         markers('epoch mean', atEpochEnds('loss'), '#17306b'),
+        ...whenAny(markers('validation, epoch', atEpochEnds('val_loss'), '#e0a21b')),
       ],
     },
     options: { ...common, scales: { x: stepAxis, y: { title: { display: true, text: 'cross-entropy' } } } },
   });
 
   const finalTest = data.checkpointStep === null ? [] : [{ x: data.checkpointStep, y: data.finalTestAccuracy }];
-  new Chart(document.getElementById('accuracy-chart'), {
+  const accuracyChart = new Chart(document.getElementById('accuracy-chart'), {
     type: 'line',
     data: {
       datasets: [
         line('batch (smoothed)', smoothed(ACCURACY), '#1e9e62', { borderWidth: 2 }),
         markers('train, epoch', atEpochEnds('train_accuracy'), '#0d5c38'),
+        ...whenAny(markers('validation, epoch', atEpochEnds('val_accuracy'), '#e0a21b')),
         markers('test, epoch', atEpochEnds('test_accuracy'), '#d0453a'),
         line('test, checkpoint', finalTest, '#8c1d14', { pointRadius: 6, pointStyle: 'star', showLine: false, borderWidth: 2 }),
       ],
     },
     options: { ...common, scales: { x: stepAxis, y: { min: 0, max: 1, title: { display: true, text: 'accuracy' } } } },
   });
+
+  const output = document.getElementById('smoothing-value');
+  const showSmoothing = () => {
+    output.textContent = Number(slider.value).toFixed(2);
+    lossChart.data.datasets[1].data = smoothed(LOSS);
+    accuracyChart.data.datasets[0].data = smoothed(ACCURACY);
+    lossChart.update('none');
+    accuracyChart.update('none');
+  };
+  slider.addEventListener('input', showSmoothing);
+  output.textContent = Number(slider.value).toFixed(2);
 
   new Chart(document.getElementById('throughput-chart'), {
     type: 'line',
@@ -71,9 +84,9 @@
 
   const parts = STEP_PHASES.filter(([key]) => typeof data.timings[key] === 'number');
   const named = parts.reduce((sum, [key]) => sum + data.timings[key], 0);
-  const other = Math.max(0, (data.timings.totalMs ?? named) - named);
-  if (other > 0) parts.push(['otherMs', 'other', '#c4c9d4']);
-  const value = (key) => (key === 'otherMs' ? other : data.timings[key]);
+  const other = Math.max(0, (data.timings.total ?? named) - named);
+  if (other > 0) parts.push(['other', 'other', '#c4c9d4']);
+  const value = (key) => (key === 'other' ? other : data.timings[key]);
   new Chart(document.getElementById('step-time-chart'), {
     type: 'bar',
     data: {

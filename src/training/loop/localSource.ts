@@ -12,7 +12,7 @@ export class LocalGradientSource implements GradientSource {
     const batch = this.replica.batchFor(request.indices, request.augmentSeed, this.prepared);
     const contribution = await this.replica.compute(batch, request.globalStep);
     this.prepared = request.next ? this.replica.prepare(request.next.indices, request.next.augmentSeed) : undefined;
-    return { contribution, timings: { computeMs: contribution.computeMs }, bytes: 0, workers: 1 };
+    return { contribution, timings: { compute: contribution.computeMs }, bytes: 0, workers: 1 };
   }
 
   async publishWeights(weights: ReadonlyMap<string, Float32Array>, _version: number, changed: readonly string[]) {

@@ -10,7 +10,7 @@ import type { EvaluationReport } from '../../metrics/classification.js';
 import type { TrainConfig } from '../setup/config.js';
 import { evaluateModel } from '../../inference/evaluate.js';
 import type { MasterState } from '../optimizer/masterState.js';
-import type { StepRecord } from '../../schemas/metricsRecord.js';
+import type { EpochRecord, StepRecord } from '../../schemas/metricsRecord.js';
 import { EpochBatches, planRun, type RunPlan } from './plan.js';
 import type { ProgressReporter } from './progress.js';
 import { SessionReport } from './sessionReport.js';
@@ -36,6 +36,8 @@ export interface SessionOptions {
   progress: ProgressReporter;
   /** Sees every step's record (the same as metrics.jsonl's), e.g. for a live status page. */
   onStep?: (record: StepRecord) => void;
+  /** Sees every epoch's record (as metrics.jsonl's). */
+  onEpoch?: (record: EpochRecord) => void;
   /** Aborted when the process is asked to stop: the loop checkpoints and returns early. */
   stop?: AbortSignal;
   /** How long a checkpoint that cannot be written is retried before the run fails (ms). */
@@ -60,7 +62,7 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
   const { config, state, source, log } = options;
   const started = performance.now();
   const plan = planRun(config, options.train.count);
-  const report = new SessionReport({ runDir: options.runDir, batchSize: config.batchSize, log, progress: options.progress, onStep: options.onStep }, plan);
+  const report = new SessionReport({ runDir: options.runDir, batchSize: config.batchSize, config, log, progress: options.progress, onStep: options.onStep, onEpoch: options.onEpoch }, plan);
   let evaluation: EvaluationReport | undefined;
   let checkpoint: string | undefined;
   let interrupted = false;

@@ -4,12 +4,14 @@
 // changes what is trained.
 import type { Logger } from '../../log/logger.js';
 import type { EvaluationReport } from '../../metrics/classification.js';
-import type { StepRecord } from '../../schemas/metricsRecord.js';
+import type { EpochRecord, StepRecord, SummaryRecord } from '../../schemas/metricsRecord.js';
 import type { TrainingPosition } from '../optimizer/masterState.js';
 import type { RunPlan } from './plan.js';
 import type { ProgressReporter } from './progress.js';
 import { RunLog } from './runLog.js';
 import { StepStatistics } from './stepStatistics.js';
+import { TensorBoardLog } from './tensorboardLog.js';
+import type { SessionResult } from './session.js';
 import type { FinishedStep } from './trainStep.js';
 
 export interface ReportTargets {
@@ -18,21 +20,33 @@ export interface ReportTargets {
   log: Logger;
   progress: ProgressReporter;
   onStep?: (record: StepRecord) => void;
+  onEpoch?: (record: EpochRecord) => void;
+  /** The run's settings, written into the TensorBoard events as text. */
+  config?: unknown;
 }
 
 export class SessionReport {
   readonly stats = new StepStatistics();
   private readonly runLog: RunLog;
+  private readonly tensorboard: TensorBoardLog;
 
   constructor(
     private readonly targets: ReportTargets,
     private readonly plan: RunPlan,
   ) {
     this.runLog = new RunLog(targets.runDir, { warn: (m) => targets.log.warn(m), info: (m) => targets.log.info(m) });
+    this.tensorboard = new TensorBoardLog(targets.runDir, (m) => targets.log.warn(m), (m) => targets.log.info(m));
+  }
+
+  /** One record, to metrics.jsonl and to the TensorBoard events alike. */
+  private write(record: Record<string, unknown> & { type: string }): void {
+    this.runLog.write(record);
+    this.tensorboard.write(record);
   }
 
   started(fromStep: number): void {
     const { plan } = this;
+    this.tensorboard.started(fromStep, this.targets.config);
     this.targets.log.info(`training ${plan.totalSteps} steps (${plan.perEpoch} per epoch, global batch ${this.targets.batchSize}) from step ${fromStep}`);
   }
 
@@ -60,7 +74,8 @@ export class SessionReport {
       type: 'step',
       step: position.globalStep,
       total_steps: plan.totalSteps,
-      epoch,
+      // Counted from 1 in every record, as the log lines show it.
+      epoch: epoch + 1,
       loss: contribution.loss,
       accuracy: contribution.correct / contribution.count,
       lr: step.learningRate,
@@ -68,16 +83,16 @@ export class SessionReport {
       bytes: step.bytes,
       workers: step.outcome.workers,
       examples: contribution.count,
-      timings: step.timings,
+      timings_ms: step.timings,
       ...(step.applied.refused ? { refused: step.applied.refused } : {}),
     };
     // The batch is passed over rather than retried: the same weights would give the same gradients.
     if (step.applied.refused) targets.log.warn(`step ${record.step}: update not applied, the weights and Adam state stay as they were: ${step.applied.refused}`);
     if (step.applied.clipped) targets.log.debug(`step ${record.step}: gradient norm ${step.applied.clipped.norm.toPrecision(4)} clipped to --max-grad-norm`);
-    this.runLog.write({ ...record });
+    this.write({ ...record });
     targets.log.debug(
       `step ${record.step}/${plan.totalSteps}: loss ${record.loss.toFixed(4)}, acc ${(100 * record.accuracy).toFixed(1)}%, lr ${record.lr.toPrecision(3)}, ` +
-        `${record.workers} worker(s), ${record.bytes} bytes, ${(step.timings.totalMs ?? 0).toFixed(1)} ms`,
+        `${record.workers} worker(s), ${record.bytes} bytes, ${(step.timings.total ?? 0).toFixed(1)} ms`,
     );
     targets.onStep?.(record);
   }
@@ -102,10 +117,26 @@ export class SessionReport {
         (evaluation ? `, test acc ${(100 * evaluation.accuracy).toFixed(2)}%` : '') +
         `, ${epochStats.imagesPerSecond.toFixed(0)} img/s`,
     );
-    this.runLog.write({ type: 'epoch', epoch, loss: epochStats.epochLoss, train_accuracy: epochStats.epochAccuracy, test_accuracy: evaluation?.accuracy });
+    const record: EpochRecord = { type: 'epoch', epoch: epoch + 1, loss: epochStats.epochLoss, train_accuracy: epochStats.epochAccuracy, test_accuracy: evaluation?.accuracy };
+    this.write({ ...record });
+    this.targets.onEpoch?.(record);
   }
 
-  finished(result: { evaluation?: EvaluationReport }): void {
-    this.runLog.write({ type: 'summary', ...result, evaluation: undefined, test_accuracy: result.evaluation?.accuracy });
+  finished(result: SessionResult): void {
+    const record: SummaryRecord = {
+      type: 'summary',
+      steps: result.steps,
+      epochs: result.epochs,
+      images_per_s: result.imagesPerSecond,
+      final_loss: result.finalLoss,
+      train_accuracy: result.trainAccuracy,
+      checkpoint: result.checkpoint,
+      bytes_per_step: result.bytesPerStep,
+      step_timings_ms: result.timings,
+      interrupted: result.interrupted,
+      wall_s: result.wallSeconds,
+      test_accuracy: result.evaluation?.accuracy,
+    };
+    this.write({ ...record });
   }
 }

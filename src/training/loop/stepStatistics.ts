@@ -59,7 +59,7 @@ export class StepStatistics {
 
   summary() {
     const timedSteps = Math.max(0, this.steps - WARMUP_STEPS);
-    const meanTimings: StepTimings = { computeMs: 0 };
+    const meanTimings: StepTimings = { compute: 0 };
     for (const [phase, sum] of this.timingSums) (meanTimings as unknown as Record<string, number>)[phase] = timedSteps > 0 ? sum / timedSteps : 0;
     return {
       imagesPerSecond: this.snapshot().imagesPerSecond,

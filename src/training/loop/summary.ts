@@ -36,7 +36,7 @@ export function buildSummary(result: SessionResult, extra: { backend: string; de
     device: extra.device,
     workers: extra.workers,
     bytes_per_step: Math.round(result.bytesPerStep),
-    step_timings_ms: Object.fromEntries(Object.entries(result.timings).map(([k, v]) => [k.replace(/Ms$/, ''), round(v ?? 0, 2)])),
+    step_timings_ms: Object.fromEntries(Object.entries(result.timings).map(([k, v]) => [k, round(v ?? 0, 2)])),
     wall_s: round(result.wallSeconds, 1),
     interrupted: result.interrupted,
     run_dir: extra.runDir,

@@ -30,6 +30,6 @@ export async function trainStep(
   const applyMs = performance.now() - applyStarted;
   state.position = { epoch: request.epoch, stepInEpoch: request.stepInEpoch + 1, globalStep: state.position.globalStep + 1 };
   const published = await source.publishWeights(state.weights, state.weightsVersion, changed);
-  const timings: StepTimings = { ...outcome.timings, applyMs, broadcastMs: published.ms, totalMs: performance.now() - stepStarted };
+  const timings: StepTimings = { ...outcome.timings, apply: applyMs, broadcast: published.ms, total: performance.now() - stepStarted };
   return { outcome, learningRate, bytes: outcome.bytes + published.bytes, timings, applied };
 }

@@ -1,0 +1,5 @@
+import { CodedError } from '../errors/codedError.js';
+
+export type TensorBoardErrorCode = 'TENSORBOARD_BAD_VALUE';
+
+export class TensorBoardError extends CodedError<TensorBoardErrorCode> {}
