@@ -48,6 +48,9 @@ export const EpochRecordSchema = Type.Object({
   epoch: nonNegativeInteger(),
   loss: finiteNumber(),
   train_accuracy: fraction(),
+  /** On the split --val-split holds out of the training set. */
+  val_loss: Type.Optional(finiteNumber()),
+  val_accuracy: Type.Optional(fraction()),
   test_accuracy: Type.Optional(fraction()),
 });
 

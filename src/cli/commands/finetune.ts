@@ -9,8 +9,7 @@ import { parseFreezeSpec } from '../../training/replica/freeze.js';
 import { formatSummary } from '../../training/loop/summary.js';
 import { runStandalone } from '../../worker/standalone.js';
 import { printResult, stopSignal } from '../output.js';
-import { givenFlags } from '../givenFlags.js';
-import { hideBin } from 'yargs/helpers';
+import { givenSettings, settingsYaml } from '../settings.js';
 import { defaultRunDir, trainConfigFromArgs } from '../trainingFlags.js';
 import { coordinate, coordinateWithLocalWorkers, withDistributedFlags, type DistributedArgs, type RunStart } from './distributed.js';
 
@@ -45,7 +44,7 @@ export const finetuneCommand = {
       .hide('widths')
       .hide('dilations')
       .hide('pool-after')
-      .default('lr', DEFAULT_FINETUNE_LEARNING_RATE)
+      .default('learning-rate', DEFAULT_FINETUNE_LEARNING_RATE)
       .default('epochs', DEFAULT_FINETUNE_EPOCHS)
       .check((args) => {
         parseFreezeSpec(String(args.freeze));
@@ -58,7 +57,7 @@ export const finetuneCommand = {
     if (args.standalone) {
       const runDir = args.runDir ?? defaultRunDir();
       const stop = stopSignal((s) => log.warn(`${s}: finishing the current step, writing a checkpoint, then exiting`));
-      const { summary, result } = await runStandalone({ ...start, runDir, resume: args.resume, backend: args.backend, log, quiet: false, stop, checkpointRetryMs: args.checkpointRetry * 1000, givenFlags: givenFlags(hideBin(process.argv)) });
+      const { summary, result } = await runStandalone({ ...start, runDir, resume: args.resume, backend: args.backend, log, quiet: false, stop, checkpointRetryMs: args.checkpointRetry * 1000, givenFlags: givenSettings(args), settings: settingsYaml(args) });
       printResult(args.json, summary, formatSummary(summary, result));
       return;
     }

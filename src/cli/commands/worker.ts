@@ -7,8 +7,7 @@ import { DEFAULT_GIVE_UP_AFTER_MS, runRemoteWorker } from '../../worker/remoteWo
 import { runStandalone } from '../../worker/standalone.js';
 import { readTlsCa } from '../tlsFiles.js';
 import { workerToken } from '../token.js';
-import { givenFlags } from '../givenFlags.js';
-import { hideBin } from 'yargs/helpers';
+import { givenSettings, settingsYaml } from '../settings.js';
 import { logFailure, printResult, stopSignal } from '../output.js';
 import { defaultRunDir, trainConfigFromArgs, withTrainingFlags, type TrainingArgs } from '../trainingFlags.js';
 import type { BackendChoice } from '../../backend/index.js';
@@ -35,7 +34,7 @@ export const workerCommand = {
       const log = createLogger('worker', args.logLevel);
       const runDir = args.runDir ?? defaultRunDir();
       const stop = stopSignal((s) => log.warn(`${s}: finishing the current step, writing a checkpoint, then exiting`));
-      const { summary, result } = await logFailure(log, () => runStandalone({ config: trainConfigFromArgs(args), runDir, resume: args.resume, backend: args.backend, log, quiet: false, stop, checkpointRetryMs: args.checkpointRetry * 1000, givenFlags: givenFlags(hideBin(process.argv)) }));
+      const { summary, result } = await logFailure(log, () => runStandalone({ config: trainConfigFromArgs(args), runDir, resume: args.resume, backend: args.backend, log, quiet: false, stop, checkpointRetryMs: args.checkpointRetry * 1000, givenFlags: givenSettings(args), settings: settingsYaml(args) }));
       printResult(args.json, summary, formatSummary(summary, result));
       return;
     }

@@ -11,6 +11,7 @@ import type { ProgressReporter } from './progress.js';
 import { RunLog } from './runLog.js';
 import { StepStatistics } from './stepStatistics.js';
 import type { FinishedStep } from './trainStep.js';
+import type { ValidationScores } from './modelSelection.js';
 
 export interface ReportTargets {
   runDir: string;
@@ -95,14 +96,15 @@ export class SessionReport {
     this.targets.progress.endLine();
   }
 
-  epochFinished(epoch: number, evaluation: EvaluationReport | undefined): void {
+  epochFinished(epoch: number, evaluation: EvaluationReport | undefined, validation?: ValidationScores): void {
     const epochStats = this.stats.snapshot();
     this.targets.log.info(
       `epoch ${epoch + 1}/${this.plan.epochsShown} done: loss ${epochStats.epochLoss.toFixed(4)}, train acc ${(100 * epochStats.epochAccuracy).toFixed(2)}%` +
+        (validation ? `, val loss ${validation.val_loss.toFixed(4)}, val acc ${(100 * validation.val_accuracy).toFixed(2)}%` : '') +
         (evaluation ? `, test acc ${(100 * evaluation.accuracy).toFixed(2)}%` : '') +
         `, ${epochStats.imagesPerSecond.toFixed(0)} img/s`,
     );
-    this.runLog.write({ type: 'epoch', epoch, loss: epochStats.epochLoss, train_accuracy: epochStats.epochAccuracy, test_accuracy: evaluation?.accuracy });
+    this.runLog.write({ type: 'epoch', epoch, loss: epochStats.epochLoss, train_accuracy: epochStats.epochAccuracy, ...validation, test_accuracy: evaluation?.accuracy });
   }
 
   finished(result: { evaluation?: EvaluationReport }): void {
