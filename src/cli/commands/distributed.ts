@@ -133,7 +133,10 @@ export async function coordinate(args: DistributedArgs, token: string | undefine
 export const coordinatorCommand = {
   command: 'coordinator',
   describe: 'run the coordinator of a distributed run; workers join with `dsdc-dist worker --coordinator ws://HOST:PORT`',
-  builder: (y: Argv) => withDistributedFlags(y, DEFAULT_PORT),
+  builder: (y: Argv) =>
+    withDistributedFlags(y, DEFAULT_PORT)
+      .example('DSDC_TOKEN=$(openssl rand -hex 24) $0 coordinator --workers 2 --host 0.0.0.0 --port 7070', 'wait for 2 workers from other machines, then train')
+      .example('$0 coordinator --workers 2 --tls-cert cert.pem --tls-key key.pem --config run.yaml', 'over wss://, the settings from a config file'),
   handler: async (args: DistributedArgs) => coordinate(args, undefined),
 };
 
@@ -172,7 +175,11 @@ export const trainCommand = {
   command: 'train',
   describe: 'train with a coordinator and --workers N local worker processes',
   builder: (y: Argv) =>
-    withDistributedFlags(y, 0).option('tls-ca', { type: 'string', describe: 'certificate the local workers trust for wss:// (default: --tls-cert, i.e. self-signed)' }),
+    withDistributedFlags(y, 0)
+      .option('tls-ca', { type: 'string', describe: 'certificate the local workers trust for wss:// (default: --tls-cert, i.e. self-signed)' })
+      .example('$0 train --workers 2 --epochs 1', 'one epoch of MNIST with 2 local workers')
+      .example('$0 train --workers 2 --train-limit 500 --test-limit 200 --max-steps 5 --backend wasm --batch-size 64', 'a run of seconds, to try things out')
+      .example('$0 train --config runs/two/config.yaml --run-dir runs/two-again', 'run a finished run again from its config.yaml'),
   handler: async (args: DistributedArgs) => {
     await coordinateWithLocalWorkers(args, createLogger('launcher', args.logLevel));
   },

@@ -46,6 +46,8 @@ export const finetuneCommand = {
       .hide('pool-after')
       .default('learning-rate', DEFAULT_FINETUNE_LEARNING_RATE)
       .default('epochs', DEFAULT_FINETUNE_EPOCHS)
+      .example('$0 finetune --from runs/digits04 --classes 5-9 --freeze all-but-last:2 --workers 2', 'a model of 0-4 fine-tuned on 5-9 with a new head')
+      .example('$0 finetune --from runs/local --data-dir /usr/share/datasets/fashion-mnist --new-head --freeze all-but-last:1 --standalone', 'MNIST to Fashion-MNIST in one process, training the head only')
       .check((args) => {
         parseFreezeSpec(String(args.freeze));
         return true;

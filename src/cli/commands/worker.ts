@@ -24,6 +24,9 @@ export const workerCommand = {
       .option('token-file', { type: 'string', describe: 'file holding the shared secret (else $DSDC_TOKEN)' })
       .option('tls-ca', { type: 'string', describe: 'PEM certificate to trust for a wss:// coordinator, e.g. its self-signed --tls-cert' })
       .option('connect-timeout', { type: 'number', default: DEFAULT_GIVE_UP_AFTER_MS / 1000, describe: `seconds without a coordinator (at the start, or after losing it) before giving up with exit code ${WORKER_NO_COORDINATOR_EXIT_CODE}` })
+      .example('$0 worker --standalone --train-limit 500 --test-limit 200 --max-steps 5 --backend wasm --run-dir runs/local', 'train in this process on a small part of MNIST')
+      .example('$0 worker --standalone --val-split 0.1 --save-best val_accuracy --early-stop 3', 'hold out 10% for validation, keep the best epoch, stop after 3 epochs without improvement')
+      .example('DSDC_TOKEN=... $0 worker --coordinator ws://HOST:7070', 'join a coordinator on another machine')
       .check((args) => {
         if (!((args['connect-timeout'] as number) > 0)) throw new UsageError(`--connect-timeout must be a positive number of seconds, got ${args['connect-timeout']}`);
         if (Boolean(args.standalone) === Boolean(args.coordinator)) throw new UsageError('give exactly one of --standalone or --coordinator URL');
