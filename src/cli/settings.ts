@@ -10,12 +10,12 @@ import type { Argv } from 'yargs';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { CodedError } from '../errors/codedError.js';
 import { describeProblem } from '../schemas/check.js';
-import { CONFIG_FILE_PROPERTIES, configFileValidator, REFUSED_CONFIG_KEYS, RUN_CONFIG_FILE, settingKind, type ConfigFileKey, type SettingKind } from '../schemas/configFile.js';
+import { CONFIG_FILE_PROPERTIES, configFileValidator, REFUSED_CONFIG_KEYS, RUN_CONFIG_FILE, SETTING_ENV_PREFIX, settingKind, type ConfigFileKey, type SettingKind } from '../schemas/configFile.js';
 import { NO_WORDS, YES_WORDS } from '../backend/options.js';
 import { closestName } from './didYouMean.js';
 import { USAGE_EXIT_CODE } from './usageError.js';
 
-export const ENV_PREFIX = 'DSDC_';
+export const ENV_PREFIX = SETTING_ENV_PREFIX;
 /** Settings that say where a run goes and whether it continues, not what it is: config.yaml leaves them out. */
 const NOT_RECORDED: ReadonlySet<ConfigFileKey> = new Set(['run_dir', 'resume']);
 const RESOLUTION = Symbol('dsdc-dist.settings');
@@ -71,7 +71,8 @@ function commandSettings(y: { getOptions(): { key: Record<string, unknown>; alia
 function resolveSources(argv: Record<string | symbol, unknown>, y: Parameters<typeof commandSettings>[0] & { parsed?: { defaulted?: Record<string, boolean> } }): void {
   const settings = commandSettings(y);
   const defaulted = y.parsed?.defaulted ?? {};
-  const configFile = (argv.config as string | undefined) ?? nonEmpty(process.env[`${ENV_PREFIX}CONFIG`]);
+  // Only from the command line: a variable would reach the worker processes `train` starts, which take other settings.
+  const configFile = argv.config as string | undefined;
   const fromFile = configFile === undefined ? {} : readConfigFile(configFile, settings);
   const fromEnv = settingsFromEnv(process.env, settings);
   const given = new Set<string>();

@@ -90,6 +90,14 @@ export const ConfigFileSchema = Type.Partial(Type.Object(CONFIG_FILE_PROPERTIES,
 export type ConfigFile = Static<typeof ConfigFileSchema>;
 export const configFileValidator = compileValidator(ConfigFileSchema);
 
+/** A setting's variable is this prefix and its key in capitals: DSDC_LEARNING_RATE. */
+export const SETTING_ENV_PREFIX = 'DSDC_';
+
+/** Whether the environment variable `name` sets a setting (DSDC_EPOCHS does, DSDC_TOKEN does not). */
+export function isSettingVariable(name: string): boolean {
+  return name.startsWith(SETTING_ENV_PREFIX) && Object.hasOwn(CONFIG_FILE_PROPERTIES, name.slice(SETTING_ENV_PREFIX.length).toLowerCase());
+}
+
 /** Keys a config file may not hold, and why: a secret does not belong in a file that gets copied around. */
 export const REFUSED_CONFIG_KEYS: Readonly<Record<string, string>> = {
   token: 'the shared secret does not go into a config file (config files are copied and shown); put it in a file named by token_file, or in $DSDC_TOKEN',

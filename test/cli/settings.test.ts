@@ -109,3 +109,11 @@ describe('the config file schema', () => {
     expect(choices('log_level')).toEqual([...LOG_LEVELS]);
   });
 });
+
+describe("the environment of train's worker processes", () => {
+  it('leaves out the settings meant for the coordinator, keeps the rest and the backend variables', async () => {
+    const { workerEnvironment } = await import('../../src/launcher/localWorkers.js');
+    const env = workerEnvironment({ DSDC_RESUME: '1', DSDC_EARLY_STOP: '3', DSDC_TOKEN: 't', DSDC_GPU: '1', DSDC_ALLOW_SOFTWARE_ADAPTER: '1', DSDC_CACHE_DIR: '/c', PATH: '/bin' });
+    expect(env).toEqual({ DSDC_TOKEN: 't', DSDC_GPU: '1', DSDC_ALLOW_SOFTWARE_ADAPTER: '1', DSDC_CACHE_DIR: '/c', PATH: '/bin' });
+  });
+});
