@@ -47,18 +47,20 @@ export const flagOf = (key: ConfigFileKey) => key.replace(/_/g, '-');
 export const envNameOf = (key: ConfigFileKey) => `${ENV_PREFIX}${key.toUpperCase()}`;
 const camel = (flag: string) => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
-/** --config and --print-config, and the middlewares that resolve the sources and print them. */
+/** --config and --print-config, and the middleware that resolves the sources (the handler's wrapper, printConfigOr, prints them). */
 export function withConfigFlags<T>(yargs: Argv<T>) {
   return yargs
     .option('config', { type: 'string', describe: `YAML or JSON file of settings: any flag below, in snake_case (learning_rate: 0.001, eval: false). Each setting comes from the first of: the flag, the variable ${ENV_PREFIX}<FLAG> (${ENV_PREFIX}LEARNING_RATE), this file, the default` })
     .option('print-config', { type: 'boolean', default: false, describe: 'print the resolved settings (YAML, as the run would write them to config.yaml) and exit' })
-    .middleware(((argv: object, y: unknown) => resolveSources(argv as never, y as never)) as never, true)
-    .middleware((argv) => {
-      if (!argv['print-config']) return;
-      // Synchronous: the process exits right after.
-      writeSync(1, settingsYaml(argv as never));
-      process.exit(0);
-    });
+    .middleware(((argv: object, y: unknown) => resolveSources(argv as never, y as never)) as never, true);
+}
+
+/** A command's handler that, with --print-config, prints the resolved settings instead (after every check of the flags). */
+export function printConfigOr<A extends object>(handler: (args: A) => Promise<void>): (args: A) => Promise<void> {
+  return async (args) => {
+    if (!(args as { printConfig?: boolean }).printConfig) return handler(args);
+    writeSync(1, settingsYaml(args));
+  };
 }
 
 /** The options yargs knows for the command being parsed, reduced to its settings. */

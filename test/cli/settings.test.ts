@@ -33,7 +33,7 @@ async function refused(args: string[], env: NodeJS.ProcessEnv = {}): Promise<str
   return lines[0];
 }
 
-describe('settings: flags > DSDC_<FLAG> > --config > defaults', () => {
+describe('settings: flags > DSDC_<FLAG> > --config > defaults', { timeout: 120_000 }, () => {
   it('takes each setting from the first source that has it', async () => {
     const yaml = file('run.yaml', 'learning_rate: 0.01\nepochs: 3\nbatch_size: 32\nwidths: [16, 32]\ndilations: 1,2\neval: false\n');
     const settings = await printConfig(['worker', '--standalone', '--config', yaml, '--epochs', '4'], { DSDC_LEARNING_RATE: '0.5', DSDC_SEED: '9' });
@@ -48,13 +48,13 @@ describe('settings: flags > DSDC_<FLAG> > --config > defaults', () => {
     });
   });
 
-  it('reads JSON too, and --lr is --learning-rate', async () => {
+  it('reads JSON too, and --lr is --learning-rate', { timeout: 300_000 }, async () => {
     const json = file('run.json', '{"learning_rate": 0.02, "max_steps": 7}');
     expect(await printConfig(['worker', '--standalone', '--config', json])).toMatchObject({ learning_rate: 0.02, max_steps: 7 });
     expect(await printConfig(['worker', '--standalone', '--config', json, '--lr', '0.3'])).toMatchObject({ learning_rate: 0.3 });
   });
 
-  it('keeps the variables that were there before: DSDC_WORKERS, DSDC_GPU, DSDC_ALLOW_SOFTWARE_ADAPTER; and never prints the token', async () => {
+  it('keeps the variables that were there before: DSDC_WORKERS, DSDC_GPU, DSDC_ALLOW_SOFTWARE_ADAPTER; and never prints the token', { timeout: 300_000 }, async () => {
     const secret = 'never-printed-0123456789abcdef01234567';
     const result = await runCli(['train', '--print-config'], { env: { DSDC_WORKERS: '3', DSDC_GPU: '1', DSDC_ALLOW_SOFTWARE_ADAPTER: '1', DSDC_TOKEN: secret } });
     expect(result.code, result.stderr).toBe(0);
@@ -63,7 +63,7 @@ describe('settings: flags > DSDC_<FLAG> > --config > defaults', () => {
   });
 });
 
-describe('mistakes in a config file or a variable', () => {
+describe('mistakes in a config file or a variable', { timeout: 120_000 }, () => {
   it('an unknown key, with the closest one', async () => {
     const path = file('typo.yaml', 'batch_sise: 64\n');
     expect(await refused(['worker', '--standalone', '--config', path])).toBe(
@@ -76,13 +76,13 @@ describe('mistakes in a config file or a variable', () => {
     expect(await refused(['train', '--config', path])).toBe(`dsdc-dist: ${path}: learning_rate must be a number, got "fast" [CONFIG_FILE_INVALID]`);
   });
 
-  it('a dashed or camelCase key, a key of another command, and the token', async () => {
+  it('a dashed or camelCase key, a key of another command, and the token', { timeout: 300_000 }, async () => {
     expect(await refused(['worker', '--standalone', '--config', file('dashed.json', '{"batch-size": 64}')])).toMatch(/unknown key 'batch-size'\. Did you mean batch_size\?/);
     expect(await refused(['worker', '--standalone', '--config', file('other.yaml', 'workers: 3\n')])).toMatch(/'workers' is not a setting of dsdc-dist worker/);
     expect(await refused(['train', '--config', file('secret.yaml', 'token: abc\n')])).toMatch(/token: the shared secret does not go into a config file/);
   });
 
-  it('a file that is not YAML, not a mapping, or not there', async () => {
+  it('a file that is not YAML, not a mapping, or not there', { timeout: 300_000 }, async () => {
     expect(await refused(['train', '--config', file('broken.yaml', 'a: [1\n')])).toMatch(/broken\.yaml: not valid YAML: .*line 2/);
     expect(await refused(['train', '--config', file('list.yaml', '- 1\n- 2\n')])).toMatch(/list\.yaml: must be a mapping of settings \(key: value\), got a list/);
     expect(await refused(['train', '--config', join(dir, 'absent.yaml')])).toMatch(/--config .*absent\.yaml: cannot read it \(ENOENT/);
@@ -94,7 +94,7 @@ describe('mistakes in a config file or a variable', () => {
 });
 
 describe('the config file schema', () => {
-  it('has a key for every flag of every training command, in snake_case', async () => {
+  it('has a key for every flag of every training command, in snake_case', { timeout: 300_000 }, async () => {
     for (const command of ['train', 'coordinator', 'worker', 'finetune']) {
       const help = await runCli([command, '--help'], { env: { COLUMNS: '200' } });
       const flags = [...help.stdout.matchAll(/^\s{2}--([a-z0-9-]+)/gm)].map((m) => m[1]).filter((f) => !['help', 'version', 'config', 'print-config'].includes(f));

@@ -6,7 +6,7 @@ import { runCli } from '../helpers/cli.js';
 
 const COMMANDS = ['train', 'coordinator', 'worker', 'finetune', 'evaluate', 'report', 'predict', 'serve'];
 
-describe('a mistyped command line', () => {
+describe('a mistyped command line', { timeout: 120_000 }, () => {
   it('a typo in a flag: one line with the flag it resembles, exit 2', async () => {
     const result = await runCli(['train', '--worker', '2']);
     expect(result.code).toBe(2);
@@ -37,7 +37,7 @@ describe('a mistyped command line', () => {
 });
 
 describe('--help', () => {
-  it('describes every flag of every command and ends with examples', async () => {
+  it('describes every flag of every command and ends with examples', { timeout: 300_000 }, async () => {
     for (const command of COMMANDS) {
       const help = await runCli([command, '--help'], { env: { COLUMNS: '200' } });
       expect(help.code).toBe(0);
@@ -51,7 +51,7 @@ describe('--help', () => {
     }
   });
 
-  it('lists where settings come from', async () => {
+  it('lists where settings come from', { timeout: 300_000 }, async () => {
     const help = await runCli(['train', '--help'], { env: { COLUMNS: '200' } });
     expect(help.stdout.replace(/\s+/g, ' ')).toContain('Each setting comes from the first of: the flag, the variable DSDC_<FLAG> (DSDC_LEARNING_RATE), this file, the default');
   });

@@ -60,7 +60,7 @@ describe('a validation split', () => {
     expect(JSON.parse(readFileSync(join(runDir, 'checkpoints', 'best', 'state.json'), 'utf8')).step).toBe(3);
   });
 
-  it('--save-best and --early-stop without --val-split are refused, naming both flags', async () => {
+  it('--save-best and --early-stop without --val-split are refused, naming both flags', { timeout: 300_000 }, async () => {
     for (const flags of [['--save-best', 'val_accuracy'], ['--early-stop', '3']]) {
       const result = await runCli(['worker', '--standalone', '--print-config', ...flags]);
       expect(result.code).toBe(2);

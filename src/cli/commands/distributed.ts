@@ -14,7 +14,7 @@ import { formatSummary } from '../../training/loop/summary.js';
 import { logFailure, printResult, stopSignal } from '../output.js';
 import { readTlsCa, readTlsPair } from '../tlsFiles.js';
 import { checkTokenStrength, coordinatorToken, randomToken, readToken, TOKEN_ENV } from '../token.js';
-import { givenSettings, settingsYaml } from '../settings.js';
+import { givenSettings, printConfigOr, settingsYaml } from '../settings.js';
 import { defaultRunDir, trainConfigFromArgs, withTrainingFlags, type TrainingArgs } from '../trainingFlags.js';
 import { UsageError } from '../usageError.js';
 
@@ -137,7 +137,7 @@ export const coordinatorCommand = {
     withDistributedFlags(y, DEFAULT_PORT)
       .example('DSDC_TOKEN=$(openssl rand -hex 24) $0 coordinator --workers 2 --host 0.0.0.0 --port 7070', 'wait for 2 workers from other machines, then train')
       .example('$0 coordinator --workers 2 --tls-cert cert.pem --tls-key key.pem --config run.yaml', 'over wss://, the settings from a config file'),
-  handler: async (args: DistributedArgs) => coordinate(args, undefined),
+  handler: printConfigOr(async (args: DistributedArgs) => coordinate(args, undefined)),
 };
 
 /**
@@ -180,7 +180,7 @@ export const trainCommand = {
       .example('$0 train --workers 2 --epochs 1', 'one epoch of MNIST with 2 local workers')
       .example('$0 train --workers 2 --train-limit 500 --test-limit 200 --max-steps 5 --backend wasm --batch-size 64', 'a run of seconds, to try things out')
       .example('$0 train --config runs/two/config.yaml --run-dir runs/two-again', 'run a finished run again from its config.yaml'),
-  handler: async (args: DistributedArgs) => {
+  handler: printConfigOr(async (args: DistributedArgs) => {
     await coordinateWithLocalWorkers(args, createLogger('launcher', args.logLevel));
-  },
+  }),
 };

@@ -9,7 +9,7 @@ import { parseFreezeSpec } from '../../training/replica/freeze.js';
 import { formatSummary } from '../../training/loop/summary.js';
 import { runStandalone } from '../../worker/standalone.js';
 import { printResult, stopSignal } from '../output.js';
-import { givenSettings, settingsYaml } from '../settings.js';
+import { givenSettings, printConfigOr, settingsYaml } from '../settings.js';
 import { defaultRunDir, trainConfigFromArgs } from '../trainingFlags.js';
 import { coordinate, coordinateWithLocalWorkers, withDistributedFlags, type DistributedArgs, type RunStart } from './distributed.js';
 
@@ -52,7 +52,7 @@ export const finetuneCommand = {
         parseFreezeSpec(String(args.freeze));
         return true;
       }),
-  handler: async (args: FinetuneArgs) => {
+  handler: printConfigOr(async (args: FinetuneArgs) => {
     const log = createLogger(args.standalone ? 'finetune' : 'coordinator', args.logLevel);
     const prepared = await prepareFinetune({ from: args.from, freeze: args.freeze, newHead: args.newHead, config: trainConfigFromArgs(args) }, log);
     const start: RunStart = { config: prepared.config, initialWeights: prepared.initialWeights };
@@ -68,5 +68,5 @@ export const finetuneCommand = {
       return;
     }
     await coordinateWithLocalWorkers(args, log, start);
-  },
+  }),
 };

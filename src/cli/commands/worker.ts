@@ -7,7 +7,7 @@ import { DEFAULT_GIVE_UP_AFTER_MS, runRemoteWorker } from '../../worker/remoteWo
 import { runStandalone } from '../../worker/standalone.js';
 import { readTlsCa } from '../tlsFiles.js';
 import { workerToken } from '../token.js';
-import { givenSettings, settingsYaml } from '../settings.js';
+import { givenSettings, printConfigOr, settingsYaml } from '../settings.js';
 import { logFailure, printResult, stopSignal } from '../output.js';
 import { defaultRunDir, trainConfigFromArgs, withTrainingFlags, type TrainingArgs } from '../trainingFlags.js';
 import type { BackendChoice } from '../../backend/index.js';
@@ -32,7 +32,7 @@ export const workerCommand = {
         if (Boolean(args.standalone) === Boolean(args.coordinator)) throw new UsageError('give exactly one of --standalone or --coordinator URL');
         return true;
       }),
-  handler: async (args: TrainingArgs & { standalone: boolean; coordinator?: string; workerId?: string; tokenFile?: string; tlsCa?: string; connectTimeout: number; backend: BackendChoice; json: boolean; logLevel: LogLevel; runDir?: string; resume: boolean }) => {
+  handler: printConfigOr(async (args: TrainingArgs & { standalone: boolean; coordinator?: string; workerId?: string; tokenFile?: string; tlsCa?: string; connectTimeout: number; backend: BackendChoice; json: boolean; logLevel: LogLevel; runDir?: string; resume: boolean }) => {
     if (args.standalone) {
       const log = createLogger('worker', args.logLevel);
       const runDir = args.runDir ?? defaultRunDir();
@@ -43,5 +43,5 @@ export const workerCommand = {
     }
     const log = createLogger(`worker ${args.workerId ?? process.pid}`, args.logLevel);
     await logFailure(log, () => runRemoteWorker({ url: args.coordinator!, workerId: args.workerId, token: workerToken(args.tokenFile), tlsCa: readTlsCa(args.tlsCa), backend: args.backend, log, dataDir: args.dataDir, giveUpAfterMs: args.connectTimeout * 1000 }));
-  },
+  }),
 };
