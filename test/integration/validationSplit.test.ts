@@ -4,6 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { maxRelativeDifference, readCheckpointWeights } from '../helpers/checkpointWeights.js';
 import { runCli, tempDir } from '../helpers/cli.js';
 
 const RUN_TIMEOUT_MS = 240_000;
@@ -58,6 +59,18 @@ describe('a validation split', () => {
     expect(resumed.stderr).toContain('stopping early (--early-stop 2)');
     expect(resumed.stdout).not.toContain('"interrupted":true');
     expect(JSON.parse(readFileSync(join(runDir, 'checkpoints', 'best', 'state.json'), 'utf8')).step).toBe(3);
+  });
+
+  it('2 workers hold out the same examples as one process and train the same model (no batch norm, one step)', { timeout: 2 * RUN_TIMEOUT_MS }, async () => {
+    const flags = ['--backend', 'wasm', '--train-limit', '256', '--val-split', '0.25', '--batch-size', '64', '--epochs', '1', '--no-eval', '--no-batch-norm', '--seed', '3', '--log-level', 'warn', '--json'];
+    const standalone = await runCli(['worker', '--standalone', ...flags, '--run-dir', join(tempDir('val-one'), 'run')], { timeoutMs: RUN_TIMEOUT_MS });
+    const distributed = await runCli(['train', '--workers', '2', ...flags, '--run-dir', join(tempDir('val-two'), 'run')], { timeoutMs: RUN_TIMEOUT_MS });
+    for (const result of [standalone, distributed]) expect(result.code, result.stderr.slice(-2000)).toBe(0);
+    expect(distributed.json!.steps).toBe(3);
+    const one = readCheckpointWeights(standalone.json!.checkpoint as string);
+    const two = readCheckpointWeights(distributed.json!.checkpoint as string);
+    for (const [name, values] of one) expect(maxRelativeDifference(two.get(name)!, values), name).toBeLessThan(1e-4);
+    expect(distributed.json!.val_accuracy).toBeCloseTo(standalone.json!.val_accuracy as number, 3);
   });
 
   it('--save-best and --early-stop without --val-split are refused, naming both flags', { timeout: 300_000 }, async () => {
