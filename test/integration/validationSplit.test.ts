@@ -61,7 +61,7 @@ describe('a validation split', () => {
     expect(JSON.parse(readFileSync(join(runDir, 'checkpoints', 'best', 'state.json'), 'utf8')).step).toBe(3);
   });
 
-  it('2 workers hold out the same examples as one process and train the same model (no batch norm, one step)', { timeout: 2 * RUN_TIMEOUT_MS }, async () => {
+  it('2 workers hold out the same examples as one process and train the same model (no batch norm, three steps)', { timeout: 2 * RUN_TIMEOUT_MS }, async () => {
     const flags = ['--backend', 'wasm', '--train-limit', '256', '--val-split', '0.25', '--batch-size', '64', '--epochs', '1', '--no-eval', '--no-batch-norm', '--seed', '3', '--log-level', 'warn', '--json'];
     const standalone = await runCli(['worker', '--standalone', ...flags, '--run-dir', join(tempDir('val-one'), 'run')], { timeoutMs: RUN_TIMEOUT_MS });
     const distributed = await runCli(['train', '--workers', '2', ...flags, '--run-dir', join(tempDir('val-two'), 'run')], { timeoutMs: RUN_TIMEOUT_MS });
