@@ -15,12 +15,13 @@ export interface BackendOptions {
   gpu?: number;
 }
 
-const TRUE_WORDS = new Set(['1', 'true', 'yes', 'on']);
-const FALSE_WORDS = new Set(['', '0', 'false', 'no', 'off']);
+/** How a variable says yes or no (DSDC_ALLOW_SOFTWARE_ADAPTER=1, DSDC_EVAL=false). */
+export const YES_WORDS: ReadonlySet<string> = new Set(['1', 'true', 'yes', 'on']);
+export const NO_WORDS: ReadonlySet<string> = new Set(['', '0', 'false', 'no', 'off']);
 
 export function backendOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): BackendOptions {
   const allow = (env[ALLOW_SOFTWARE_ADAPTER_ENV] ?? '').trim().toLowerCase();
-  if (!TRUE_WORDS.has(allow) && !FALSE_WORDS.has(allow)) {
+  if (!YES_WORDS.has(allow) && !NO_WORDS.has(allow)) {
     throw new BackendUnavailableError(
       `${ALLOW_SOFTWARE_ADAPTER_ENV}=${JSON.stringify(env[ALLOW_SOFTWARE_ADAPTER_ENV])} is not a yes/no value; use 1 or 0`,
       'WEBGPU_BAD_OPTION',
@@ -28,7 +29,7 @@ export function backendOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Bac
   }
   const gpuText = env[GPU_INDEX_ENV];
   return {
-    allowSoftwareAdapter: TRUE_WORDS.has(allow),
+    allowSoftwareAdapter: YES_WORDS.has(allow),
     ...(gpuText === undefined || gpuText.trim() === '' ? {} : { gpu: parseGpuIndex(gpuText, GPU_INDEX_ENV) }),
   };
 }

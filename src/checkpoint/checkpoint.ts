@@ -29,7 +29,7 @@ import {
 } from './runDir.js';
 import { fileSaveHandler, loadHandlerFromReader, MODEL_JSON_FILE, WEIGHTS_FILE } from './tfjsFiles.js';
 
-export { listCheckpoints, type CheckpointInfo } from './runDir.js';
+export { BEST_CHECKPOINT, listCheckpoints, type CheckpointInfo } from './runDir.js';
 export type { NamedTensor } from './namedTensors.js';
 
 export const DEFAULT_KEEP = 3;
@@ -54,6 +54,8 @@ export interface CheckpointContents {
 export interface SaveCheckpointOptions {
   /** How many checkpoints to keep, newest by step (the one just saved is always kept). */
   keep?: number;
+  /** Save under this name (BEST_CHECKPOINT) instead of step-<step>, leaving LATEST and the others as they are. */
+  as?: string;
 }
 
 export interface LoadCheckpointOptions {
@@ -97,7 +99,7 @@ export async function saveCheckpoint(
   const keep = opts.keep ?? DEFAULT_KEEP;
   if (!Number.isInteger(keep) || keep < 1) throw invalid(`keep must be an integer ≥ 1, got ${keep}`);
   const stateJson = serializeState(ckpt.state);
-  const name = checkpointName(ckpt.state.step);
+  const name = opts.as ?? checkpointName(ckpt.state.step);
   refuseNonFinite(runDir, name, ckpt);
   await mkdir(checkpointsRoot(runDir), { recursive: true });
   const tmp = stagingPath(runDir);
@@ -116,6 +118,7 @@ export async function saveCheckpoint(
     await rm(tmp, { recursive: true, force: true });
     throw e;
   }
+  if (opts.as !== undefined) return dir;
   await writeLatest(runDir, name);
   await pruneCheckpoints(runDir, keep, name);
   return dir;

@@ -13,6 +13,11 @@ export const CHECKPOINT_PREFIX = 'step-';
 /** Zero-padding of the step in directory names, so names sort like steps. */
 export const STEP_DIGITS = 10;
 export const CHECKPOINT_NAME = /^step-(\d+)$/;
+/**
+ * The checkpoint of the best epoch on the validation split (--save-best), beside the step-*
+ * ones: listing, LATEST and pruning leave it alone, and `--checkpoint runs/x/checkpoints/best` loads it.
+ */
+export const BEST_CHECKPOINT = 'best';
 
 export interface CheckpointInfo {
   name: string;

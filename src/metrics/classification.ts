@@ -206,3 +206,21 @@ export function evaluationReport(
     rocAuc,
   };
 }
+
+/** Probabilities are clipped to this before the log, as Keras' categorical cross-entropy does. */
+export const CROSS_ENTROPY_EPSILON = 1e-7;
+
+/** Mean cross-entropy −log p(true class) over N×K row-major class probabilities. */
+export function meanCrossEntropy(labels: ArrayLike<number>, probabilities: Float32Array, numClasses: number): number {
+  checkNumClasses(numClasses);
+  const n = labels.length;
+  if (probabilities.length !== n * numClasses) {
+    throw new MetricsError('METRICS_LENGTH_MISMATCH', `probabilities has ${probabilities.length} values, expected ${n} × ${numClasses}`);
+  }
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    checkClassIndex('labels', labels, i, numClasses);
+    sum -= Math.log(Math.min(1, Math.max(CROSS_ENTROPY_EPSILON, probabilities[i * numClasses + labels[i]])));
+  }
+  return n === 0 ? NaN : sum / n;
+}

@@ -54,10 +54,10 @@ export const EpochRecordSchema = Type.Object({
   epoch: nonNegativeInteger(),
   loss: finiteNumber(),
   train_accuracy: fraction(),
-  test_accuracy: Type.Optional(fraction()),
-  /** With --val-split: loss and accuracy on the validation examples held out of training. */
+  /** On the split --val-split holds out of the training set. */
   val_loss: Type.Optional(finiteNumber()),
   val_accuracy: Type.Optional(fraction()),
+  test_accuracy: Type.Optional(fraction()),
 });
 
 /** A summary's loss and accuracy are NaN (null in JSON) when the run took no step. */
@@ -76,6 +76,10 @@ export const SummaryRecordSchema = Type.Object({
   interrupted: Type.Boolean(),
   wall_s: Type.Number({ minimum: 0, expected: 'a non-negative number' }),
   test_accuracy: Type.Optional(fraction()),
+  val_loss: Type.Optional(finiteNumber()),
+  val_accuracy: Type.Optional(fraction()),
+  best_checkpoint: Type.Optional(Type.String()),
+  stopped_early: Type.Optional(Type.String()),
 });
 
 const timed = { time: ISO_TIME };

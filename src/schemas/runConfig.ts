@@ -10,6 +10,9 @@ export const MAX_LEARNING_RATE = 1;
 /** Largest random shift of the augmentation, in pixels (MNIST digits sit 4 px from the border). */
 export const MAX_AUGMENT_SHIFT = 4;
 export const SCHEDULE_KINDS = ['constant', 'cosine'] as const;
+/** The metrics of the validation split that --save-best and --early-stop follow (metrics.jsonl's names). */
+export const VALIDATION_METRICS = ['val_accuracy', 'val_loss'] as const;
+export type ValidationMetric = (typeof VALIDATION_METRICS)[number];
 export type ScheduleKind = (typeof SCHEDULE_KINDS)[number];
 
 export const BlockSpecSchema = Type.Object({
@@ -72,6 +75,15 @@ export const TrainConfigSchema = Type.Object({
   gradNormBound: Type.Optional(
     Type.Union([Type.Literal(0), Type.Number({ exclusiveMinimum: 1 })], { expected: 'a factor above 1, or 0 for no bound' }),
   ),
+  /**
+   * Hold out this part of the training set for validation at each epoch end: a fraction in (0, 1),
+   * or a count of examples when 1 or more (0 or absent: none).
+   */
+  valSplit: Type.Optional(Type.Number({ minimum: 0, expected: 'a fraction in (0, 1), a whole number of examples, or 0 for none' })),
+  /** Keep the checkpoint of the best epoch by this validation metric as checkpoints/best. */
+  saveBest: Type.Optional(Type.Union(VALIDATION_METRICS.map((m) => Type.Literal(m)), { expected: `one of ${VALIDATION_METRICS.join(', ')}` })),
+  /** Stop after this many epochs without improvement of the validation metric (0 or absent: never). */
+  earlyStop: Type.Optional(nonNegativeInteger('a number of epochs (0: off)')),
   /** Evaluate on the test set at the end of every epoch (and at the end of the run). */
   evaluate: Type.Boolean({ expected: 'true or false' }),
   model: ModelSpecSchema,

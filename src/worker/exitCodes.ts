@@ -1,4 +1,4 @@
-// Exit codes of `dsdc-dist worker` that its launchers act on (a usage or start-up error is 1).
+// Exit codes of `dsdc-dist worker` that its launchers act on (a start-up error is 1, a usage error 2 like a refusal: restarting cannot help).
 
 /** The coordinator refused this worker (token, protocol version, duplicate id): restarting cannot help. */
 export const WORKER_REFUSED_EXIT_CODE = 2;

@@ -22,13 +22,15 @@ export interface StandaloneOptions {
   checkpointRetryMs?: number;
   /** The flags the user typed (a resume reports the ones it ignores). */
   givenFlags?: ReadonlySet<string>;
+  /** The resolved settings, written to <runDir>/config.yaml. */
+  settings?: string;
   /** Weights of a new run (a fine-tune run's, from its checkpoint); absent: seeded ones. */
   initialWeights?: Map<string, Float32Array>;
 }
 
 export async function runStandalone(o: StandaloneOptions): Promise<{ summary: RunSummary; result: SessionResult }> {
   const backend = await initBackend(o.backend, (m) => o.log.info(m));
-  const run = await prepareRun(o.config, o.runDir, o.resume, o.log, o.initialWeights, o.givenFlags);
+  const run = await prepareRun(o.config, o.runDir, o.resume, o.log, o.initialWeights, o.givenFlags, o.settings);
   const replica = new Replica(run.config.model, splitExamples(run.train), run.config.augmentShift, run.config.frozenLayers);
   replica.setWeights(run.state.weights);
   try {

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
+  CROSS_ENTROPY_EPSILON,
+  meanCrossEntropy,
   accuracy,
   argmaxRows,
   confusionMatrix,
@@ -203,5 +205,21 @@ describe('evaluationReport', () => {
 
   it('rejects probabilities whose length is not labels × numClasses', () => {
     expect(() => evaluationReport([0, 1], new Float32Array(5), 3)).toThrowError(/length 5, expected 2 × 3 = 6/);
+  });
+});
+
+describe('meanCrossEntropy', () => {
+  it('is the mean of -log p(true class), written out by hand', () => {
+    const probabilities = Float32Array.from([0.7, 0.2, 0.1, 0.25, 0.5, 0.25]);
+    const expected = -(Math.log(0.7) + Math.log(0.25)) / 2;
+    expect(meanCrossEntropy([0, 2], probabilities, 3)).toBeCloseTo(expected, 6);
+  });
+
+  it('clips a probability of 0 at the epsilon instead of going to Infinity', () => {
+    expect(meanCrossEntropy([1], Float32Array.from([1, 0]), 2)).toBeCloseTo(-Math.log(CROSS_ENTROPY_EPSILON), 4);
+  });
+
+  it('refuses probabilities of the wrong length', () => {
+    expect(() => meanCrossEntropy([0, 1], Float32Array.from([1, 0]), 2)).toThrow(MetricsError);
   });
 });

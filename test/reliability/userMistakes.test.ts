@@ -120,16 +120,16 @@ describe('run directories and --resume', () => {
 
   it('--resume without --run-dir is an error, not a new run', { timeout: RUN_TIMEOUT_MS }, async () => {
     const result = await standalone(['--max-steps', '2', '--resume']);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(2);
     expect(result.stderr).toContain('--resume needs --run-dir: name the run directory to continue');
     expect(result.stderr).not.toMatch(/training \d+ steps/);
   });
 
-  it('--resume with flags that differ from the checkpoint: says it applies --max-steps and ignores --lr and --seed', { timeout: RUN_TIMEOUT_MS }, async () => {
+  it('--resume with flags that differ from the checkpoint: says it applies --max-steps and ignores --learning-rate and --seed', { timeout: RUN_TIMEOUT_MS }, async () => {
     const result = await standalone(['--max-steps', '3', '--lr', '0.05', '--seed', '7', '--run-dir', runDir, '--resume']);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toContain("--resume: applying --max-steps 3 (the checkpoint's run had 2)");
-    expect(result.stderr).toMatch(/--resume: ignoring --lr \(the run keeps [\d.e-]+, not 0\.05\), --seed \(the run keeps \d+, not 7\): a resumed run keeps its checkpoint's config; start a new run in another --run-dir to change them/);
+    expect(result.stderr).toMatch(/--resume: ignoring --learning-rate \(the run keeps [\d.e-]+, not 0\.05\), --seed \(the run keeps \d+, not 7\): a resumed run keeps its checkpoint's config; start a new run in another --run-dir to change them/);
     // Flags given with the checkpoint's own values (TINY_RUN's --batch-size 32) are not news.
     const quiet = await standalone(['--max-steps', '4', '--run-dir', runDir, '--resume']);
     expect(quiet.stderr).not.toContain('--resume: ignoring');

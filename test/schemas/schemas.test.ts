@@ -31,7 +31,7 @@ describe('schemas', () => {
   });
 
   it('names the flag of a bad config field built from flags', () => {
-    expect(() => validateTrainConfig({ ...DEFAULT_TRAIN_CONFIG, learningRate: 5 })).toThrow(/--lr must be a positive number at most 1, got 5/);
+    expect(() => validateTrainConfig({ ...DEFAULT_TRAIN_CONFIG, learningRate: 5 })).toThrow(/--learning-rate must be a positive number at most 1, got 5/);
     expect(() => validateTrainConfig({ ...DEFAULT_TRAIN_CONFIG, batchSize: 0 })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID' }));
   });
 

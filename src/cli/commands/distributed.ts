@@ -14,10 +14,12 @@ import { formatSummary } from '../../training/loop/summary.js';
 import { logFailure, printResult, stopSignal } from '../output.js';
 import { readTlsCa, readTlsPair } from '../tlsFiles.js';
 import { checkTokenStrength, coordinatorToken, randomToken, readToken, TOKEN_ENV } from '../token.js';
-import { givenFlags } from '../givenFlags.js';
-import { hideBin } from 'yargs/helpers';
+import { givenSettings, printConfigOr, settingsYaml } from '../settings.js';
 import { defaultRunDir, trainConfigFromArgs, withTrainingFlags, type TrainingArgs } from '../trainingFlags.js';
 import { UsageError } from '../usageError.js';
+
+/** Workers of a run unless --workers (or DSDC_WORKERS) says otherwise. */
+export const DEFAULT_WORKERS = 2;
 
 export interface DistributedArgs extends TrainingArgs {
   workers: number;
@@ -42,7 +44,7 @@ export interface DistributedArgs extends TrainingArgs {
 
 export function withDistributedFlags(y: Argv, defaultPort: number) {
   return withTrainingFlags(y)
-    .option('workers', { type: 'number', default: Number(process.env.DSDC_WORKERS ?? 2), describe: 'number of workers to wait for' })
+    .option('workers', { type: 'number', default: DEFAULT_WORKERS, describe: 'number of workers to wait for (train, finetune: to start)' })
     .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on (other than loopback needs a token of at least 128 bits)' })
     .option('allowed-host', { type: 'string', array: true, default: [] as string[], describe: 'a further name (or address) clients may reach this coordinator by, besides loopback and --host; repeatable' })
     .option('port', { type: 'number', default: defaultPort, describe: 'port for WebSocket and HTTP (/healthz, /metrics); 0 picks a free one' })
@@ -114,7 +116,8 @@ export async function coordinate(args: DistributedArgs, token: string | undefine
       quiet: false,
       stop,
       checkpointRetryMs: args.checkpointRetry * 1000,
-      givenFlags: givenFlags(hideBin(process.argv)),
+      givenFlags: givenSettings(args),
+      settings: settingsYaml(args),
       stepTimeoutMs: args.stepTimeout * 1000,
       heartbeatTimeoutMs: args.heartbeatTimeout * 1000,
       tls: readTlsPair(args.tlsCert, args.tlsKey),
@@ -130,8 +133,11 @@ export async function coordinate(args: DistributedArgs, token: string | undefine
 export const coordinatorCommand = {
   command: 'coordinator',
   describe: 'run the coordinator of a distributed run; workers join with `dsdc-dist worker --coordinator ws://HOST:PORT`',
-  builder: (y: Argv) => withDistributedFlags(y, DEFAULT_PORT),
-  handler: async (args: DistributedArgs) => coordinate(args, undefined),
+  builder: (y: Argv) =>
+    withDistributedFlags(y, DEFAULT_PORT)
+      .example('DSDC_TOKEN=$(openssl rand -hex 24) $0 coordinator --workers 2 --host 0.0.0.0 --port 7070', 'wait for 2 workers from other machines, then train')
+      .example('$0 coordinator --workers 2 --tls-cert cert.pem --tls-key key.pem --config run.yaml', 'over wss://, the settings from a config file'),
+  handler: printConfigOr(async (args: DistributedArgs) => coordinate(args, undefined)),
 };
 
 /**
@@ -169,8 +175,12 @@ export const trainCommand = {
   command: 'train',
   describe: 'train with a coordinator and --workers N local worker processes',
   builder: (y: Argv) =>
-    withDistributedFlags(y, 0).option('tls-ca', { type: 'string', describe: 'certificate the local workers trust for wss:// (default: --tls-cert, i.e. self-signed)' }),
-  handler: async (args: DistributedArgs) => {
+    withDistributedFlags(y, 0)
+      .option('tls-ca', { type: 'string', describe: 'certificate the local workers trust for wss:// (default: --tls-cert, i.e. self-signed)' })
+      .example('$0 train --workers 2 --epochs 1', 'one epoch of MNIST with 2 local workers')
+      .example('$0 train --workers 2 --train-limit 500 --test-limit 200 --max-steps 5 --backend wasm --batch-size 64', 'a run of seconds, to try things out')
+      .example('$0 train --config runs/two/config.yaml --run-dir runs/two-again', 'run a finished run again from its config.yaml'),
+  handler: printConfigOr(async (args: DistributedArgs) => {
     await coordinateWithLocalWorkers(args, createLogger('launcher', args.logLevel));
-  },
+  }),
 };

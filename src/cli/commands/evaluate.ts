@@ -16,7 +16,9 @@ export const evaluateCommand = {
   builder: (y: Argv) =>
     withCommonFlags(y)
       .option('checkpoint', { type: 'string', demandOption: true, describe: 'checkpoint dir, or a run dir (its newest valid checkpoint)' })
-      .option('test-limit', { type: 'number', default: 0, describe: 'evaluate on the first N test images (0: all)' }),
+      .option('test-limit', { type: 'number', default: 0, describe: 'evaluate on the first N test images (0: all)' })
+      .example('$0 evaluate --checkpoint runs/local --json', 'metrics of the newest valid checkpoint of a run, as one JSON object')
+      .example('$0 evaluate --checkpoint runs/local/checkpoints/best --data-dir /usr/share/datasets/fashion-mnist', 'the best epoch (--save-best) on another MNIST-format test set'),
   handler: async (args: { checkpoint: string; dataDir?: string; testLimit: number; backend: BackendChoice; json: boolean; logLevel: LogLevel }) => {
     const log = createLogger('evaluate', args.logLevel);
     const backend = await initBackend(args.backend, (m) => log.info(m));

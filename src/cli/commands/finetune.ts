@@ -9,8 +9,7 @@ import { parseFreezeSpec } from '../../training/replica/freeze.js';
 import { formatSummary } from '../../training/loop/summary.js';
 import { runStandalone } from '../../worker/standalone.js';
 import { printResult, stopSignal } from '../output.js';
-import { givenFlags } from '../givenFlags.js';
-import { hideBin } from 'yargs/helpers';
+import { givenSettings, printConfigOr, settingsYaml } from '../settings.js';
 import { defaultRunDir, trainConfigFromArgs } from '../trainingFlags.js';
 import { coordinate, coordinateWithLocalWorkers, withDistributedFlags, type DistributedArgs, type RunStart } from './distributed.js';
 
@@ -45,20 +44,22 @@ export const finetuneCommand = {
       .hide('widths')
       .hide('dilations')
       .hide('pool-after')
-      .default('lr', DEFAULT_FINETUNE_LEARNING_RATE)
+      .default('learning-rate', DEFAULT_FINETUNE_LEARNING_RATE)
       .default('epochs', DEFAULT_FINETUNE_EPOCHS)
+      .example('$0 finetune --from runs/digits04 --classes 5-9 --freeze all-but-last:2 --workers 2', 'a model of 0-4 fine-tuned on 5-9 with a new head')
+      .example('$0 finetune --from runs/local --data-dir /usr/share/datasets/fashion-mnist --new-head --freeze all-but-last:1 --standalone', 'MNIST to Fashion-MNIST in one process, training the head only')
       .check((args) => {
         parseFreezeSpec(String(args.freeze));
         return true;
       }),
-  handler: async (args: FinetuneArgs) => {
+  handler: printConfigOr(async (args: FinetuneArgs) => {
     const log = createLogger(args.standalone ? 'finetune' : 'coordinator', args.logLevel);
     const prepared = await prepareFinetune({ from: args.from, freeze: args.freeze, newHead: args.newHead, config: trainConfigFromArgs(args) }, log);
     const start: RunStart = { config: prepared.config, initialWeights: prepared.initialWeights };
     if (args.standalone) {
       const runDir = args.runDir ?? defaultRunDir();
       const stop = stopSignal((s) => log.warn(`${s}: finishing the current step, writing a checkpoint, then exiting`));
-      const { summary, result } = await runStandalone({ ...start, runDir, resume: args.resume, backend: args.backend, log, quiet: false, stop, checkpointRetryMs: args.checkpointRetry * 1000, givenFlags: givenFlags(hideBin(process.argv)) });
+      const { summary, result } = await runStandalone({ ...start, runDir, resume: args.resume, backend: args.backend, log, quiet: false, stop, checkpointRetryMs: args.checkpointRetry * 1000, givenFlags: givenSettings(args), settings: settingsYaml(args) });
       printResult(args.json, summary, formatSummary(summary, result));
       return;
     }
@@ -67,5 +68,5 @@ export const finetuneCommand = {
       return;
     }
     await coordinateWithLocalWorkers(args, log, start);
-  },
+  }),
 };

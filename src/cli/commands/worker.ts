@@ -7,8 +7,7 @@ import { DEFAULT_GIVE_UP_AFTER_MS, runRemoteWorker } from '../../worker/remoteWo
 import { runStandalone } from '../../worker/standalone.js';
 import { readTlsCa } from '../tlsFiles.js';
 import { workerToken } from '../token.js';
-import { givenFlags } from '../givenFlags.js';
-import { hideBin } from 'yargs/helpers';
+import { givenSettings, printConfigOr, settingsYaml } from '../settings.js';
 import { leaveOnSignal, logFailure, printResult, stopSignal } from '../output.js';
 import { defaultRunDir, trainConfigFromArgs, withTrainingFlags, type TrainingArgs } from '../trainingFlags.js';
 import type { BackendChoice } from '../../backend/index.js';
@@ -25,22 +24,25 @@ export const workerCommand = {
       .option('token-file', { type: 'string', describe: 'file holding the shared secret (else $DSDC_TOKEN)' })
       .option('tls-ca', { type: 'string', describe: 'PEM certificate to trust for a wss:// coordinator, e.g. its self-signed --tls-cert' })
       .option('connect-timeout', { type: 'number', default: DEFAULT_GIVE_UP_AFTER_MS / 1000, describe: `seconds without a coordinator (at the start, or after losing it) before giving up with exit code ${WORKER_NO_COORDINATOR_EXIT_CODE}` })
+      .example('$0 worker --standalone --train-limit 500 --test-limit 200 --max-steps 5 --backend wasm --run-dir runs/local', 'train in this process on a small part of MNIST')
+      .example('$0 worker --standalone --val-split 0.1 --save-best val_accuracy --early-stop 3', 'hold out 10% for validation, keep the best epoch, stop after 3 epochs without improvement')
+      .example('DSDC_TOKEN=... $0 worker --coordinator ws://HOST:7070', 'join a coordinator on another machine')
       .check((args) => {
         if (!((args['connect-timeout'] as number) > 0)) throw new UsageError(`--connect-timeout must be a positive number of seconds, got ${args['connect-timeout']}`);
         if (Boolean(args.standalone) === Boolean(args.coordinator)) throw new UsageError('give exactly one of --standalone or --coordinator URL');
         return true;
       }),
-  handler: async (args: TrainingArgs & { standalone: boolean; coordinator?: string; workerId?: string; tokenFile?: string; tlsCa?: string; connectTimeout: number; backend: BackendChoice; json: boolean; logLevel: LogLevel; runDir?: string; resume: boolean }) => {
+  handler: printConfigOr(async (args: TrainingArgs & { standalone: boolean; coordinator?: string; workerId?: string; tokenFile?: string; tlsCa?: string; connectTimeout: number; backend: BackendChoice; json: boolean; logLevel: LogLevel; runDir?: string; resume: boolean }) => {
     if (args.standalone) {
       const log = createLogger('worker', args.logLevel);
       const runDir = args.runDir ?? defaultRunDir();
       const stop = stopSignal((s) => log.warn(`${s}: finishing the current step, writing a checkpoint, then exiting`));
-      const { summary, result } = await logFailure(log, () => runStandalone({ config: trainConfigFromArgs(args), runDir, resume: args.resume, backend: args.backend, log, quiet: false, stop, checkpointRetryMs: args.checkpointRetry * 1000, givenFlags: givenFlags(hideBin(process.argv)) }));
+      const { summary, result } = await logFailure(log, () => runStandalone({ config: trainConfigFromArgs(args), runDir, resume: args.resume, backend: args.backend, log, quiet: false, stop, checkpointRetryMs: args.checkpointRetry * 1000, givenFlags: givenSettings(args), settings: settingsYaml(args) }));
       printResult(args.json, summary, formatSummary(summary, result));
       return;
     }
     const log = createLogger(`worker ${args.workerId ?? process.pid}`, args.logLevel);
     leaveOnSignal((signal) => log.warn(`${signal}: leaving the run (the coordinator gives this worker's part of the step to the others)`));
     await logFailure(log, () => runRemoteWorker({ url: args.coordinator!, workerId: args.workerId, token: workerToken(args.tokenFile), tlsCa: readTlsCa(args.tlsCa), backend: args.backend, log, dataDir: args.dataDir, giveUpAfterMs: args.connectTimeout * 1000 }));
-  },
+  }),
 };

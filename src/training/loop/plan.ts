@@ -34,7 +34,11 @@ export function planRun(config: TrainConfig, trainCount: number): RunPlan {
   };
 }
 
-/** The global batches of one epoch, and the first of the next one (for the replicas' prefetch). */
+/**
+ * The global batches of one epoch, and the first of the next one (for the replicas' prefetch).
+ * With a validation split, the epoch's order runs over `trainIndices` (the examples not held out)
+ * and the batches name those examples' indices in the training split.
+ */
 export class EpochBatches {
   private readonly permutation: Int32Array;
   private readonly nextPermutation?: Int32Array;
@@ -44,9 +48,14 @@ export class EpochBatches {
     trainCount: number,
     private readonly epoch: number,
     private readonly perEpoch: number,
+    trainIndices?: Int32Array,
   ) {
-    this.permutation = epochPermutation(trainCount, config.seed, epoch);
-    if (epoch + 1 < config.epochs) this.nextPermutation = epochPermutation(trainCount, config.seed, epoch + 1);
+    const order = (e: number) => {
+      const permutation = epochPermutation(trainIndices?.length ?? trainCount, config.seed, e);
+      return trainIndices ? permutation.map((i) => trainIndices[i]) : permutation;
+    };
+    this.permutation = order(epoch);
+    if (epoch + 1 < config.epochs) this.nextPermutation = order(epoch + 1);
   }
 
   /** The request for step `stepInEpoch`; `next` is left out after the run's last step. */

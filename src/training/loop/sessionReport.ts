@@ -13,6 +13,7 @@ import { StepStatistics } from './stepStatistics.js';
 import { TensorBoardLog } from './tensorboardLog.js';
 import type { SessionResult } from './session.js';
 import type { FinishedStep } from './trainStep.js';
+import type { ValidationScores } from './modelSelection.js';
 
 export interface ReportTargets {
   runDir: string;
@@ -110,14 +111,15 @@ export class SessionReport {
     this.targets.progress.endLine();
   }
 
-  epochFinished(epoch: number, evaluation: EvaluationReport | undefined): void {
+  epochFinished(epoch: number, evaluation: EvaluationReport | undefined, validation?: ValidationScores): void {
     const epochStats = this.stats.snapshot();
     this.targets.log.info(
       `epoch ${epoch + 1}/${this.plan.epochsShown} done: loss ${epochStats.epochLoss.toFixed(4)}, train acc ${(100 * epochStats.epochAccuracy).toFixed(2)}%` +
+        (validation ? `, val loss ${validation.val_loss.toFixed(4)}, val acc ${(100 * validation.val_accuracy).toFixed(2)}%` : '') +
         (evaluation ? `, test acc ${(100 * evaluation.accuracy).toFixed(2)}%` : '') +
         `, ${epochStats.imagesPerSecond.toFixed(0)} img/s`,
     );
-    const record: EpochRecord = { type: 'epoch', epoch: epoch + 1, loss: epochStats.epochLoss, train_accuracy: epochStats.epochAccuracy, test_accuracy: evaluation?.accuracy };
+    const record: EpochRecord = { type: 'epoch', epoch: epoch + 1, loss: epochStats.epochLoss, train_accuracy: epochStats.epochAccuracy, ...validation, test_accuracy: evaluation?.accuracy };
     this.write({ ...record });
     this.targets.onEpoch?.(record);
   }
@@ -136,6 +138,9 @@ export class SessionReport {
       interrupted: result.interrupted,
       wall_s: result.wallSeconds,
       test_accuracy: result.evaluation?.accuracy,
+      ...result.validation,
+      best_checkpoint: result.bestCheckpoint,
+      stopped_early: result.stoppedEarly,
     };
     this.write({ ...record });
   }

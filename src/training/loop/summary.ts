@@ -19,6 +19,11 @@ export interface RunSummary {
   wall_s: number;
   interrupted: boolean;
   run_dir: string;
+  /** With --val-split: the last epoch's validation scores, the best epoch's checkpoint (--save-best), why it stopped early (--early-stop). */
+  val_loss?: number;
+  val_accuracy?: number;
+  best_checkpoint?: string;
+  stopped_early?: string;
 }
 
 export function buildSummary(result: SessionResult, extra: { backend: string; device: string; workers: number; runDir: string }): RunSummary {
@@ -40,6 +45,9 @@ export function buildSummary(result: SessionResult, extra: { backend: string; de
     wall_s: round(result.wallSeconds, 1),
     interrupted: result.interrupted,
     run_dir: extra.runDir,
+    ...(result.validation ? { val_loss: round(result.validation.val_loss), val_accuracy: round(result.validation.val_accuracy) } : {}),
+    ...(result.bestCheckpoint ? { best_checkpoint: result.bestCheckpoint } : {}),
+    ...(result.stoppedEarly ? { stopped_early: result.stoppedEarly } : {}),
   };
 }
 
@@ -50,6 +58,9 @@ export function formatSummary(summary: RunSummary, result: SessionResult): strin
     `step time (ms, mean): ${Object.entries(summary.step_timings_ms).map(([k, v]) => `${k} ${v}`).join(', ')}`,
   ];
   if (summary.bytes_per_step > 0) lines.push(`bytes on the wire per step: ${summary.bytes_per_step}`);
+  if (summary.val_loss !== undefined) lines.push(`validation: loss ${summary.val_loss}, accuracy ${((summary.val_accuracy ?? 0) * 100).toFixed(2)}%`);
+  if (summary.stopped_early) lines.push(summary.stopped_early);
+  if (summary.best_checkpoint && result.selection) lines.push(`best (${result.selection.metric} ${result.selection.best.toFixed(4)}, epoch ${result.selection.bestEpoch + 1}): ${summary.best_checkpoint}`);
   if (result.evaluation) lines.push('', formatEvaluation(result.evaluation));
   lines.push(`checkpoint: ${summary.checkpoint}`);
   return lines.join('\n');

@@ -12,7 +12,10 @@ export type { FinetuneOrigin, TrainConfig } from '../../schemas/runConfig.js';
 /** The flag that sets each field, so that a bad value is reported as the flag the user typed. */
 const FLAG_OF: Partial<Record<keyof TrainConfig, string>> = {
   batchSize: 'batch-size',
-  learningRate: 'lr',
+  learningRate: 'learning-rate',
+  valSplit: 'val-split',
+  saveBest: 'save-best',
+  earlyStop: 'early-stop',
   warmupSteps: 'warmup-steps',
   maxSteps: 'max-steps',
   augmentShift: 'augment',
@@ -49,7 +52,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   model: DEFAULT_MODEL_SPEC,
 };
 
-/** Checks a config built from flags; the error names the flag (`--lr must be …`). */
+/** Checks a config built from flags; the error names the flag (`--learning-rate must be …`). */
 export function validateTrainConfig(config: TrainConfig): TrainConfig {
   const problem = trainConfigProblem(config);
   if (problem === undefined) return config;
@@ -60,7 +63,7 @@ export function validateTrainConfig(config: TrainConfig): TrainConfig {
 export interface ConfigProblem {
   /** The top-level field at fault (`learningRate`, `model`). */
   field: string;
-  /** The sentence, with the field called `name` (`--lr`, `config.learningRate`). */
+  /** The sentence, with the field called `name` (`--learning-rate`, `config.learningRate`). */
   describe(name: string): string;
 }
 

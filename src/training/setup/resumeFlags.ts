@@ -34,7 +34,7 @@ const APPLIED: ReadonlyArray<{ flag: string; key: keyof TrainConfig }> = [
 /** Everything else is the checkpoint's: changing it mid-run would make another run. */
 const KEPT: ReadonlyArray<{ flags: string[]; value: (c: TrainConfig) => unknown }> = [
   { flags: ['batch-size'], value: (c) => c.batchSize },
-  { flags: ['lr'], value: (c) => c.learningRate },
+  { flags: ['learning-rate'], value: (c) => c.learningRate },
   { flags: ['schedule'], value: (c) => c.schedule },
   { flags: ['warmup-steps'], value: (c) => c.warmupSteps },
   { flags: ['seed'], value: (c) => c.seed },
@@ -43,6 +43,9 @@ const KEPT: ReadonlyArray<{ flags: string[]; value: (c: TrainConfig) => unknown 
   { flags: ['test-limit'], value: (c) => c.testLimit },
   { flags: ['data-dir'], value: (c) => c.dataDir ?? null },
   { flags: ['eval'], value: (c) => c.evaluate },
+  { flags: ['val-split'], value: (c) => c.valSplit ?? 0 },
+  { flags: ['save-best'], value: (c) => c.saveBest ?? null },
+  { flags: ['early-stop'], value: (c) => c.earlyStop ?? 0 },
   { flags: ['classes'], value: (c) => c.classes ?? null },
   { flags: ['stem-filters'], value: (c) => c.model.stemFilters },
   { flags: ['widths', 'dilations', 'pool-after'], value: (c) => c.model.blocks },

@@ -20,6 +20,10 @@ import { checkResumedState } from './resumeChecks.js';
 import { loadTrainingData, type TrainingData } from './trainingData.js';
 import { movingStatisticVariables, namedVariables, trainableVariables, variableShapes } from '../replica/variables.js';
 import { TrainingError } from '../errors.js';
+import { splitValidation } from '../../data/validationSplit.js';
+import type { SelectionState } from '../../schemas/runState.js';
+import { BEST_CHECKPOINT } from '../../checkpoint/checkpoint.js';
+import { recordSettings } from './runSettings.js';
 
 export interface PreparedRun {
   config: TrainConfig;
@@ -29,8 +33,14 @@ export interface PreparedRun {
   state: MasterState;
   localModel: tf.LayersModel;
   syncLocalModel: () => tf.LayersModel;
-  saveCheckpoint: (state: MasterState) => Promise<string>;
+  /** Writes a checkpoint of `state` (with where model selection stands) as step-<step>, or as checkpoints/best. */
+  saveCheckpoint: (state: MasterState, selection?: SelectionState, as?: typeof BEST_CHECKPOINT) => Promise<string>;
   resumedFrom?: string;
+  /** With --val-split: the examples training draws from (indices into `train`) and the held-out ones. */
+  trainIndices?: Int32Array;
+  validation?: Split;
+  /** Model selection as the resumed checkpoint left it. */
+  selection?: SelectionState;
 }
 
 /** What every training loop (standalone, coordinator) passes to runSession from its prepared run. */
@@ -44,6 +54,9 @@ export function sessionInputs(run: PreparedRun, runDir: string) {
     state: run.state,
     syncLocalModel: run.syncLocalModel,
     saveCheckpoint: run.saveCheckpoint,
+    trainIndices: run.trainIndices,
+    validation: run.validation,
+    selection: run.selection,
   };
 }
 
@@ -59,6 +72,8 @@ export async function prepareRun(
   initialWeights?: Map<string, Float32Array>,
   /** The flags the user typed, so that a resume says which of them it applies and which it ignores. */
   givenFlags: ReadonlySet<string> = new Set(),
+  /** The resolved settings (config.yaml's text), recorded in the run directory once it is known to be this run's. */
+  settings?: string,
 ): Promise<PreparedRun> {
   let config = validateTrainConfig(requested);
   if (!resume) await refuseRunDirReuse(runDir);
@@ -86,13 +101,17 @@ export async function prepareRun(
     saved = { dir: loaded.dir, weights, run, optimizer: loaded.optimizerWeights };
     log.info(`resuming from ${loaded.dir} at step ${run.position.globalStep} (epoch ${run.position.epoch + 1}, step ${run.position.stepInEpoch} of it)`);
   }
+  if (settings !== undefined) await recordSettings(runDir, settings, resume);
 
   const dataset = await loadTrainingData(config, (m) => log.info(m));
   const train = limitSplit(dataset.train, config.trainLimit);
   const test = limitSplit(dataset.test, config.testLimit);
   if (dataset.numClasses !== config.model.numClasses) config = { ...config, model: { ...config.model, numClasses: dataset.numClasses } };
-  if (train.count < config.batchSize) {
-    throw new TrainingError('DATA_TOO_SMALL', `--batch-size ${config.batchSize} is larger than the training set (${train.count} examples); lower it or raise --train-limit`);
+  const held = config.valSplit ? splitValidation(train, config.valSplit, config.seed) : undefined;
+  const trainCount = held?.trainIndices.length ?? train.count;
+  if (held) log.info(`--val-split ${config.valSplit}: ${held.validation.count} training examples held out for validation, ${trainCount} left to train on`);
+  if (trainCount < config.batchSize) {
+    throw new TrainingError('DATA_TOO_SMALL', `--batch-size ${config.batchSize} is larger than the training set (${trainCount} examples); lower it or raise --train-limit`);
   }
 
   const localModel = buildDsdcNet(config.model);
@@ -117,17 +136,29 @@ export async function prepareRun(
     });
     return localModel;
   };
-  const save = async (s: MasterState) => {
+  const save = async (s: MasterState, selection?: SelectionState, as?: typeof BEST_CHECKPOINT) => {
     syncLocalModel();
     const optimizerWeights = s.optimizerTensors();
     try {
-      const runState: RunState = { step: s.position.globalStep, position: s.position, adamStep: s.adam.step, weightsVersion: s.weightsVersion, config };
-      return await saveCheckpoint(runDir, { model: localModel, optimizerWeights, state: { ...runState } });
+      const runState: RunState = { step: s.position.globalStep, position: s.position, adamStep: s.adam.step, weightsVersion: s.weightsVersion, config, ...(selection ? { selection } : {}) };
+      return await saveCheckpoint(runDir, { model: localModel, optimizerWeights, state: { ...runState } }, as ? { as } : {});
     } finally {
       tf.dispose(optimizerWeights.map((t) => t.tensor));
     }
   };
-  return { config, dataset, train, test, state, localModel, syncLocalModel, saveCheckpoint: save, resumedFrom: saved?.dir };
+  return {
+    config,
+    dataset,
+    train,
+    test,
+    state,
+    localModel,
+    syncLocalModel,
+    saveCheckpoint: save,
+    resumedFrom: saved?.dir,
+    ...(held ? { trainIndices: held.trainIndices, validation: held.validation } : {}),
+    ...(saved?.run.selection ? { selection: saved.run.selection } : {}),
+  };
 }
 
 function checkInitialWeights(weights: ReadonlyMap<string, Float32Array>, shapes: ReadonlyMap<string, number[]>): void {
