@@ -1,12 +1,12 @@
-// Every kernel src/ops/wasm registers for the wasm backend, with both of its implementations
-// (the SIMD module and the JS loops), against the cpu backend's result for the same op (our
+// Every kernel src/ops/wasm registers for the wasm backend, with each of its implementations
+// (the relaxed-SIMD build with fused multiply-adds, the plain SIMD build, the JS loops), against the cpu backend's result for the same op (our
 // composite for the Dsdc* kernels, tfjs's kernel for the stock ones) and against direct loops.
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchNormReluTraining } from '../../src/ops/batchNormRelu.js';
 import { depthwiseFilterGradient } from '../../src/ops/depthwiseDilated.js';
 import { matMulTransposeA, pointwiseConv } from '../../src/ops/pointwise.js';
-import { WASM_KERNEL_NAMES, activeKernelMath, useKernelMath } from '../../src/ops/wasm/registerWasmKernels.js';
+import { WASM_KERNEL_NAMES, activeKernelMath, relaxedSimdSupported, useKernelMath } from '../../src/ops/wasm/registerWasmKernels.js';
 import { conv2dFilterGradRef, conv2dInputGradRef, depthwiseDilatedRef, maxPool2x2GradRef, pointwiseRef } from './reference.js';
 import { relativeError, seeded, useBackend } from './helpers.js';
 
@@ -145,12 +145,13 @@ describe('wasm kernels', () => {
   });
   afterAll(() => useKernelMath('auto'));
 
-  it('registers every kernel for wasm and loads the SIMD module', () => {
+  it('registers every kernel for wasm and loads the relaxed-SIMD build (initBackend turns relaxed SIMD on)', () => {
     for (const name of WASM_KERNEL_NAMES) expect(tf.getKernel(name, 'wasm'), name).toBeDefined();
-    expect(activeKernelMath()).toBe('simd');
+    expect(relaxedSimdSupported()).toBe(true);
+    expect(activeKernelMath()).toBe('fma');
   });
 
-  describe.each(['simd', 'js'] as const)('with the %s implementation', (math) => {
+  describe.each(['fma', 'simd', 'js'] as const)('with the %s implementation', (math) => {
     it.each(cases.map((c) => [c.name, c] as const))('%s equals the cpu backend and the reference', (_, c) => {
       useKernelMath(math);
       const got = c.run();

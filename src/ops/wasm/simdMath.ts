@@ -1,13 +1,21 @@
-// KernelMath backed by kernels/dsdc_kernels.wasm (C + wasm SIMD, built by kernels/build.sh).
-// The module imports the backend's own WebAssembly.Memory, so it reads and writes tensors in
-// place; scratch space comes from the backend's malloc. Shapes the C kernels do not cover
-// (channel counts not a multiple of 4, filters other than 3×3, …) go to the JS loops.
+// KernelMath backed by the wasm SIMD builds of kernels/dsdc_kernels.c (kernels/build.sh): plain
+// SIMD (dsdc_kernels.wasm) or relaxed SIMD, every multiply-add one f32x4.relaxed_madd
+// (dsdc_kernels_fma.wasm). The module imports the backend's own WebAssembly.Memory, so it reads
+// and writes tensors in place; scratch space comes from the backend's malloc. Shapes the C
+// kernels do not cover (channel counts not a multiple of 4, filters other than 3×3, …) go to the
+// JS loops.
 import * as fs from 'node:fs';
 import { type WasmBackendLike, withScratch } from './heap.js';
 import { createJsMath } from './jsMath.js';
 import type { KernelMath } from './kernelMath.js';
 
-export const KERNEL_WASM_URL = new URL('../../../kernels/dsdc_kernels.wasm', import.meta.url);
+/** The two builds of the kernels, by the name their KernelMath carries. */
+export type SimdVariant = 'simd' | 'fma';
+
+export const KERNEL_WASM_URLS: Record<SimdVariant, URL> = {
+  simd: new URL('../../../kernels/dsdc_kernels.wasm', import.meta.url),
+  fma: new URL('../../../kernels/dsdc_kernels_fma.wasm', import.meta.url),
+};
 
 interface KernelExports {
   matmul(a: number, b: number, out: number, m: number, k: number, n: number): void;
@@ -21,22 +29,25 @@ interface KernelExports {
   conv3x3_single_channel_filter_grad(x: number, dy: number, out: number, b: number, inH: number, inW: number, outH: number, outW: number, cout: number, padTop: number, padLeft: number, scratch: number): void;
 }
 
-let compiled: WebAssembly.Module | null | undefined;
+const compiled = new Map<SimdVariant, WebAssembly.Module>();
 
-function compiledModule(): WebAssembly.Module | null {
-  if (compiled === undefined) {
+/** Null when the file is missing or does not compile here (relaxed SIMD off); not remembered, since enableRelaxedSimd may follow. */
+function compiledModule(variant: SimdVariant): WebAssembly.Module | null {
+  let module = compiled.get(variant);
+  if (module === undefined) {
     try {
-      compiled = new WebAssembly.Module(fs.readFileSync(KERNEL_WASM_URL));
+      module = new WebAssembly.Module(fs.readFileSync(KERNEL_WASM_URLS[variant]));
     } catch {
-      compiled = null;
+      return null;
     }
+    compiled.set(variant, module);
   }
-  return compiled;
+  return module;
 }
 
-/** Undefined when the module is missing or the backend's memory cannot be imported. */
-export function createSimdMath(backend: WasmBackendLike): KernelMath | undefined {
-  const module = compiledModule();
+/** Undefined when the module is missing, does not compile here, or cannot import the backend's memory. */
+export function createSimdMath(backend: WasmBackendLike, variant: SimdVariant): KernelMath | undefined {
+  const module = compiledModule(variant);
   const memory = backend.wasm.asm?.memory;
   if (module === null || !(memory instanceof WebAssembly.Memory)) return undefined;
   let k: KernelExports;
@@ -48,7 +59,7 @@ export function createSimdMath(backend: WasmBackendLike): KernelMath | undefined
   const js = createJsMath(() => backend.wasm.HEAPF32);
   const scratch = <T>(bytes: number, use: (pointer: number) => T) => withScratch(backend, bytes, use);
   return {
-    name: 'simd',
+    name: variant,
     conv2dFilterGrad(x, dy, out, s) {
       const covered =
         s.inChannels === 1 && s.filterHeight === 3 && s.filterWidth === 3 && s.outChannels % 4 === 0 &&
