@@ -1,10 +1,14 @@
 // Times one full training step (computeGradients + dispose) of the default DSDC-Net on one
 // process and prints a per-kernel profile. Run: npx tsx bench/profile-step.ts [flags]
 //   --backend wasm|cpu|auto   (default wasm)
-//   --kernels simd|js|none    our wasm kernels: SIMD module, JS loops, or none (stock kernels and
+//   --kernels auto|fma|simd|js|none
+//                             our wasm kernels: what --backend wasm picks (auto), the relaxed-SIMD
+//                             build (fma), the plain SIMD build, JS loops, or none (stock kernels and
 //                             our ops' composites; Conv2DBackpropFilter stays, stock wasm has none).
-//                             A list (none,js,simd) interleaves the sets step by step, so that a
+//                             A list (none,simd,fma) interleaves the sets step by step, so that a
 //                             busy machine slows them alike.
+// Each step's rate is also given in GFLOP/s (src/model/flops.ts) and as a fraction of this core's
+// wasm SIMD peak, measured first (bench/peak; --no-peak skips it).
 //   --batches 64,128  --steps 10  --warmup 3  --profile-top 25  --no-profile
 //   --kernel-table            instead: our wasm kernels against the stock ones they replace, per
 //                             DSDC-Net shape at batch 64, best of 20 interleaved runs
@@ -19,6 +23,9 @@ import { DEPTHWISE_FILTER_GRAD } from '../src/ops/depthwiseDilated.js';
 import { MATMUL, MATMUL_TRANSPOSE_A } from '../src/ops/pointwise.js';
 import { runKernel } from '../src/ops/kernelRegistry.js';
 import { stockKernels } from '../src/ops/wasm/stockKernels.js';
+import { DEFAULT_MODEL_SPEC } from '../src/model/index.js';
+import { trainingStepFlops } from '../src/model/flops.js';
+import { measurePeaks, peakByArithmetic } from './peak/measurePeak.js';
 
 function flag(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -58,6 +65,9 @@ async function main(): Promise<void> {
   const info = await initBackend(backendChoice);
   console.log(`backend ${info.backend}: ${info.device}; kernel sets ${kernelSets.join(', ')}; node ${process.version}`);
   if (process.argv.includes('--kernel-table')) return kernelTable();
+  const peaks = process.argv.includes('--no-peak') ? new Map<string, number>() : new Map([...peakByArithmetic(measurePeaks())].map(([a, r]) => [a, r.gflops]));
+  for (const [arithmetic, gflops] of peaks) console.log(`wasm SIMD peak of one core with ${arithmetic}: ${gflops.toFixed(1)} GFLOP/s`);
+  const ofPeak = (gflops: number) => [...peaks].map(([a, peak]) => `${((100 * gflops) / peak).toFixed(0)}% of the ${a} peak`).join(', ');
   const model = buildDsdcNet();
   const trainable = trainableVariables(model);
 
@@ -87,10 +97,11 @@ async function main(): Promise<void> {
     for (const set of kernelSets) {
       const t = times.get(set)!;
       const ms = median(t);
+      const gflops = trainingStepFlops(DEFAULT_MODEL_SPEC, batch).total / (ms * 1e6);
       console.log(
         `batch ${batch}, kernels ${set}: median ${ms.toFixed(1)} ms/step (min ${Math.min(...t).toFixed(1)}, max ${Math.max(...t).toFixed(1)}) ` +
           `= ${((batch * 1000) / ms).toFixed(1)} images/s (best step ${((batch * 1000) / Math.min(...t)).toFixed(1)}); ` +
-          `tensors ${tensorsBefore.get(set)} -> ${tf.memory().numTensors}`,
+          `${gflops.toFixed(1)} GFLOP/s${peaks.size > 0 ? ` (${ofPeak(gflops)})` : ''}; tensors ${tensorsBefore.get(set)} -> ${tf.memory().numTensors}`,
       );
     }
     if (profile) {
