@@ -89,9 +89,8 @@ void matmul(const float *a, const float *b, float *out, int M, int K, int N) {
 // stays in cache; rows of a and b stream through in blocks of ROW_BLOCK rows so that a block is
 // read from L1/L2, not memory, by each 2 × 16 output tile.
 #define ROW_BLOCK 64
-EXPORT(matmul_ta)
-void matmul_ta(const float *a, const float *b, float *out, int M, int K, int N) {
-  zero_floats(out, K * N);
+// out[K, N] += aᵀ · b.
+static void matmul_ta_accumulate(const float *a, const float *b, float *out, int M, int K, int N) {
   for (int m0 = 0; m0 < M; m0 += ROW_BLOCK) {
     int rows = M - m0 < ROW_BLOCK ? M - m0 : ROW_BLOCK;
     for (int k0 = 0; k0 < K; k0 += 2) {
@@ -115,6 +114,12 @@ void matmul_ta(const float *a, const float *b, float *out, int M, int K, int N) 
       }
     }
   }
+}
+
+EXPORT(matmul_ta)
+void matmul_ta(const float *a, const float *b, float *out, int M, int K, int N) {
+  zero_floats(out, K * N);
+  matmul_ta_accumulate(a, b, out, M, K, N);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -179,16 +184,24 @@ void bn_relu_forward(const float *x, const float *gamma, const float *beta, floa
 }
 
 // g = dy·[y > 0]; dβ = Σ g; dγ = σ⁻¹ Σ g (x − μ);
-// dx = γσ⁻¹/N (N g − dβ − x̂ dγ) = A g + B x + D per channel. scratch: 64·C bytes.
-EXPORT(bn_relu_backward)
-void bn_relu_backward(const float *dy, const float *x, const float *gamma, const float *output,
-                      const float *mean, const float *variance, float *dx, float *dgamma,
-                      float *dbeta, int rows, int C, float epsilon, void *scratch) {
+// dx = γσ⁻¹/N (N g − dβ − x̂ dγ) = A g + B x + D per channel.
+// First pass: the sums, dγ and dβ, and A, B, D per channel (coef_g, coef_x, coef_1, kept in
+// scratch). scratch: 64·C bytes.
+// Where the first pass leaves A, B and D: 3·C floats after its sums (no struct return: that
+// would take the shadow stack).
+static inline float *bn_backward_coefficients(void *scratch, int C) {
+  return (float *)((double *)scratch + 2 * C) + 2 * C;
+}
+
+static void bn_relu_backward_sums(const float *dy, const float *x, const float *gamma,
+                                                      const float *output, const float *mean,
+                                                      const float *variance, float *dgamma, float *dbeta,
+                                                      int rows, int C, float epsilon, void *scratch) {
   double *sg = (double *)scratch;
   double *sgx = sg + C;
   float *b1 = (float *)(sgx + C);
   float *b2 = b1 + C;
-  float *coef_g = b2 + C;
+  float *coef_g = bn_backward_coefficients(scratch, C);
   float *coef_x = coef_g + C;
   float *coef_1 = coef_x + C;
   for (int c = 0; c < C; c++) {
@@ -225,13 +238,55 @@ void bn_relu_backward(const float *dy, const float *x, const float *gamma, const
     coef_x[c] = -coef * d_gamma * inv_std;
     coef_1[c] = -coef * d_beta + coef * d_gamma * inv_std * mean[c];
   }
-  for (int r = 0; r < rows; r++) {
+}
+
+// Second pass over rows [r0, r1): dx (row r at dx + (r − r0)·C) = A g + B x + D.
+static void bn_relu_backward_rows(const float *dy, const float *x, const float *output, void *scratch,
+                                  float *dx, int r0, int r1, int C) {
+  const float *coef_g = bn_backward_coefficients(scratch, C);
+  const float *coef_x = coef_g + C;
+  const float *coef_1 = coef_x + C;
+  v128_t zero = wasm_f32x4_splat(0.0f);
+  for (int r = r0; r < r1; r++) {
     int base = r * C;
+    float *out = dx + (r - r0) * C;
     for (int c = 0; c < C; c += 4) {
       v128_t g = wasm_v128_and(LOAD(dy + base + c), wasm_f32x4_gt(LOAD(output + base + c), zero));
       v128_t v = ADD(MADD(MUL(LOAD(coef_g + c), g), LOAD(coef_x + c), LOAD(x + base + c)), LOAD(coef_1 + c));
-      STORE(dx + base + c, v);
+      STORE(out + c, v);
     }
+  }
+}
+
+// dx, dγ, dβ of batch norm + ReLU. scratch: 64·C bytes.
+EXPORT(bn_relu_backward)
+void bn_relu_backward(const float *dy, const float *x, const float *gamma, const float *output,
+                      const float *mean, const float *variance, float *dx, float *dgamma,
+                      float *dbeta, int rows, int C, float epsilon, void *scratch) {
+  bn_relu_backward_sums(dy, x, gamma, output, mean, variance, dgamma, dbeta, rows, C, epsilon, scratch);
+  bn_relu_backward_rows(dy, x, output, scratch, dx, 0, rows, C);
+}
+
+// Batch norm + ReLU's backward fused with that of the pointwise convolution before it
+// (x = a · w, a: [rows, Cin], w: [Cin, C]): da = dx · wᵀ and dw = aᵀ · dx, where dx is the batch
+// norm's input gradient above. dx is never written out: its second pass makes FUSED_ROW_BLOCK
+// rows at a time into scratch, and both products read that block while it is in cache (one pass
+// over memory instead of three: write dx, read it for da, read it for dw).
+// wt is wᵀ: [C, Cin]. Cin % 16 == 0, C % 16 == 0. scratch: 64·C + 4·FUSED_ROW_BLOCK·C bytes.
+#define FUSED_ROW_BLOCK 64
+EXPORT(bn_relu_pointwise_backward)
+void bn_relu_pointwise_backward(const float *dy, const float *x, const float *gamma, const float *output,
+                                const float *mean, const float *variance, const float *a, const float *wt,
+                                float *da, float *dw, float *dgamma, float *dbeta, int rows, int Cin,
+                                int C, float epsilon, void *scratch) {
+  bn_relu_backward_sums(dy, x, gamma, output, mean, variance, dgamma, dbeta, rows, C, epsilon, scratch);
+  float *block = (float *)((char *)scratch + 64 * C);
+  zero_floats(dw, Cin * C);
+  for (int r0 = 0; r0 < rows; r0 += FUSED_ROW_BLOCK) {
+    int r1 = rows - r0 < FUSED_ROW_BLOCK ? rows : r0 + FUSED_ROW_BLOCK;
+    bn_relu_backward_rows(dy, x, output, scratch, block, r0, r1, C);
+    matmul(block, wt, da + r0 * Cin, r1 - r0, C, Cin);
+    matmul_ta_accumulate(a + r0 * Cin, block, dw, r1 - r0, Cin, C);
   }
 }
 
@@ -317,9 +372,11 @@ void depthwise3x3_forward(const float *x, const float *filter, float *y, int B, 
         float *o = y_image + h * W * C + c;
         const float *p = scratch + h * row + c;
         for (int w = 0; w < W; w++) {
-          v128_t top = MADD(MADD(MUL(LOAD(p), f00), LOAD(p + tap_w), f01), LOAD(p + 2 * tap_w), f02);
-          v128_t mid = MADD(MADD(MUL(LOAD(p + tap_h), f10), LOAD(p + tap_h + tap_w), f11), LOAD(p + tap_h + 2 * tap_w), f12);
-          v128_t bot = MADD(MADD(MUL(LOAD(p + 2 * tap_h), f20), LOAD(p + 2 * tap_h + tap_w), f21), LOAD(p + 2 * tap_h + 2 * tap_w), f22);
+          // Separate products and a tree of adds in both builds: fused here, each row's sum is a
+          // chain of three dependent operations, and the relaxed build ran 10-20% slower.
+          v128_t top = ADD(ADD(MUL(LOAD(p), f00), MUL(LOAD(p + tap_w), f01)), MUL(LOAD(p + 2 * tap_w), f02));
+          v128_t mid = ADD(ADD(MUL(LOAD(p + tap_h), f10), MUL(LOAD(p + tap_h + tap_w), f11)), MUL(LOAD(p + tap_h + 2 * tap_w), f12));
+          v128_t bot = ADD(ADD(MUL(LOAD(p + 2 * tap_h), f20), MUL(LOAD(p + 2 * tap_h + tap_w), f21)), MUL(LOAD(p + 2 * tap_h + 2 * tap_w), f22));
           STORE(o, ADD(ADD(top, mid), bot));
           o += C;
           p += C;

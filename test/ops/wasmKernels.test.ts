@@ -96,7 +96,32 @@ function bnCase(shape: [number, number, number, number]): KernelCase {
   };
 }
 
+// Batch norm + ReLU right after a pointwise convolution: on wasm its backward and the
+// convolution's run as one kernel (DsdcBatchNormReluPointwiseBackward); the cpu backend has no
+// such kernel and runs the two ops' own gradients, the reference here.
+function bnAfterPointwiseCase(shape: [number, number, number, number], outChannels: number): KernelCase {
+  const [b, h, w, cin] = shape;
+  return {
+    name: `DsdcBatchNormReluPointwiseBackward x[${shape}] → ${outChannels}`,
+    run: () =>
+      tf.tidy(() => {
+        const x = t4(30, shape), kernel = t4(31, [1, 1, cin, outChannels], -0.5, 0.5);
+        const gamma = tf.tensor1d(seeded(32, outChannels, 0.5, 1.5)), beta = tf.tensor1d(seeded(33, outChannels, -0.3, 0.3));
+        const upstream = t4(34, [b, h, w, outChannels]);
+        const grads = tf.grads((xt: tf.Tensor, kt: tf.Tensor, gt: tf.Tensor, bt: tf.Tensor) => {
+          const q = batchNormReluTraining(pointwiseConv(xt as tf.Tensor4D, kt as tf.Tensor4D), gt as tf.Tensor1D, bt as tf.Tensor1D, 1e-3);
+          q.mean.dispose();
+          q.variance.dispose();
+          return tf.sum(tf.mul(q.output, upstream));
+        })([x, kernel, gamma, beta]);
+        return data(grads);
+      }),
+  };
+}
+
 const cases: KernelCase[] = [
+  bnAfterPointwiseCase([2, 5, 7, 16], 32),
+  bnAfterPointwiseCase([2, 4, 5, 12], 8),
   {
     name: 'DsdcDepthwiseConv2dDilatedBackpropFilter [2,7,6,8] d=2',
     run: () => tf.tidy(() => data([depthwiseFilterGradient(t4(13, [2, 7, 6, 8]), t4(14, [2, 7, 6, 8]), 3, 2)])),

@@ -22,12 +22,16 @@ interface KernelExports {
   matmul_ta(a: number, b: number, out: number, m: number, k: number, n: number): void;
   bn_relu_forward(x: number, gamma: number, beta: number, y: number, mean: number, variance: number, rows: number, c: number, epsilon: number, scratch: number): void;
   bn_relu_backward(dy: number, x: number, gamma: number, output: number, mean: number, variance: number, dx: number, dgamma: number, dbeta: number, rows: number, c: number, epsilon: number, scratch: number): void;
+  bn_relu_pointwise_backward(dy: number, x: number, gamma: number, output: number, mean: number, variance: number, a: number, wt: number, da: number, dw: number, dgamma: number, dbeta: number, rows: number, cin: number, c: number, epsilon: number, scratch: number): void;
   depthwise3x3_forward(x: number, filter: number, y: number, b: number, h: number, w: number, c: number, d: number, scratch: number): void;
   depthwise3x3_filter_grad(x: number, dy: number, out: number, b: number, h: number, w: number, c: number, d: number, scratch: number): void;
   conv3x3_single_channel_input_grad(dy: number, filter: number, dx: number, b: number, h: number, w: number, cout: number, scratch: number): void;
   maxpool2x2_grad(x: number, dy: number, dx: number, b: number, h: number, w: number, c: number, outH: number, outW: number): void;
   conv3x3_single_channel_filter_grad(x: number, dy: number, out: number, b: number, inH: number, inW: number, outH: number, outW: number, cout: number, padTop: number, padLeft: number, scratch: number): void;
 }
+
+/** Rows of dx the fused backward makes at a time (FUSED_ROW_BLOCK in dsdc_kernels.c). */
+const FUSED_ROW_BLOCK = 64;
 
 const compiled = new Map<SimdVariant, WebAssembly.Module>();
 
@@ -103,6 +107,12 @@ export function createSimdMath(backend: WasmBackendLike, variant: SimdVariant): 
     bnReluForward(x, gamma, beta, y, mean, variance, rows, channels, epsilon) {
       if (channels % 4 !== 0) return js.bnReluForward(x, gamma, beta, y, mean, variance, rows, channels, epsilon);
       scratch(64 * channels, (p) => k.bn_relu_forward(x, gamma, beta, y, mean, variance, rows, channels, epsilon, p));
+    },
+    coversBnReluPointwise: (inChannels, channels) => inChannels % 16 === 0 && channels % 16 === 0,
+    bnReluPointwiseBackward(dy, x, gamma, output, mean, variance, a, wT, da, dw, dgamma, dbeta, rows, inChannels, channels, epsilon) {
+      scratch((64 + 4 * FUSED_ROW_BLOCK) * channels, (p) =>
+        k.bn_relu_pointwise_backward(dy, x, gamma, output, mean, variance, a, wT, da, dw, dgamma, dbeta, rows, inChannels, channels, epsilon, p),
+      );
     },
     bnReluBackward(dy, x, gamma, output, mean, variance, dx, dgamma, dbeta, rows, channels, epsilon) {
       if (channels % 4 !== 0) return js.bnReluBackward(dy, x, gamma, output, mean, variance, dx, dgamma, dbeta, rows, channels, epsilon);
