@@ -1,22 +1,41 @@
 #!/usr/bin/env bash
-# Builds kernels/dsdc_kernels.wasm from kernels/dsdc_kernels.c with Debian's clang/lld
-# (apt-get install -y clang lld) and writes the sidecar dsdc_kernels.wasm.json with the sha256
-# of the source, which test/ops/kernelArtefact.test.ts compares with the current source.
-# Checks the two rules the C file states: no data segments, no use of the stack pointer.
+# Builds the two variants of kernels/dsdc_kernels.c with Debian's clang/lld 16
+# (apt-get install -y clang-16 lld-16; 16 is the first to emit relaxed SIMD's final opcodes):
+#   dsdc_kernels.wasm      plain wasm SIMD (simd128), which every Node 20 runs
+#   dsdc_kernels_fma.wasm  simd128 + relaxed-simd (every multiply-add one f32x4.relaxed_madd)
+# and writes a sidecar <name>.wasm.json for each with the sha256 of the source, which
+# test/ops/kernelArtefact.test.ts compares with the current source. Checks the two rules the C
+# file states on each binary: no data segments, no use of the stack pointer.
 set -euo pipefail
 cd "$(dirname "$0")"
-CLANG="${CLANG:-clang}"
+CLANG="${CLANG:-clang-16}"
+OBJDUMP="${OBJDUMP:-llvm-objdump-16}"
 SRC=dsdc_kernels.c
-OUT=dsdc_kernels.wasm
-"$CLANG" --target=wasm32 -O3 -msimd128 -ffreestanding -fno-builtin -nostdlib \
-  -Wall -Wextra -Werror \
-  -Wl,--no-entry,--import-memory,--strip-all \
-  -o "$OUT" "$SRC"
-DUMP="$(llvm-objdump -d -h "$OUT" 2>/dev/null || llvm-objdump-14 -d -h "$OUT")"
-if grep -qE '^\s+[0-9]+\s+DATA\b' <<<"$DUMP"; then echo "build.sh: $OUT has a data segment" >&2; exit 1; fi
-if grep -qE 'global\.(get|set)' <<<"$DUMP"; then echo "build.sh: $OUT uses a global (shadow stack)" >&2; exit 1; fi
 SHA="$(sha256sum "$SRC" | cut -d' ' -f1)"
-WASM_SHA="$(sha256sum "$OUT" | cut -d' ' -f1)"
-printf '{\n  "source": "%s",\n  "sourceSha256": "%s",\n  "wasmSha256": "%s",\n  "compiler": "%s"\n}\n' \
-  "$SRC" "$SHA" "$WASM_SHA" "$("$CLANG" --version | head -1)" > "$OUT.json"
-echo "built $OUT ($(stat -c %s "$OUT") bytes)"
+
+build() {
+  local out="$1"
+  shift
+  "$CLANG" --target=wasm32 -O3 -msimd128 "$@" -ffreestanding -fno-builtin -nostdlib \
+    -Wall -Wextra -Werror \
+    -Wl,--no-entry,--import-memory,--strip-all \
+    -o "$out" "$SRC"
+  local dump
+  dump="$("$OBJDUMP" -d -h "$out")"
+  if grep -qE '^\s+[0-9]+\s+DATA\b' <<<"$dump"; then echo "build.sh: $out has a data segment" >&2; exit 1; fi
+  if grep -qE 'global\.(get|set)' <<<"$dump"; then echo "build.sh: $out uses a global (shadow stack)" >&2; exit 1; fi
+  local wasm_sha
+  wasm_sha="$(sha256sum "$out" | cut -d' ' -f1)"
+  printf '{\n  "source": "%s",\n  "sourceSha256": "%s",\n  "wasmSha256": "%s",\n  "flags": "%s",\n  "compiler": "%s"\n}\n' \
+    "$SRC" "$SHA" "$wasm_sha" "$(echo -msimd128 "$@")" "$("$CLANG" --version | head -1)" > "$out.json"
+  echo "built $out ($(stat -c %s "$out") bytes)"
+}
+
+build dsdc_kernels.wasm
+build dsdc_kernels_fma.wasm -mrelaxed-simd -DDSDC_RELAXED_SIMD
+# The relaxed build must really use relaxed_madd (opcode 0xfd 0x105): a compiler that lowers it
+# to a multiply and an add would make the variant pointless.
+if ! grep -qE 'fd 85 02' <<<"$("$OBJDUMP" -d dsdc_kernels_fma.wasm)"; then
+  echo "build.sh: dsdc_kernels_fma.wasm has no f32x4.relaxed_madd" >&2
+  exit 1
+fi

@@ -9,7 +9,10 @@
 //     module is not the backend's and points into memory the backend owns;
 //   - scratch memory comes from the caller, allocated with the backend's malloc.
 // Every kernel needs channel counts that are multiples of 4 (tails are left to the JS path).
-// Plain wasm SIMD (simd128) only: relaxed SIMD (FMA) is behind a flag in Node 20.
+// Two builds of this one file: plain wasm SIMD (simd128), which every Node 20 runs, and
+// DSDC_RELAXED_SIMD (simd128 + relaxed-simd), where every multiply-add is one
+// f32x4.relaxed_madd (a fused multiply-add on CPUs with FMA; Node 20 runs it behind
+// --experimental-wasm-relaxed-simd). Both compute the same sums in the same order.
 #include <wasm_simd128.h>
 
 #define EXPORT(name) __attribute__((export_name(#name)))
@@ -19,6 +22,12 @@
 #define LOAD(p) wasm_v128_load(p)
 #define STORE(p, v) wasm_v128_store((p), (v))
 #define SPLAT(p) wasm_v128_load32_splat(p)
+// acc + a·b
+#ifdef DSDC_RELAXED_SIMD
+#define MADD(acc, a, b) __builtin_wasm_relaxed_madd_f32x4((a), (b), (acc))
+#else
+#define MADD(acc, a, b) ADD((acc), MUL((a), (b)))
+#endif
 
 static inline void zero_floats(float *p, int count) {
   v128_t zero = wasm_f32x4_splat(0.0f);
@@ -43,9 +52,9 @@ static inline void matmul_row_pair(const float *a0, const float *a1, const float
   for (int k = 0; k < K; k++) {
     v128_t b0 = LOAD(b), b1 = LOAD(b + 4), b2 = LOAD(b + 8), b3 = LOAD(b + 12);
     v128_t x = SPLAT(a0 + k);
-    c00 = ADD(c00, MUL(x, b0)); c01 = ADD(c01, MUL(x, b1)); c02 = ADD(c02, MUL(x, b2)); c03 = ADD(c03, MUL(x, b3));
+    c00 = MADD(c00, x, b0); c01 = MADD(c01, x, b1); c02 = MADD(c02, x, b2); c03 = MADD(c03, x, b3);
     x = SPLAT(a1 + k);
-    c10 = ADD(c10, MUL(x, b0)); c11 = ADD(c11, MUL(x, b1)); c12 = ADD(c12, MUL(x, b2)); c13 = ADD(c13, MUL(x, b3));
+    c10 = MADD(c10, x, b0); c11 = MADD(c11, x, b1); c12 = MADD(c12, x, b2); c13 = MADD(c13, x, b3);
     b += N;
   }
   STORE(o, c00); STORE(o + 4, c01); STORE(o + 8, c02); STORE(o + 12, c03);
@@ -56,8 +65,8 @@ static inline void matmul_row(const float *a0, const float *b, float *o, int K, 
   v128_t c00 = wasm_f32x4_splat(0.0f), c01 = c00, c02 = c00, c03 = c00;
   for (int k = 0; k < K; k++) {
     v128_t x = SPLAT(a0 + k);
-    c00 = ADD(c00, MUL(x, LOAD(b))); c01 = ADD(c01, MUL(x, LOAD(b + 4)));
-    c02 = ADD(c02, MUL(x, LOAD(b + 8))); c03 = ADD(c03, MUL(x, LOAD(b + 12)));
+    c00 = MADD(c00, x, LOAD(b)); c01 = MADD(c01, x, LOAD(b + 4));
+    c02 = MADD(c02, x, LOAD(b + 8)); c03 = MADD(c03, x, LOAD(b + 12));
     b += N;
   }
   STORE(o, c00); STORE(o + 4, c01); STORE(o + 8, c02); STORE(o + 12, c03);
@@ -80,9 +89,8 @@ void matmul(const float *a, const float *b, float *out, int M, int K, int N) {
 // stays in cache; rows of a and b stream through in blocks of ROW_BLOCK rows so that a block is
 // read from L1/L2, not memory, by each 2 × 16 output tile.
 #define ROW_BLOCK 64
-EXPORT(matmul_ta)
-void matmul_ta(const float *a, const float *b, float *out, int M, int K, int N) {
-  zero_floats(out, K * N);
+// out[K, N] += aᵀ · b.
+static void matmul_ta_accumulate(const float *a, const float *b, float *out, int M, int K, int N) {
   for (int m0 = 0; m0 < M; m0 += ROW_BLOCK) {
     int rows = M - m0 < ROW_BLOCK ? M - m0 : ROW_BLOCK;
     for (int k0 = 0; k0 < K; k0 += 2) {
@@ -95,9 +103,9 @@ void matmul_ta(const float *a, const float *b, float *out, int M, int K, int N) 
         for (int r = 0; r < rows; r++) {
           v128_t b0 = LOAD(bp), b1 = LOAD(bp + 4), b2 = LOAD(bp + 8), b3 = LOAD(bp + 12);
           v128_t x = SPLAT(ap);
-          c00 = ADD(c00, MUL(x, b0)); c01 = ADD(c01, MUL(x, b1)); c02 = ADD(c02, MUL(x, b2)); c03 = ADD(c03, MUL(x, b3));
+          c00 = MADD(c00, x, b0); c01 = MADD(c01, x, b1); c02 = MADD(c02, x, b2); c03 = MADD(c03, x, b3);
           x = SPLAT(ap + 1);
-          c10 = ADD(c10, MUL(x, b0)); c11 = ADD(c11, MUL(x, b1)); c12 = ADD(c12, MUL(x, b2)); c13 = ADD(c13, MUL(x, b3));
+          c10 = MADD(c10, x, b0); c11 = MADD(c11, x, b1); c12 = MADD(c12, x, b2); c13 = MADD(c13, x, b3);
           ap += K;
           bp += N;
         }
@@ -106,6 +114,12 @@ void matmul_ta(const float *a, const float *b, float *out, int M, int K, int N) 
       }
     }
   }
+}
+
+EXPORT(matmul_ta)
+void matmul_ta(const float *a, const float *b, float *out, int M, int K, int N) {
+  zero_floats(out, K * N);
+  matmul_ta_accumulate(a, b, out, M, K, N);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -139,7 +153,7 @@ void bn_relu_forward(const float *x, const float *gamma, const float *beta, floa
       for (int c = 0; c < C; c += 4) {
         v128_t v = SUB(LOAD(row + c), LOAD(shift_by + c));
         STORE(b1 + c, ADD(LOAD(b1 + c), v));
-        STORE(b2 + c, ADD(LOAD(b2 + c), MUL(v, v)));
+        STORE(b2 + c, MADD(LOAD(b2 + c), v, v));
       }
     }
     for (int c = 0; c < C; c++) {
@@ -170,16 +184,24 @@ void bn_relu_forward(const float *x, const float *gamma, const float *beta, floa
 }
 
 // g = dy·[y > 0]; dβ = Σ g; dγ = σ⁻¹ Σ g (x − μ);
-// dx = γσ⁻¹/N (N g − dβ − x̂ dγ) = A g + B x + D per channel. scratch: 64·C bytes.
-EXPORT(bn_relu_backward)
-void bn_relu_backward(const float *dy, const float *x, const float *gamma, const float *output,
-                      const float *mean, const float *variance, float *dx, float *dgamma,
-                      float *dbeta, int rows, int C, float epsilon, void *scratch) {
+// dx = γσ⁻¹/N (N g − dβ − x̂ dγ) = A g + B x + D per channel.
+// First pass: the sums, dγ and dβ, and A, B, D per channel (coef_g, coef_x, coef_1, kept in
+// scratch). scratch: 64·C bytes.
+// Where the first pass leaves A, B and D: 3·C floats after its sums (no struct return: that
+// would take the shadow stack).
+static inline float *bn_backward_coefficients(void *scratch, int C) {
+  return (float *)((double *)scratch + 2 * C) + 2 * C;
+}
+
+static void bn_relu_backward_sums(const float *dy, const float *x, const float *gamma,
+                                                      const float *output, const float *mean,
+                                                      const float *variance, float *dgamma, float *dbeta,
+                                                      int rows, int C, float epsilon, void *scratch) {
   double *sg = (double *)scratch;
   double *sgx = sg + C;
   float *b1 = (float *)(sgx + C);
   float *b2 = b1 + C;
-  float *coef_g = b2 + C;
+  float *coef_g = bn_backward_coefficients(scratch, C);
   float *coef_x = coef_g + C;
   float *coef_1 = coef_x + C;
   for (int c = 0; c < C; c++) {
@@ -197,7 +219,7 @@ void bn_relu_backward(const float *dy, const float *x, const float *gamma, const
         v128_t g = wasm_v128_and(LOAD(dy + base + c), wasm_f32x4_gt(LOAD(output + base + c), zero));
         v128_t centred = SUB(LOAD(x + base + c), LOAD(mean + c));
         STORE(b1 + c, ADD(LOAD(b1 + c), g));
-        STORE(b2 + c, ADD(LOAD(b2 + c), MUL(g, centred)));
+        STORE(b2 + c, MADD(LOAD(b2 + c), g, centred));
       }
     }
     for (int c = 0; c < C; c++) {
@@ -216,13 +238,55 @@ void bn_relu_backward(const float *dy, const float *x, const float *gamma, const
     coef_x[c] = -coef * d_gamma * inv_std;
     coef_1[c] = -coef * d_beta + coef * d_gamma * inv_std * mean[c];
   }
-  for (int r = 0; r < rows; r++) {
+}
+
+// Second pass over rows [r0, r1): dx (row r at dx + (r − r0)·C) = A g + B x + D.
+static void bn_relu_backward_rows(const float *dy, const float *x, const float *output, void *scratch,
+                                  float *dx, int r0, int r1, int C) {
+  const float *coef_g = bn_backward_coefficients(scratch, C);
+  const float *coef_x = coef_g + C;
+  const float *coef_1 = coef_x + C;
+  v128_t zero = wasm_f32x4_splat(0.0f);
+  for (int r = r0; r < r1; r++) {
     int base = r * C;
+    float *out = dx + (r - r0) * C;
     for (int c = 0; c < C; c += 4) {
       v128_t g = wasm_v128_and(LOAD(dy + base + c), wasm_f32x4_gt(LOAD(output + base + c), zero));
-      v128_t v = ADD(ADD(MUL(LOAD(coef_g + c), g), MUL(LOAD(coef_x + c), LOAD(x + base + c))), LOAD(coef_1 + c));
-      STORE(dx + base + c, v);
+      v128_t v = ADD(MADD(MUL(LOAD(coef_g + c), g), LOAD(coef_x + c), LOAD(x + base + c)), LOAD(coef_1 + c));
+      STORE(out + c, v);
     }
+  }
+}
+
+// dx, dγ, dβ of batch norm + ReLU. scratch: 64·C bytes.
+EXPORT(bn_relu_backward)
+void bn_relu_backward(const float *dy, const float *x, const float *gamma, const float *output,
+                      const float *mean, const float *variance, float *dx, float *dgamma,
+                      float *dbeta, int rows, int C, float epsilon, void *scratch) {
+  bn_relu_backward_sums(dy, x, gamma, output, mean, variance, dgamma, dbeta, rows, C, epsilon, scratch);
+  bn_relu_backward_rows(dy, x, output, scratch, dx, 0, rows, C);
+}
+
+// Batch norm + ReLU's backward fused with that of the pointwise convolution before it
+// (x = a · w, a: [rows, Cin], w: [Cin, C]): da = dx · wᵀ and dw = aᵀ · dx, where dx is the batch
+// norm's input gradient above. dx is never written out: its second pass makes FUSED_ROW_BLOCK
+// rows at a time into scratch, and both products read that block while it is in cache (one pass
+// over memory instead of three: write dx, read it for da, read it for dw).
+// wt is wᵀ: [C, Cin]. Cin % 16 == 0, C % 16 == 0. scratch: 64·C + 4·FUSED_ROW_BLOCK·C bytes.
+#define FUSED_ROW_BLOCK 64
+EXPORT(bn_relu_pointwise_backward)
+void bn_relu_pointwise_backward(const float *dy, const float *x, const float *gamma, const float *output,
+                                const float *mean, const float *variance, const float *a, const float *wt,
+                                float *da, float *dw, float *dgamma, float *dbeta, int rows, int Cin,
+                                int C, float epsilon, void *scratch) {
+  bn_relu_backward_sums(dy, x, gamma, output, mean, variance, dgamma, dbeta, rows, C, epsilon, scratch);
+  float *block = (float *)((char *)scratch + 64 * C);
+  zero_floats(dw, Cin * C);
+  for (int r0 = 0; r0 < rows; r0 += FUSED_ROW_BLOCK) {
+    int r1 = rows - r0 < FUSED_ROW_BLOCK ? rows : r0 + FUSED_ROW_BLOCK;
+    bn_relu_backward_rows(dy, x, output, scratch, block, r0, r1, C);
+    matmul(block, wt, da + r0 * Cin, r1 - r0, C, Cin);
+    matmul_ta_accumulate(a + r0 * Cin, block, dw, r1 - r0, Cin, C);
   }
 }
 
@@ -264,15 +328,15 @@ void depthwise3x3_filter_grad(const float *x, const float *dy, float *out, int B
         const float *p = scratch + h * row + c;
         for (int w = 0; w < W; w++) {
           v128_t g = LOAD(g_row);
-          a00 = ADD(a00, MUL(LOAD(p), g));
-          a01 = ADD(a01, MUL(LOAD(p + tap_w), g));
-          a02 = ADD(a02, MUL(LOAD(p + 2 * tap_w), g));
-          a10 = ADD(a10, MUL(LOAD(p + tap_h), g));
-          a11 = ADD(a11, MUL(LOAD(p + tap_h + tap_w), g));
-          a12 = ADD(a12, MUL(LOAD(p + tap_h + 2 * tap_w), g));
-          a20 = ADD(a20, MUL(LOAD(p + 2 * tap_h), g));
-          a21 = ADD(a21, MUL(LOAD(p + 2 * tap_h + tap_w), g));
-          a22 = ADD(a22, MUL(LOAD(p + 2 * tap_h + 2 * tap_w), g));
+          a00 = MADD(a00, LOAD(p), g);
+          a01 = MADD(a01, LOAD(p + tap_w), g);
+          a02 = MADD(a02, LOAD(p + 2 * tap_w), g);
+          a10 = MADD(a10, LOAD(p + tap_h), g);
+          a11 = MADD(a11, LOAD(p + tap_h + tap_w), g);
+          a12 = MADD(a12, LOAD(p + tap_h + 2 * tap_w), g);
+          a20 = MADD(a20, LOAD(p + 2 * tap_h), g);
+          a21 = MADD(a21, LOAD(p + 2 * tap_h + tap_w), g);
+          a22 = MADD(a22, LOAD(p + 2 * tap_h + 2 * tap_w), g);
           g_row += C;
           p += C;
         }
@@ -308,6 +372,8 @@ void depthwise3x3_forward(const float *x, const float *filter, float *y, int B, 
         float *o = y_image + h * W * C + c;
         const float *p = scratch + h * row + c;
         for (int w = 0; w < W; w++) {
+          // Separate products and a tree of adds in both builds: fused here, each row's sum is a
+          // chain of three dependent operations, and the relaxed build ran 10-20% slower.
           v128_t top = ADD(ADD(MUL(LOAD(p), f00), MUL(LOAD(p + tap_w), f01)), MUL(LOAD(p + 2 * tap_w), f02));
           v128_t mid = ADD(ADD(MUL(LOAD(p + tap_h), f10), MUL(LOAD(p + tap_h + tap_w), f11)), MUL(LOAD(p + tap_h + 2 * tap_w), f12));
           v128_t bot = ADD(ADD(MUL(LOAD(p + 2 * tap_h), f20), MUL(LOAD(p + 2 * tap_h + tap_w), f21)), MUL(LOAD(p + 2 * tap_h + 2 * tap_w), f22));
@@ -350,15 +416,15 @@ void conv3x3_single_channel_filter_grad(const float *x, const float *dy, float *
         const float *p = scratch + h * pw;
         for (int w = 0; w < outW; w++) {
           v128_t g = LOAD(g_row);
-          a00 = ADD(a00, MUL(SPLAT(p), g));
-          a01 = ADD(a01, MUL(SPLAT(p + 1), g));
-          a02 = ADD(a02, MUL(SPLAT(p + 2), g));
-          a10 = ADD(a10, MUL(SPLAT(p + pw), g));
-          a11 = ADD(a11, MUL(SPLAT(p + pw + 1), g));
-          a12 = ADD(a12, MUL(SPLAT(p + pw + 2), g));
-          a20 = ADD(a20, MUL(SPLAT(p + 2 * pw), g));
-          a21 = ADD(a21, MUL(SPLAT(p + 2 * pw + 1), g));
-          a22 = ADD(a22, MUL(SPLAT(p + 2 * pw + 2), g));
+          a00 = MADD(a00, SPLAT(p), g);
+          a01 = MADD(a01, SPLAT(p + 1), g);
+          a02 = MADD(a02, SPLAT(p + 2), g);
+          a10 = MADD(a10, SPLAT(p + pw), g);
+          a11 = MADD(a11, SPLAT(p + pw + 1), g);
+          a12 = MADD(a12, SPLAT(p + pw + 2), g);
+          a20 = MADD(a20, SPLAT(p + 2 * pw), g);
+          a21 = MADD(a21, SPLAT(p + 2 * pw + 1), g);
+          a22 = MADD(a22, SPLAT(p + 2 * pw + 2), g);
           g_row += Cout;
           p += 1;
         }
@@ -438,10 +504,10 @@ void conv3x3_single_channel_input_grad(const float *dy, const float *filter, flo
             const float *f = filter + (i * 3 + j) * Cout;
             for (int c = 0; c < Cout; c += 4) {
               v128_t wv = LOAD(f + c);
-              a0 = ADD(a0, MUL(LOAD(p + c), wv));
-              a1 = ADD(a1, MUL(LOAD(p + Cout + c), wv));
-              a2 = ADD(a2, MUL(LOAD(p + 2 * Cout + c), wv));
-              a3 = ADD(a3, MUL(LOAD(p + 3 * Cout + c), wv));
+              a0 = MADD(a0, LOAD(p + c), wv);
+              a1 = MADD(a1, LOAD(p + Cout + c), wv);
+              a2 = MADD(a2, LOAD(p + 2 * Cout + c), wv);
+              a3 = MADD(a3, LOAD(p + 3 * Cout + c), wv);
             }
           }
         }
@@ -453,7 +519,7 @@ void conv3x3_single_channel_input_grad(const float *dy, const float *filter, flo
           for (int j = 0; j < 3; j++) {
             const float *p = scratch + ((h + 2 - i) * pw + (w + 2 - j)) * Cout;
             const float *f = filter + (i * 3 + j) * Cout;
-            for (int c = 0; c < Cout; c += 4) a0 = ADD(a0, MUL(LOAD(p + c), LOAD(f + c)));
+            for (int c = 0; c < Cout; c += 4) a0 = MADD(a0, LOAD(p + c), LOAD(f + c));
           }
         }
         dx_image[h * W + w] = wasm_f32x4_extract_lane(a0, 0) + wasm_f32x4_extract_lane(a0, 1) +

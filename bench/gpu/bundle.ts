@@ -5,7 +5,7 @@
 //   APP/package.json                     marks APP as the package root (dataset cache in APP/data)
 //   APP/bin/dsdc-dist.js                 what `train` spawns for its workers; imports the bundle
 //   APP/dist/cli.mjs, chunk-*.mjs        the bundle; tfjs-backend-wasm's .wasm files beside it
-//   APP/kernels/dsdc_kernels.wasm        our wasm kernels, found from src/ops/wasm as in the repo
+//   APP/kernels/dsdc_kernels{,_fma}.wasm our wasm kernels (both builds), found from src/ops/wasm as in the repo
 //   APP/src/**/{html,css,js,wgsl,...}    the files src/ modules read at run time (dashboard, …)
 //   APP/node_modules/webgpu/             the Dawn binding as published, dawn.node in dist/linux-x64
 //   APP/node_modules/@tensorflow/tfjs-backend-{wasm,webgpu}/

@@ -15,7 +15,7 @@
 //   cpu:             @tensorflow/tfjs-backend-cpu (plain JS; slow, for reference and tests).
 import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
-import { registerWasmKernels, activeKernelMath } from '../ops/wasm/registerWasmKernels.js';
+import { activeKernelMath, enableRelaxedSimd, kernelMathFromEnv, registerWasmKernels } from '../ops/wasm/registerWasmKernels.js';
 import { BackendUnavailableError } from './errors.js';
 import { type BackendOptions, currentBackendOptions } from './options.js';
 import { type AdapterDescription, initWebGpu } from './webgpu.js';
@@ -179,7 +179,11 @@ async function initTensorflow(): Promise<BackendInfo> {
 }
 
 async function initWasm(): Promise<BackendInfo> {
+  kernelMathFromEnv(); // a bad DSDC_WASM_KERNELS stops here, before any work
   const wasm = (await importOptional('wasm')) as { getThreadsCount?: () => number };
+  // Before any module compiles: the fused multiply-add build of our kernels needs relaxed SIMD,
+  // behind a V8 flag in Node 20 (every process that runs the wasm backend passes here).
+  enableRelaxedSimd();
   registerWasmKernels();
   await activate('wasm');
   const threads = wasm.getThreadsCount?.() ?? 1;

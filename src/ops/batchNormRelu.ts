@@ -1,14 +1,19 @@
 // Training-mode batch normalisation over N·H·W followed by ReLU, as one op with a hand-written
 // gradient (two passes over the data each way instead of tfjs's chain of moments, broadcasts
 // and transposes). Backends may register the two named kernels; the composite below is the
-// reference and the fallback.
+// reference and the fallback. When x comes straight from a pointwiseConv and the backend has
+// BN_RELU_POINTWISE_BACKWARD, the op takes the convolution's input and kernel as its own inputs
+// and computes both backward passes in that one kernel (the convolution's own tape entry then
+// leads nowhere and is skipped): batch norm's input gradient is never written out.
 //   forward:  x̂ = (x − μ)·σ⁻¹,  y = max(0, γ·x̂ + β)      (σ² biased, as in Keras)
 //   backward: g = dy·[y > 0],  dβ = Σg,  dγ = Σg·x̂,  dx = γσ⁻¹/N · (N·g − dβ − x̂·dγ)
 import * as tf from '@tensorflow/tfjs';
 import { hasKernel, runKernel } from './kernelRegistry.js';
+import { type PointwiseOrigin, pointwiseOrigin } from './pointwise.js';
 
 export const BN_RELU_FORWARD = 'DsdcBatchNormReluForward';
 export const BN_RELU_BACKWARD = 'DsdcBatchNormReluBackward';
+export const BN_RELU_POINTWISE_BACKWARD = 'DsdcBatchNormReluPointwiseBackward';
 
 export interface BatchNormReluResult {
   output: tf.Tensor4D;
@@ -23,6 +28,8 @@ export function batchNormReluTraining(
   beta: tf.Tensor1D,
   epsilon: number,
 ): BatchNormReluResult {
+  const origin = pointwiseOrigin(x);
+  if (origin !== undefined && hasKernel(BN_RELU_POINTWISE_BACKWARD)) return batchNormReluAfterPointwise(x, origin, gamma, beta, epsilon);
   let statistics: [tf.Tensor1D, tf.Tensor1D] | undefined;
   const op = tf.customGrad((xIn, gammaIn, betaIn, save) => {
     const [output, mean, variance] = batchNormReluForward(xIn as tf.Tensor4D, gammaIn as tf.Tensor1D, betaIn as tf.Tensor1D, epsilon);
@@ -35,6 +42,30 @@ export function batchNormReluTraining(
     return { value: output, gradFunc };
   });
   const output = op(x, gamma, beta) as tf.Tensor4D;
+  const [mean, variance] = statistics!;
+  return { output, mean, variance };
+}
+
+/** The forward pass as above; the gradient goes to the pointwise convolution's input and kernel too, in one kernel. */
+function batchNormReluAfterPointwise(x: tf.Tensor4D, origin: PointwiseOrigin, gamma: tf.Tensor1D, beta: tf.Tensor1D, epsilon: number): BatchNormReluResult {
+  const [batch, height, width, channels] = x.shape;
+  const inChannels = origin.input.shape[3];
+  const rows = batch * height * width;
+  let statistics: [tf.Tensor1D, tf.Tensor1D] | undefined;
+  const op = tf.customGrad((inputIn, kernelIn, gammaIn, betaIn, save) => {
+    const [output, mean, variance] = batchNormReluForward(x, gammaIn as tf.Tensor1D, betaIn as tf.Tensor1D, epsilon);
+    statistics = [tf.keep(mean.clone()), tf.keep(variance.clone())];
+    (save as tf.GradSaveFunc)([x, inputIn, kernelIn, gammaIn, output, mean, variance] as tf.Tensor[]);
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [sx, sInput, sKernel, sGamma, sOut, sMean, sVar] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor1D, tf.Tensor4D, tf.Tensor1D, tf.Tensor1D];
+      const a = tf.reshape(sInput, [rows, inChannels]);
+      const wT = tf.transpose(tf.reshape(sKernel, [inChannels, channels]));
+      const [da, dw, dGamma, dBeta] = runKernel<tf.Tensor>(BN_RELU_POINTWISE_BACKWARD, { dy, x: sx, gamma: sGamma, output: sOut, mean: sMean, variance: sVar, a, wT }, { epsilon }) as unknown as tf.Tensor[];
+      return [tf.reshape(da, [batch, height, width, inChannels]), tf.reshape(dw, [1, 1, inChannels, channels]), dGamma, dBeta];
+    };
+    return { value: output, gradFunc };
+  });
+  const output = op(origin.input, origin.kernel, gamma, beta) as tf.Tensor4D;
   const [mean, variance] = statistics!;
   return { output, mean, variance };
 }

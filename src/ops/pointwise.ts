@@ -8,6 +8,19 @@ import { hasKernel, runKernel } from './kernelRegistry.js';
 export const MATMUL_TRANSPOSE_A = 'DsdcMatMulTransposeA';
 export const MATMUL = 'DsdcMatMul';
 
+/** What a pointwiseConv output was computed from, so that the op after it may fuse backward passes with it. */
+export interface PointwiseOrigin {
+  input: tf.Tensor4D;
+  kernel: tf.Tensor4D;
+}
+
+const origins = new WeakMap<tf.Tensor, PointwiseOrigin>();
+
+/** The input and kernel of the pointwiseConv that made `output`; undefined for any other tensor. */
+export function pointwiseOrigin(output: tf.Tensor): PointwiseOrigin | undefined {
+  return origins.get(output);
+}
+
 export function pointwiseConv(x: tf.Tensor4D, kernel: tf.Tensor4D): tf.Tensor4D {
   const [batch, height, width, inChannels] = x.shape;
   const outChannels = kernel.shape[3];
@@ -25,7 +38,9 @@ export function pointwiseConv(x: tf.Tensor4D, kernel: tf.Tensor4D): tf.Tensor4D 
     };
     return { value, gradFunc };
   });
-  return op(x, kernel) as tf.Tensor4D;
+  const output = op(x, kernel) as tf.Tensor4D;
+  origins.set(output, { input: x, kernel });
+  return output;
 }
 
 /** a · b for a: [M, K], b: [K, N] → [M, N]. */

@@ -22,7 +22,7 @@ describe('initBackend', () => {
     const info = await initBackend('wasm');
     expect(info.backend).toBe('wasm');
     expect(tf.getBackend()).toBe('wasm');
-    expect(info.device).toContain('dsdc kernels: simd');
+    expect(info.device).toContain('dsdc kernels: fma');
   });
 
   it('cpu selects the plain JavaScript backend', async () => {

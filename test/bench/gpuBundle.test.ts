@@ -62,13 +62,14 @@ describe('the GPU benchmark bundle', () => {
     expect(existsSync(join(app, 'node_modules', 'webgpu', 'dist', `${process.platform}-${process.arch}`, 'dawn.node'))).toBe(true);
     expect(existsSync(join(app, 'dist', 'tfjs-backend-wasm-simd.wasm'))).toBe(true);
     expect(existsSync(join(app, 'kernels', 'dsdc_kernels.wasm'))).toBe(true);
+    expect(existsSync(join(app, 'kernels', 'dsdc_kernels_fma.wasm'))).toBe(true);
   });
 
-  it('trains with train --workers 1 on wasm, with our SIMD kernels', async () => {
+  it('trains with train --workers 1 on wasm, with our SIMD kernels (the relaxed-SIMD build)', async () => {
     const run = await runBundle(app, ['train', '--workers', '1', '--backend', 'wasm', ...SMALL_RUN, '--run-dir', join(app, '..', 'run-wasm')]);
     expect(run.code, run.stderr.slice(-2000)).toBe(0);
     expect(run.summary?.steps).toBe(2);
-    expect(run.stderr).toMatch(/worker local-0 joined from \S+ \(wasm, cpu \(wasm, 1 thread, dsdc kernels: simd\)/);
+    expect(run.stderr).toMatch(/worker local-0 joined from \S+ \(wasm, cpu \(wasm, 1 thread, dsdc kernels: fma\)/);
   }, RUN_TIMEOUT_MS);
 
   const probe = probeWebGpuAdapter();

@@ -1,12 +1,12 @@
-// Every kernel src/ops/wasm registers for the wasm backend, with both of its implementations
-// (the SIMD module and the JS loops), against the cpu backend's result for the same op (our
+// Every kernel src/ops/wasm registers for the wasm backend, with each of its implementations
+// (the relaxed-SIMD build with fused multiply-adds, the plain SIMD build, the JS loops), against the cpu backend's result for the same op (our
 // composite for the Dsdc* kernels, tfjs's kernel for the stock ones) and against direct loops.
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchNormReluTraining } from '../../src/ops/batchNormRelu.js';
 import { depthwiseFilterGradient } from '../../src/ops/depthwiseDilated.js';
 import { matMulTransposeA, pointwiseConv } from '../../src/ops/pointwise.js';
-import { WASM_KERNEL_NAMES, activeKernelMath, useKernelMath } from '../../src/ops/wasm/registerWasmKernels.js';
+import { WASM_KERNEL_NAMES, activeKernelMath, relaxedSimdSupported, useKernelMath } from '../../src/ops/wasm/registerWasmKernels.js';
 import { conv2dFilterGradRef, conv2dInputGradRef, depthwiseDilatedRef, maxPool2x2GradRef, pointwiseRef } from './reference.js';
 import { relativeError, seeded, useBackend } from './helpers.js';
 
@@ -96,7 +96,32 @@ function bnCase(shape: [number, number, number, number]): KernelCase {
   };
 }
 
+// Batch norm + ReLU right after a pointwise convolution: on wasm its backward and the
+// convolution's run as one kernel (DsdcBatchNormReluPointwiseBackward); the cpu backend has no
+// such kernel and runs the two ops' own gradients, the reference here.
+function bnAfterPointwiseCase(shape: [number, number, number, number], outChannels: number): KernelCase {
+  const [b, h, w, cin] = shape;
+  return {
+    name: `DsdcBatchNormReluPointwiseBackward x[${shape}] → ${outChannels}`,
+    run: () =>
+      tf.tidy(() => {
+        const x = t4(30, shape), kernel = t4(31, [1, 1, cin, outChannels], -0.5, 0.5);
+        const gamma = tf.tensor1d(seeded(32, outChannels, 0.5, 1.5)), beta = tf.tensor1d(seeded(33, outChannels, -0.3, 0.3));
+        const upstream = t4(34, [b, h, w, outChannels]);
+        const grads = tf.grads((xt: tf.Tensor, kt: tf.Tensor, gt: tf.Tensor, bt: tf.Tensor) => {
+          const q = batchNormReluTraining(pointwiseConv(xt as tf.Tensor4D, kt as tf.Tensor4D), gt as tf.Tensor1D, bt as tf.Tensor1D, 1e-3);
+          q.mean.dispose();
+          q.variance.dispose();
+          return tf.sum(tf.mul(q.output, upstream));
+        })([x, kernel, gamma, beta]);
+        return data(grads);
+      }),
+  };
+}
+
 const cases: KernelCase[] = [
+  bnAfterPointwiseCase([2, 5, 7, 16], 32),
+  bnAfterPointwiseCase([2, 4, 5, 12], 8),
   {
     name: 'DsdcDepthwiseConv2dDilatedBackpropFilter [2,7,6,8] d=2',
     run: () => tf.tidy(() => data([depthwiseFilterGradient(t4(13, [2, 7, 6, 8]), t4(14, [2, 7, 6, 8]), 3, 2)])),
@@ -145,12 +170,13 @@ describe('wasm kernels', () => {
   });
   afterAll(() => useKernelMath('auto'));
 
-  it('registers every kernel for wasm and loads the SIMD module', () => {
+  it('registers every kernel for wasm and loads the relaxed-SIMD build (initBackend turns relaxed SIMD on)', () => {
     for (const name of WASM_KERNEL_NAMES) expect(tf.getKernel(name, 'wasm'), name).toBeDefined();
-    expect(activeKernelMath()).toBe('simd');
+    expect(relaxedSimdSupported()).toBe(true);
+    expect(activeKernelMath()).toBe('fma');
   });
 
-  describe.each(['simd', 'js'] as const)('with the %s implementation', (math) => {
+  describe.each(['fma', 'simd', 'js'] as const)('with the %s implementation', (math) => {
     it.each(cases.map((c) => [c.name, c] as const))('%s equals the cpu backend and the reference', (_, c) => {
       useKernelMath(math);
       const got = c.run();

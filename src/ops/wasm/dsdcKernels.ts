@@ -1,11 +1,11 @@
 // The kernels the ops in src/ops call by name (DEPTHWISE_FILTER_GRAD, MATMUL, MATMUL_TRANSPOSE_A,
-// BN_RELU_FORWARD, BN_RELU_BACKWARD), for the wasm backend. Each kernelFunc does the tfjs
+// BN_RELU_FORWARD, BN_RELU_BACKWARD, BN_RELU_POINTWISE_BACKWARD), for the wasm backend. Each kernelFunc does the tfjs
 // plumbing (shapes, outputs, heap offsets) and leaves the arithmetic to the KernelMath in use.
 import * as tf from '@tensorflow/tfjs';
-import { BN_RELU_BACKWARD, BN_RELU_FORWARD } from '../batchNormRelu.js';
+import { BN_RELU_BACKWARD, BN_RELU_FORWARD, BN_RELU_POINTWISE_BACKWARD } from '../batchNormRelu.js';
 import { DEPTHWISE_FILTER_GRAD } from '../depthwiseDilated.js';
 import { MATMUL, MATMUL_TRANSPOSE_A } from '../pointwise.js';
-import { type KernelArgs, type WasmBackendLike, offsetOf, requireFloat32 } from './heap.js';
+import { type KernelArgs, type WasmBackendLike, offsetOf, requireFloat32, withScratch } from './heap.js';
 import { runFastPath } from './fastPath.js';
 import { mathFor } from './kernelMathChoice.js';
 import { KernelError } from '../errors.js';
@@ -99,10 +99,42 @@ function bnReluBackward({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[]
   return [dx, dgamma, dbeta];
 }
 
+// Batch norm + ReLU's backward and the pointwise convolution's before it in one kernel: the fused
+// pass where the KernelMath has one for these channels, else bnReluBackward into scratch and the
+// two products from it.
+function bnReluPointwiseBackward({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] {
+  const wasmBackend = backend as WasmBackendLike;
+  const { dy, x, gamma, output, mean, variance, a, wT } = inputs;
+  requireFloat32(BN_RELU_POINTWISE_BACKWARD, { dy, x, gamma, output, mean, variance, a, wT });
+  const { epsilon } = attrs as { epsilon: number };
+  const [rows, channels] = rowsAndChannels(x.shape);
+  const inChannels = a.shape[a.shape.length - 1];
+  if (a.shape[0] !== rows || wT.shape[0] !== channels || wT.shape[1] !== inChannels) {
+    throw new KernelError('KERNEL_INPUT', `${BN_RELU_POINTWISE_BACKWARD}: x is [${x.shape}], a [${a.shape}] and wT [${wT.shape}]; expected a [${rows}, Cin] and wT [${channels}, Cin]`);
+  }
+  const da = wasmBackend.makeOutput([rows, inChannels], 'float32');
+  const dw = wasmBackend.makeOutput([inChannels, channels], 'float32');
+  const dgamma = wasmBackend.makeOutput([channels], 'float32');
+  const dbeta = wasmBackend.makeOutput([channels], 'float32');
+  const at = (t: tf.TensorInfo) => offsetOf(wasmBackend, t);
+  const math = mathFor(wasmBackend);
+  if (math.bnReluPointwiseBackward !== undefined && math.coversBnReluPointwise?.(inChannels, channels)) {
+    math.bnReluPointwiseBackward(at(dy), at(x), at(gamma), at(output), at(mean), at(variance), at(a), at(wT), at(da), at(dw), at(dgamma), at(dbeta), rows, inChannels, channels, epsilon);
+  } else {
+    withScratch(wasmBackend, 4 * rows * channels, (dx) => {
+      math.bnReluBackward(at(dy), at(x), at(gamma), at(output), at(mean), at(variance), dx, at(dgamma), at(dbeta), rows, channels, epsilon);
+      math.matMul(dx, at(wT), at(da), rows, channels, inChannels);
+      math.matMulTransposeA(at(a), dx, at(dw), rows, inChannels, channels);
+    });
+  }
+  return [da, dw, dgamma, dbeta];
+}
+
 export const DSDC_KERNELS: Array<[string, (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[]]> = [
   [DEPTHWISE_FILTER_GRAD, depthwiseFilterGrad],
   [MATMUL, matMul],
   [MATMUL_TRANSPOSE_A, matMulTransposeA],
   [BN_RELU_FORWARD, bnReluForward],
   [BN_RELU_BACKWARD, bnReluBackward],
+  [BN_RELU_POINTWISE_BACKWARD, bnReluPointwiseBackward],
 ];

@@ -41,6 +41,13 @@ export interface KernelMath {
   bnReluForward(x: number, gamma: number, beta: number, y: number, mean: number, variance: number, rows: number, channels: number, epsilon: number): void;
   /** dx of a 2×2, stride-2, unpadded max-pool: dy goes to the first maximum of each window. */
   maxPool2x2Grad(x: number, dy: number, dx: number, batch: number, height: number, width: number, channels: number, outHeight: number, outWidth: number): void;
+  /**
+   * Batch norm + ReLU's backward fused with the pointwise convolution's before it (x = a · w):
+   * da = dx · wᵀ, dw = aᵀ · dx, dγ, dβ, without writing dx. wT is wᵀ ([channels, inChannels]).
+   * Absent, or false from coversBnReluPointwise, the kernel composes bnReluBackward and the products.
+   */
+  bnReluPointwiseBackward?(dy: number, x: number, gamma: number, output: number, mean: number, variance: number, a: number, wT: number, da: number, dw: number, dgamma: number, dbeta: number, rows: number, inChannels: number, channels: number, epsilon: number): void;
+  coversBnReluPointwise?(inChannels: number, channels: number): boolean;
   /** dx, dγ, dβ of the fused op. */
   bnReluBackward(dy: number, x: number, gamma: number, output: number, mean: number, variance: number, dx: number, dgamma: number, dbeta: number, rows: number, channels: number, epsilon: number): void;
 }

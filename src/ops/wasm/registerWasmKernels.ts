@@ -7,7 +7,8 @@ import { DSDC_KERNELS } from './dsdcKernels.js';
 import type { KernelArgs } from './heap.js';
 import { STOCK_REPLACEMENTS, stockKernels } from './stockKernels.js';
 
-export { type KernelMathChoice, activeKernelMath, useKernelMath } from './kernelMathChoice.js';
+export { KERNEL_MATH_CHOICES, KERNEL_MATH_ENV, type KernelMathChoice, activeKernelMath, kernelMathFromEnv, useKernelMath } from './kernelMathChoice.js';
+export { NO_RELAXED_SIMD_V8_FLAG, RELAXED_SIMD_V8_FLAG, enableRelaxedSimd, relaxedSimdSupported } from './relaxedSimd.js';
 
 const BACKEND = 'wasm';
 

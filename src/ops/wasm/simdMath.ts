@@ -1,19 +1,28 @@
-// KernelMath backed by kernels/dsdc_kernels.wasm (C + wasm SIMD, built by kernels/build.sh).
-// The module imports the backend's own WebAssembly.Memory, so it reads and writes tensors in
-// place; scratch space comes from the backend's malloc. Shapes the C kernels do not cover
-// (channel counts not a multiple of 4, filters other than 3×3, …) go to the JS loops.
+// KernelMath backed by the wasm SIMD builds of kernels/dsdc_kernels.c (kernels/build.sh): plain
+// SIMD (dsdc_kernels.wasm) or relaxed SIMD, every multiply-add one f32x4.relaxed_madd
+// (dsdc_kernels_fma.wasm). The module imports the backend's own WebAssembly.Memory, so it reads
+// and writes tensors in place; scratch space comes from the backend's malloc. Shapes the C
+// kernels do not cover (channel counts not a multiple of 4, filters other than 3×3, …) go to the
+// JS loops.
 import * as fs from 'node:fs';
 import { type WasmBackendLike, withScratch } from './heap.js';
 import { createJsMath } from './jsMath.js';
 import type { KernelMath } from './kernelMath.js';
 
-export const KERNEL_WASM_URL = new URL('../../../kernels/dsdc_kernels.wasm', import.meta.url);
+/** The two builds of the kernels, by the name their KernelMath carries. */
+export type SimdVariant = 'simd' | 'fma';
+
+export const KERNEL_WASM_URLS: Record<SimdVariant, URL> = {
+  simd: new URL('../../../kernels/dsdc_kernels.wasm', import.meta.url),
+  fma: new URL('../../../kernels/dsdc_kernels_fma.wasm', import.meta.url),
+};
 
 interface KernelExports {
   matmul(a: number, b: number, out: number, m: number, k: number, n: number): void;
   matmul_ta(a: number, b: number, out: number, m: number, k: number, n: number): void;
   bn_relu_forward(x: number, gamma: number, beta: number, y: number, mean: number, variance: number, rows: number, c: number, epsilon: number, scratch: number): void;
   bn_relu_backward(dy: number, x: number, gamma: number, output: number, mean: number, variance: number, dx: number, dgamma: number, dbeta: number, rows: number, c: number, epsilon: number, scratch: number): void;
+  bn_relu_pointwise_backward(dy: number, x: number, gamma: number, output: number, mean: number, variance: number, a: number, wt: number, da: number, dw: number, dgamma: number, dbeta: number, rows: number, cin: number, c: number, epsilon: number, scratch: number): void;
   depthwise3x3_forward(x: number, filter: number, y: number, b: number, h: number, w: number, c: number, d: number, scratch: number): void;
   depthwise3x3_filter_grad(x: number, dy: number, out: number, b: number, h: number, w: number, c: number, d: number, scratch: number): void;
   conv3x3_single_channel_input_grad(dy: number, filter: number, dx: number, b: number, h: number, w: number, cout: number, scratch: number): void;
@@ -21,22 +30,28 @@ interface KernelExports {
   conv3x3_single_channel_filter_grad(x: number, dy: number, out: number, b: number, inH: number, inW: number, outH: number, outW: number, cout: number, padTop: number, padLeft: number, scratch: number): void;
 }
 
-let compiled: WebAssembly.Module | null | undefined;
+/** Rows of dx the fused backward makes at a time (FUSED_ROW_BLOCK in dsdc_kernels.c). */
+const FUSED_ROW_BLOCK = 64;
 
-function compiledModule(): WebAssembly.Module | null {
-  if (compiled === undefined) {
+const compiled = new Map<SimdVariant, WebAssembly.Module>();
+
+/** Null when the file is missing or does not compile here (relaxed SIMD off); not remembered, since enableRelaxedSimd may follow. */
+function compiledModule(variant: SimdVariant): WebAssembly.Module | null {
+  let module = compiled.get(variant);
+  if (module === undefined) {
     try {
-      compiled = new WebAssembly.Module(fs.readFileSync(KERNEL_WASM_URL));
+      module = new WebAssembly.Module(fs.readFileSync(KERNEL_WASM_URLS[variant]));
     } catch {
-      compiled = null;
+      return null;
     }
+    compiled.set(variant, module);
   }
-  return compiled;
+  return module;
 }
 
-/** Undefined when the module is missing or the backend's memory cannot be imported. */
-export function createSimdMath(backend: WasmBackendLike): KernelMath | undefined {
-  const module = compiledModule();
+/** Undefined when the module is missing, does not compile here, or cannot import the backend's memory. */
+export function createSimdMath(backend: WasmBackendLike, variant: SimdVariant): KernelMath | undefined {
+  const module = compiledModule(variant);
   const memory = backend.wasm.asm?.memory;
   if (module === null || !(memory instanceof WebAssembly.Memory)) return undefined;
   let k: KernelExports;
@@ -48,7 +63,7 @@ export function createSimdMath(backend: WasmBackendLike): KernelMath | undefined
   const js = createJsMath(() => backend.wasm.HEAPF32);
   const scratch = <T>(bytes: number, use: (pointer: number) => T) => withScratch(backend, bytes, use);
   return {
-    name: 'simd',
+    name: variant,
     conv2dFilterGrad(x, dy, out, s) {
       const covered =
         s.inChannels === 1 && s.filterHeight === 3 && s.filterWidth === 3 && s.outChannels % 4 === 0 &&
@@ -92,6 +107,12 @@ export function createSimdMath(backend: WasmBackendLike): KernelMath | undefined
     bnReluForward(x, gamma, beta, y, mean, variance, rows, channels, epsilon) {
       if (channels % 4 !== 0) return js.bnReluForward(x, gamma, beta, y, mean, variance, rows, channels, epsilon);
       scratch(64 * channels, (p) => k.bn_relu_forward(x, gamma, beta, y, mean, variance, rows, channels, epsilon, p));
+    },
+    coversBnReluPointwise: (inChannels, channels) => inChannels % 16 === 0 && channels % 16 === 0,
+    bnReluPointwiseBackward(dy, x, gamma, output, mean, variance, a, wT, da, dw, dgamma, dbeta, rows, inChannels, channels, epsilon) {
+      scratch((64 + 4 * FUSED_ROW_BLOCK) * channels, (p) =>
+        k.bn_relu_pointwise_backward(dy, x, gamma, output, mean, variance, a, wT, da, dw, dgamma, dbeta, rows, inChannels, channels, epsilon, p),
+      );
     },
     bnReluBackward(dy, x, gamma, output, mean, variance, dx, dgamma, dbeta, rows, channels, epsilon) {
       if (channels % 4 !== 0) return js.bnReluBackward(dy, x, gamma, output, mean, variance, dx, dgamma, dbeta, rows, channels, epsilon);
