@@ -14,7 +14,7 @@ const FIRST_RUN = ['--backend', 'wasm', '--train-limit', '320', '--test-limit', 
 /** metrics.jsonl without what depends on the clock or the run directory's name. */
 function timelessMetrics(runDir: string): unknown[] {
   // Times, throughput and wall clock under any spelling (timings, step_timings_ms, wallSeconds, wall_s, images_per_s), and paths.
-  const clocked = (key: string) => /time|wall|images_?per|checkpoint/i.test(key);
+  const clocked = (key: string) => /time|timing|wall|images_?per|checkpoint/i.test(key);
   return readFileSync(join(runDir, 'metrics.jsonl'), 'utf8')
     .trim()
     .split('\n')
