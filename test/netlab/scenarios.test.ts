@@ -41,6 +41,8 @@ describe.skipIf(skip !== undefined)('training across network namespaces', () => 
   });
   afterEach(async () => {
     processes.splice(0).forEach((p) => p.stop());
+    // A test that failed between kill and restart leaves the coordinator's host to make again.
+    if (!lab.isAlive(COORDINATOR_HOST)) await lab.restart(COORDINATOR_HOST);
     await lab.heal(COORDINATOR_HOST);
     for (const name of [COORDINATOR_HOST, ...WORKERS]) {
       await lab.heal(name);
