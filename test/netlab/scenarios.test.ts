@@ -18,8 +18,8 @@ import { accountFor, COORDINATOR_HOST, labCoordinatorArgs, labWorkerArgs, scenar
 const skip = netlabSkipReason();
 const WORKERS = ['w-a', 'w-b'];
 const STEPS = 24;
-const FLAGS = ['--max-steps', String(STEPS), '--checkpoint-every', '6', '--no-eval'];
 const HEARTBEAT_S = 2;
+const FLAGS = ['--max-steps', String(STEPS), '--checkpoint-every', '6', '--no-eval', '--heartbeat-timeout', String(HEARTBEAT_S)];
 /** More steps than a partition scenario gets to: it ends its run with SIGTERM once it has seen what it checks. */
 const OPEN_ENDED_STEPS = 100_000;
 const LONG_FLAGS = ['--max-steps', String(OPEN_ENDED_STEPS), '--checkpoint-every', '1000', '--no-eval', '--heartbeat-timeout', String(HEARTBEAT_S)];
@@ -128,7 +128,7 @@ describe.skipIf(skip !== undefined)('training across network namespaces', () => 
     await waitForStep(dir, 8, RUN_TIMEOUT_MS);
     await lab.kill(COORDINATOR_HOST);
     await first.coordinator.exited;
-    await Promise.all(first.workers.map((w) => w.waitForLine(/connection to .* closed|reconnecting|cannot reach/, 30_000)));
+    await Promise.all(first.workers.map((w) => w.waitForLine(/connection to .* closed|reconnecting|cannot reach|nothing from the coordinator/, 60_000)));
     await lab.restart(COORDINATOR_HOST);
     const second = track(startInHost(lab, COORDINATOR_HOST, 'coordinator (restarted)', labCoordinatorArgs(dir, WORKERS.length, [...FLAGS, '--resume'])));
     const resumed = await second.waitForLine(/resuming from .*step-0*(\d+) at step (\d+)/, START_TIMEOUT_MS);
