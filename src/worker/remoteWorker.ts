@@ -287,7 +287,7 @@ class RemoteWorker {
       heard();
     });
     const limit = () => {
-      if (pingGaps.length < 2) return configured;
+      if (pingGaps.length === 0) return configured;
       const typicalGap = [...pingGaps].sort((a, b) => a - b)[Math.floor(pingGaps.length / 2)];
       return Math.min(configured, Math.max(MIN_COORDINATOR_SILENCE_MS, SILENCE_PING_INTERVALS * typicalGap));
     };

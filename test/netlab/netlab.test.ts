@@ -63,8 +63,9 @@ describe.skipIf(skip !== undefined)('netlab', () => {
     const received = jsonLine(sink, (value) => 'received' in value, 30_000);
     await runProbe(lab.host('w0'), 'udp-send', ['lossy', 7002, 2000]);
     const share = ((await received).received as number) / 2000;
-    expect(share).toBeGreaterThan(0.72);
-    expect(share).toBeLessThan(0.88);
+    // 80% ± 4 standard deviations of the binomial (0.9 points each); the sink may also miss a few on a busy machine.
+    expect(share, `share received ${share}`).toBeGreaterThan(0.7);
+    expect(share, `share received ${share}`).toBeLessThan(0.84);
   });
 
   it('limits the rate of a shaped link (tc tbf) to within 20% of the configured bandwidth', async () => {

@@ -8,7 +8,8 @@ the other after `delay ± jitter` milliseconds, or dropped with probability `los
 direction keeps its order (a frame never overtakes the one before it), as a wire would.
 
 Protocol on stdin: one JSON object per line, {"delayMs":…, "jitterMs":…, "lossPercent":…}, applied to
-both directions at once; end of stdin (the harness exited) closes the TAPs, which removes them.
+both directions at once; end of stdin (the harness exited) drains the queues for DRAIN_SECONDS and
+closes the TAPs, which removes them.
 Prints "ready" on stdout once both TAPs exist, and "ok" after each applied line.
 """
 import collections
@@ -27,6 +28,8 @@ IFF_NO_PI = 0x1000
 MAX_FRAME = 65536 + 64
 # Frames waiting per direction; past it new frames are dropped, as a full device queue would.
 MAX_QUEUED = 10000
+# After the end of stdin, frames are still carried this long (see drain).
+DRAIN_SECONDS = 0.3
 
 
 def open_tap(name):
@@ -87,6 +90,24 @@ class Direction:
         return self.queue[0][0] if self.queue else None
 
 
+def drain(outbound, inbound, host_fd, bridge_fd):
+    """Forwards what is queued and still arriving for DRAIN_SECONDS: the last frames of processes
+    just killed (their FIN or RST) reach the wire, as a host's kernel would send them."""
+    deadline = time.monotonic() + DRAIN_SECONDS
+    while True:
+        now = time.monotonic()
+        if now >= deadline and outbound.next_release() is None and inbound.next_release() is None:
+            return
+        readable, _, _ = select.select([host_fd, bridge_fd], [], [], 0.01)
+        now = time.monotonic()
+        if host_fd in readable:
+            outbound.receive(now)
+        if bridge_fd in readable:
+            inbound.receive(now)
+        outbound.release_due(now)
+        inbound.release_due(now)
+
+
 def main():
     host_tap, bridge_tap = sys.argv[1], sys.argv[2]
     seed = int(sys.argv[3]) if len(sys.argv) > 3 else None
@@ -113,6 +134,7 @@ def main():
         if stdin in readable:
             chunk = os.read(stdin, 65536)
             if not chunk:
+                drain(outbound, inbound, host_fd, bridge_fd)
                 return
             pending += chunk
             while b'\n' in pending:

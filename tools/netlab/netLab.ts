@@ -125,6 +125,11 @@ export class NetLab {
     return this.labHost(this.record(name));
   }
 
+  /** Whether the host runs (false between kill and restart). */
+  isAlive(name: string): boolean {
+    return this.record(name).alive;
+  }
+
   /** Replaces the shape of the host's link (both directions); `{}` removes every limit. */
   async shape(name: string, shape: LinkShape): Promise<void> {
     const record = this.record(name);

@@ -28,7 +28,7 @@ export function checkShape(shape: LinkShape, what: string): void {
     const value = shape[field];
     if (value === undefined) continue;
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > max) {
-      throw new NetLabError('NETLAB_BAD_INPUT', `${what}: ${field} must be a number from 0 to ${max}, got ${JSON.stringify(value)}`);
+      throw new NetLabError('NETLAB_BAD_INPUT', `${what}: ${field} must be a number from 0 to ${max}, got ${typeof value === 'number' ? String(value) : JSON.stringify(value)}`);
     }
   }
   if (shape.rateMbit === 0) throw new NetLabError('NETLAB_BAD_INPUT', `${what}: rateMbit must be above 0 (leave it out for no limit)`);
