@@ -30,6 +30,7 @@ import { checkCoordinatorUrl, diagnoseConnectFailure } from './connectDiagnosis.
 import { WorkerError } from './errors.js';
 import { WORKER_NO_COORDINATOR_EXIT_CODE, WORKER_REFUSED_EXIT_CODE, WORKER_RUN_STOPPED_EXIT_CODE } from './exitCodes.js';
 import { WorkerHandshake } from './handshake.js';
+import { DEFAULT_COORDINATOR_SILENCE_MS, watchForSilence } from './silenceWatch.js';
 
 export interface RemoteWorkerOptions {
   url: string;
@@ -49,9 +50,6 @@ export interface RemoteWorkerOptions {
 
 /** --connect-timeout's default: long enough for a supervisor to restart a coordinator from its checkpoint. */
 export const DEFAULT_GIVE_UP_AFTER_MS = 120_000;
-/** The coordinator pings every few seconds; minutes of silence mean a half-open connection to a dead one. */
-export const DEFAULT_COORDINATOR_SILENCE_MS = 180_000;
-const SILENCE_CHECK_MS = 5_000;
 /** Welcome carries every weight; allow it generously, but bounded. */
 const MAX_COORDINATOR_FRAME_BYTES = 256 * 1024 * 1024;
 /** Largest batch a worker agrees to compute a part of (the most indices a step may carry); its buffers are sized from the batch. */
@@ -140,7 +138,7 @@ class RemoteWorker {
       // Until the coordinator has proven the token, it may send a handshake-sized frame only.
       const socket = new WebSocket(this.o.url, { maxPayload: HANDSHAKE_MAX_PAYLOAD_BYTES, ...(this.o.tlsCa ? { ca: this.o.tlsCa } : {}) });
       const send = (message: WorkerMessage) => socket.send(encodeMessage(message), { binary: true });
-      const stopWatching = this.watchForSilence(socket);
+      const stopWatching = watchForSilence(socket, this.o.coordinatorSilenceMs ?? DEFAULT_COORDINATOR_SILENCE_MS, this.o.log);
       const handshake = new WorkerHandshake(this.o.token);
       socket.on('open', () => {
         opened = true;
@@ -252,28 +250,6 @@ class RemoteWorker {
         this.o.log.debug(`socket: ${error.message}`);
       });
     });
-  }
-
-  /** Drops a connection on which nothing has come for coordinatorSilenceMs, so that the loop reconnects. */
-  private watchForSilence(socket: WebSocket): () => void {
-    const limit = this.o.coordinatorSilenceMs ?? DEFAULT_COORDINATOR_SILENCE_MS;
-    let lastHeard = Date.now();
-    let lastCheck = Date.now();
-    const heard = () => (lastHeard = Date.now());
-    socket.on('message', heard);
-    socket.on('ping', heard);
-    const timer = setInterval(() => {
-      const now = Date.now();
-      // This worker's own long computation delays the check and the reading of what arrived.
-      if (now - lastCheck > 2 * SILENCE_CHECK_MS) lastHeard = Math.max(lastHeard, now - SILENCE_CHECK_MS);
-      lastCheck = now;
-      if (socket.readyState === WebSocket.OPEN && now - lastHeard > limit) {
-        this.o.log.warn(`nothing from the coordinator for ${Math.round((now - lastHeard) / 1000)} s; dropping the connection to reconnect`);
-        socket.terminate();
-      }
-    }, SILENCE_CHECK_MS);
-    timer.unref();
-    return () => clearInterval(timer);
   }
 
   private async onWelcome(welcome: WelcomeMessage): Promise<void> {
