@@ -7,6 +7,7 @@ import { evaluateCommand } from './commands/evaluate.js';
 import { finetuneCommand } from './commands/finetune.js';
 import { reportCommand } from './commands/report.js';
 import { predictCommand } from './commands/predict.js';
+import { relayCommand } from './commands/relay.js';
 import { serveCommand } from './commands/serve.js';
 import { workerCommand } from './commands/worker.js';
 import { describeError } from '../errors/codedError.js';
@@ -22,12 +23,13 @@ await yargs(hideBin(process.argv))
   .command(trainCommand as never)
   .command(coordinatorCommand as never)
   .command(workerCommand as never)
+  .command(relayCommand as never)
   .command(finetuneCommand as never)
   .command(evaluateCommand as never)
   .command(reportCommand as never)
   .command(predictCommand as never)
   .command(serveCommand as never)
-  .demandCommand(1, 'name a command: train, coordinator, worker, finetune, evaluate, report, predict, serve')
+  .demandCommand(1, 'name a command: train, coordinator, worker, relay, finetune, evaluate, report, predict, serve')
   .strict()
   .check((argv, options) => refuseRepeatedFlags(argv, options as never), true)
   .wrap(Math.min(110, process.stdout.columns ?? 110))
