@@ -67,9 +67,12 @@ export interface RelayOptions {
   onListening?: (url: string) => void;
 }
 
-export async function runRelay(o: RelayOptions): Promise<void> {
+/** Runs until the run ends for this relay; resolves with the exit status a worker would have (0, 2, 75). */
+export async function runRelay(o: RelayOptions): Promise<number> {
   checkCoordinatorUrl(o.url);
-  await new Relay(o).run();
+  const relay = new Relay(o);
+  await relay.run();
+  return relay.exitCode;
 }
 
 class Relay {
@@ -83,6 +86,8 @@ class Relay {
   private joinedOnce = false;
   private hadAllWorkers = false;
   private lastFailure?: string;
+  /** The worker's exit status for how the run ended for this relay. */
+  exitCode = 0;
   /** Upstream messages are handled one at a time, in order, across reconnects: a step waits for the welcome before it. */
   private queue = Promise.resolve();
   /** How the run ended upstream, passed on to the local workers. */
@@ -176,7 +181,7 @@ class Relay {
             refused = true;
             this.o.log.error(`${this.o.url}: ${answer.why}; sent it nothing but a nonce, and not retrying`);
             this.finish(`relay refused its coordinator: ${answer.why}`, CloseCode.RUN_FAILED);
-            process.exitCode = WORKER_REFUSED_EXIT_CODE;
+            this.exitCode = WORKER_REFUSED_EXIT_CODE;
             socket.close(CloseCode.BAD_TOKEN, 'coordinator failed to prove the token');
             return;
           }
@@ -188,6 +193,8 @@ class Relay {
           byeReason = message.reason;
           return;
         }
+        // An eviction says why in an error just before its close frame: the local workers are told that.
+        if (message.type === 'error' && message.code === 'EVICTED') byeReason = message.message;
         this.queue = this.queue.then(async () => {
           if (socket !== this.upstream && message.type !== 'welcome') return;
           try {
@@ -211,16 +218,16 @@ class Relay {
           this.finish(reason || 'run over', code);
           if (code !== CloseCode.RUN_FINISHED) {
             this.o.log.info(`coordinator stopped the run before its end (${reason}); passing it on to the local workers, exiting with code ${WORKER_RUN_STOPPED_EXIT_CODE}`);
-            process.exitCode = WORKER_RUN_STOPPED_EXIT_CODE;
+            this.exitCode = WORKER_RUN_STOPPED_EXIT_CODE;
           } else this.o.log.info(`coordinator says bye: ${reason || 'run finished'}`);
         } else if (code === CloseCode.EVICTED) {
           this.o.log.error(`coordinator evicted this relay (${reason}); its workers are told the same; not retrying`);
           this.finish(`relay evicted by the coordinator: ${reason}`, CloseCode.EVICTED);
-          process.exitCode = WORKER_REFUSED_EXIT_CODE;
+          this.exitCode = WORKER_REFUSED_EXIT_CODE;
         } else if (code === CloseCode.BAD_TOKEN || code === CloseCode.VERSION_MISMATCH || code === CloseCode.DUPLICATE_WORKER_ID) {
           this.o.log.error(`coordinator refused this relay (code ${code}: ${reason}); not retrying`);
           this.finish(`relay refused by the coordinator (code ${code}: ${reason})`, CloseCode.RUN_FAILED);
-          process.exitCode = WORKER_REFUSED_EXIT_CODE;
+          this.exitCode = WORKER_REFUSED_EXIT_CODE;
         } else if (code === CloseCode.RUN_FULL) {
           this.o.log.warn(`the run at ${this.o.url} is full (code ${code}); trying again later, in case a slot frees`);
         } else if (!this.finished && welcomed) this.o.log.warn(`connection to ${this.o.url} closed (code ${code}${reason.length ? `, ${reason}` : ''})`);

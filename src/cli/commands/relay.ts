@@ -84,7 +84,7 @@ export const relayCommand = {
       await logFailure(log, async () => {
         const token = workerToken(args.tokenFile);
         checkTokenStrength(token, args.host, args.tokenFile ? `--token-file ${args.tokenFile}` : '$DSDC_TOKEN');
-        await runRelay({
+        const exitCode = await runRelay({
           url: args.coordinator,
           relayId: args.relayId,
           token,
@@ -110,6 +110,7 @@ export const relayCommand = {
             workers.start();
           },
         });
+        process.exitCode ||= exitCode;
       });
     } finally {
       await workers?.stop();
