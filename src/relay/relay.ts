@@ -146,8 +146,12 @@ class Relay {
     this.halt.abort();
   }
 
-  private send(message: WorkerMessage): void {
-    if (this.upstream?.readyState === WebSocket.OPEN) this.upstream.send(encodeMessage(message), { binary: true });
+  /**
+   * Sends on the connection the answered message came on, if it is still the current one: an
+   * answer to a step of a dropped connection would be a step the new one does not owe.
+   */
+  private send(socket: WebSocket, message: WorkerMessage): void {
+    if (socket === this.upstream && socket.readyState === WebSocket.OPEN) socket.send(encodeMessage(message), { binary: true });
   }
 
   /** One upstream connection's life; resolves true if the handshake succeeded. */
@@ -196,18 +200,20 @@ class Relay {
         // An eviction says why in an error just before its close frame: the local workers are told that.
         if (message.type === 'error' && message.code === 'EVICTED') byeReason = message.message;
         this.queue = this.queue.then(async () => {
-          if (socket !== this.upstream && message.type !== 'welcome') return;
+          if (socket !== this.upstream) return;
           try {
             if (message.type === 'welcome') welcomed = (await this.onWelcome(message)) || welcomed;
-            else await this.handle(message);
+            else await this.handle(message, (answer) => this.send(socket, answer));
           } catch (error) {
             this.o.log.error(`while handling ${message.type}: ${(error as Error).message}`);
             if (isCodedError(error) && error.code === 'RUN_CHANGED') {
+              // Started again (as after a stopped run), the relay and its workers join the new run.
+              this.exitCode = WORKER_RUN_STOPPED_EXIT_CODE;
               this.finish((error as Error).message, CloseCode.RUN_FAILED);
               socket.close(CloseCode.NORMAL, 'relay stopped');
               return;
             }
-            this.send({ type: 'error', code: isCodedError(error) ? error.code : 'RELAY_FAILED', message: (error as Error).message.slice(0, 1000) });
+            this.send(socket, { type: 'error', code: isCodedError(error) ? error.code : 'RELAY_FAILED', message: (error as Error).message.slice(0, 1000) });
           }
         });
       });
@@ -265,12 +271,12 @@ class Relay {
     return true;
   }
 
-  private async handle(message: Message): Promise<void> {
+  private async handle(message: Message, reply: (answer: WorkerMessage) => void): Promise<void> {
     switch (message.type) {
       case 'step':
-        return this.onStep(message);
+        return this.onStep(message, reply);
       case 'weights':
-        return this.onWeights(message);
+        return this.onWeights(message, reply);
       case 'error':
         this.o.log.warn(`coordinator reports ${message.code}: ${message.message}`);
         return;
@@ -279,7 +285,7 @@ class Relay {
     }
   }
 
-  private async onStep(step: StepMessage): Promise<void> {
+  private async onStep(step: StepMessage, reply: (answer: WorkerMessage) => void): Promise<void> {
     const local = this.local;
     if (!local) throw new RelayError('OUT_OF_ORDER', `step ${step.step} came before the welcome`);
     if (step.weightsVersion !== this.state.version) {
@@ -294,15 +300,15 @@ class Relay {
     const encodeStarted = performance.now();
     const message = upstreamGradients(step, this.relayId, outcome, { trainable: this.state.trainableNames, statistics: this.state.statisticNames, shapes: this.state.shapes });
     message.timings.encodeMs = performance.now() - encodeStarted;
-    this.send(message);
+    reply(message);
     this.o.log.debug(`step ${step.step + 1}: ${outcome.contribution.count} examples from ${outcome.workers} local worker(s)`);
   }
 
-  private onWeights(weights: WeightsMessage): void {
+  private onWeights(weights: WeightsMessage, reply: (answer: WorkerMessage) => void): void {
     const problem = this.state.apply(weights);
     if (problem) {
       this.o.log.warn(`refused weights version ${weights.weightsVersion}: ${problem}`);
-      this.send({ type: 'error', code: 'WEIGHTS_REFUSED', message: problem });
+      reply({ type: 'error', code: 'WEIGHTS_REFUSED', message: problem });
       return;
     }
     this.local?.broadcast(weights);

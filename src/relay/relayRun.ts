@@ -3,6 +3,7 @@
 // into frames), and what the relay's local workers get from it: their own welcome, and the full
 // weights when one has to catch up. Weights from upstream pass the same TensorContract a
 // worker applies before the relay believes them.
+import { isDeepStrictEqual } from 'node:util';
 import {
   TensorContract,
   mapFromTensors,
@@ -51,7 +52,8 @@ export class RelayRun {
   adopt(welcome: WelcomeMessage): Adoption {
     const first = this.upstreamWelcome === undefined;
     if (!first) {
-      const changed = (['config', 'modelSpec', 'trainable', 'statistics'] as const).find((field) => JSON.stringify(welcome[field]) !== JSON.stringify(this.upstreamWelcome![field]));
+      // Compared as values, not as text: a resumed coordinator's config comes from state.json, keys in another order.
+      const changed = (['config', 'modelSpec', 'trainable', 'statistics'] as const).find((field) => !isDeepStrictEqual(welcome[field], this.upstreamWelcome![field]));
       if (changed) {
         throw new RelayError('RUN_CHANGED', `the coordinator's new welcome has another ${changed} than the run this relay's workers joined; start the relay (and its workers) again for the new run`);
       }

@@ -138,7 +138,12 @@ async function relayWithWorkers(workers: number) {
   const url = await listening;
   const locals = await Promise.all(Array.from({ length: workers }, (_, i) => localWorker(url, `local-${i}`)));
   const welcomes = await Promise.all(locals.map((l) => l.next('welcome')));
-  return { hello, coordinator, locals, welcomes, relay };
+  /** The relay's next connection to the scripted coordinator (after the last one dropped), handshake done. */
+  const reconnected = async () => {
+    const next = await new Promise<WebSocket>((resolve) => server.once('connection', resolve));
+    return { hello: await answerHandshake(next, TEST_TOKEN), coordinator: new Inbox(next) };
+  };
+  return { hello, coordinator, locals, welcomes, relay, reconnected };
 }
 
 describe('a relay between a coordinator and its workers', () => {
@@ -183,6 +188,34 @@ describe('a relay between a coordinator and its workers', () => {
     expect(error.code).toBe('PART_INCOMPLETE');
     expect(error.message).toMatch(/2 of the part's 4 examples/);
     expect(coordinator.messages.some((m) => m.type === 'gradients')).toBe(false);
+  });
+
+  it('reconnects when the coordinator\'s connection drops, and brings its workers up to the weights of the new welcome', async () => {
+    const { coordinator, locals, reconnected } = await relayWithWorkers(2);
+    const next = reconnected();
+    coordinator.socket.terminate();
+    const again = await next;
+    expect(again.hello).toMatchObject({ workerId: 'relay-test', resume: true });
+    // A resumed coordinator: the same run (its config read back, keys in another order), newer weights.
+    const config = Object.fromEntries(Object.entries(WELCOME.config).reverse()) as never;
+    again.coordinator.send({ ...WELCOME, config, weightsVersion: 9, weights: [encodeTensor('a/kernel', [4], Float32Array.from([7, 7, 7, 7])), WELCOME.weights[1]] });
+    for (const local of locals) {
+      const weights = await local.next('weights');
+      expect(weights).toMatchObject({ weightsVersion: 9, full: true });
+      expect([...decodeTensorValues(weights.tensors.find((t) => t.name === 'a/kernel')!)]).toEqual([7, 7, 7, 7]);
+      expect(local.closed).toBeUndefined();
+    }
+  });
+
+  it('leaves (75) when the coordinator it reconnects to runs another run, telling its workers why (4011)', async () => {
+    const { coordinator, locals, relay, reconnected } = await relayWithWorkers(1);
+    const next = reconnected();
+    coordinator.socket.terminate();
+    const again = await next;
+    again.coordinator.send({ ...WELCOME, config: { ...WELCOME.config, batchSize: 16 } });
+    expect((await locals[0].next('bye')).reason).toMatch(/another config/);
+    expect((await locals[0].close()).code).toBe(CloseCode.RUN_FAILED);
+    expect(await relay).toBe(75);
   });
 
   it('passes a failed run on as the coordinator gave it: its bye, then 4011; and exits as a worker would (75)', async () => {
