@@ -2,7 +2,9 @@
 // link is the bottleneck: a netlab (network namespaces, tools/netlab) with the coordinator on a
 // host whose link tbf limits to RATE Mbit/s each way, and two worker hosts of K workers each,
 // either all 2·K workers connected directly or one relay per host. Needs root (netlab).
-//   npx tsx bench/relayLink.ts [rateMbit=20 (0: no limit)] [workersPerHost=2] [steps=20]
+//   npx tsx bench/relayLink.ts [rateMbit=20 (0: no limit)] [workersPerHost=2] [steps=20] [batchSize=64]
+// A small batch keeps compute (noisy on a shared machine) small next to the link's term; the
+// bytes per step do not depend on it.
 // Prints one JSON line per layout: step_timings_ms (mean, step 1 left out) and bytes_per_step.
 import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
@@ -12,8 +14,8 @@ import { NetLab, netlabSupport, type LabHost } from '../tools/netlab/index.js';
 const CLI = fileURLToPath(new URL('../bin/dsdc-dist.js', import.meta.url));
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const PORT = 7070;
-const [rateMbit, perHost, steps] = [Number(process.argv[2] ?? 20), Number(process.argv[3] ?? 2), Number(process.argv[4] ?? 20)];
-const TRAINING = ['--backend', 'wasm', '--train-limit', '2048', '--no-eval', '--batch-size', '64', '--seed', '7', '--max-steps', String(steps), '--log-level', 'warn'];
+const [rateMbit, perHost, steps, batchSize] = [Number(process.argv[2] ?? 20), Number(process.argv[3] ?? 2), Number(process.argv[4] ?? 20), Number(process.argv[5] ?? 64)];
+const TRAINING = ['--backend', 'wasm', '--train-limit', '2048', '--no-eval', '--batch-size', String(batchSize), '--seed', '7', '--max-steps', String(steps), '--log-level', 'warn'];
 
 function exited(child: ChildProcess, name: string): Promise<{ code: number | null; stdout: string }> {
   let stdout = '';
@@ -46,7 +48,7 @@ async function layout(name: string, coordinator: LabHost, hosts: LabHost[], rela
   const [result] = await Promise.all([coord, ...others]);
   const summary = JSON.parse(result.stdout.trim().split('\n').pop()!);
   (await import('node:fs')).rmSync(runDir, { recursive: true, force: true });
-  return { layout: name, rate_mbit: rateMbit, workers: hosts.length * perHost, members, steps: summary.steps, bytes_per_step: summary.bytes_per_step, step_timings_ms: summary.step_timings_ms };
+  return { layout: name, rate_mbit: rateMbit, batch_size: batchSize, workers: hosts.length * perHost, members, steps: summary.steps, bytes_per_step: summary.bytes_per_step, step_timings_ms: summary.step_timings_ms };
 }
 
 const support = netlabSupport();
