@@ -105,7 +105,7 @@ class Relay {
       if (this.upstream?.readyState === WebSocket.OPEN) {
         this.upstream.send(encodeMessage({ type: 'bye', reason: 'relay stopped' }), { binary: true });
         this.upstream.close(CloseCode.NORMAL, 'relay stopped');
-      }
+      } else this.upstream?.terminate();
     };
     this.o.stop?.addEventListener('abort', onStop, { once: true });
     let lastContact = Date.now();
