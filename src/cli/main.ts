@@ -7,6 +7,7 @@ import { evaluateCommand } from './commands/evaluate.js';
 import { finetuneCommand } from './commands/finetune.js';
 import { reportCommand } from './commands/report.js';
 import { predictCommand } from './commands/predict.js';
+import { relayCommand } from './commands/relay.js';
 import { serveCommand } from './commands/serve.js';
 import { workerCommand } from './commands/worker.js';
 import { describeError } from '../errors/codedError.js';
@@ -15,7 +16,7 @@ import { refuseRepeatedFlags } from './repeatedFlags.js';
 import { refuseUnknownWords, usageLine } from './usage.js';
 import { UsageError, USAGE_EXIT_CODE } from './usageError.js';
 
-const COMMANDS = [trainCommand, coordinatorCommand, workerCommand, finetuneCommand, evaluateCommand, reportCommand, predictCommand, serveCommand];
+const COMMANDS = [trainCommand, coordinatorCommand, workerCommand, relayCommand, finetuneCommand, evaluateCommand, reportCommand, predictCommand, serveCommand];
 const COMMAND_NAMES = COMMANDS.map((c) => c.command.split(' ')[0]);
 const words = hideBin(process.argv);
 

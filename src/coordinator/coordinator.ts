@@ -182,7 +182,7 @@ function stopReason(stop: AbortSignal | undefined): string {
   return reason instanceof Error ? `${reason.message} (stop requested)` : 'stop requested';
 }
 
-function listen(http: Server, host: string, port: number, scheme: 'ws' | 'wss'): Promise<string> {
+export function listen(http: Server, host: string, port: number, scheme: 'ws' | 'wss'): Promise<string> {
   return new Promise((resolve, reject) => {
     http.once('error', (error: NodeJS.ErrnoException) =>
       reject(
@@ -199,7 +199,7 @@ function listen(http: Server, host: string, port: number, scheme: 'ws' | 'wss'):
   });
 }
 
-async function closeServers(wss: WebSocketServer, http: Server): Promise<void> {
+export async function closeServers(wss: WebSocketServer, http: Server): Promise<void> {
   await new Promise<void>((resolve) => wss.close(() => resolve()));
   await new Promise<void>((resolve) => http.close(() => resolve()));
 }

@@ -62,6 +62,7 @@ export interface WorkerPoolOptions {
 const MAX_BYE_REASON_CHARS = 1000;
 
 function closeReason(code: CloseCode): string {
+  if (code === CloseCode.EVICTED) return 'evicted';
   return code === CloseCode.RUN_FINISHED ? 'run finished' : code === CloseCode.RUN_FAILED ? 'run failed' : 'run stopped';
 }
 
@@ -144,14 +145,19 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     });
   }
 
-  /** Says goodbye to every worker (they exit instead of reconnecting) and closes the sockets. */
+  /**
+   * Says goodbye to every worker (they exit instead of reconnecting) and closes the sockets. With
+   * EVICTED (a relay evicted upstream passes it on) they are told as an eviction tells them: an
+   * error, no bye, so that they do not take it for the run's end.
+   */
   closeAll(reason: string, code: CloseCode = CloseCode.RUN_FINISHED): void {
     this.closing = true;
     this.closeCode = code;
     this.heartbeat.stop();
     for (const worker of this.workers.values()) {
       if (worker.state === 'gone') continue;
-      worker.send({ type: 'bye', reason: reason.slice(0, MAX_BYE_REASON_CHARS) });
+      if (code === CloseCode.EVICTED) worker.send({ type: 'error', code: 'EVICTED', message: reason.slice(0, MAX_BYE_REASON_CHARS) });
+      else worker.send({ type: 'bye', reason: reason.slice(0, MAX_BYE_REASON_CHARS) });
       // The close frame's reason is capped at 123 bytes; the bye carries the full one.
       worker.socket.close(code, closeReason(code));
       worker.life.left(closeReason(code));

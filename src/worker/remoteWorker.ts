@@ -30,6 +30,7 @@ import { checkCoordinatorUrl, diagnoseConnectFailure } from './connectDiagnosis.
 import { WorkerError } from './errors.js';
 import { WORKER_NO_COORDINATOR_EXIT_CODE, WORKER_REFUSED_EXIT_CODE, WORKER_RUN_STOPPED_EXIT_CODE } from './exitCodes.js';
 import { WorkerHandshake } from './handshake.js';
+import { DEFAULT_COORDINATOR_SILENCE_MS, watchForSilence } from './silenceWatch.js';
 
 export interface RemoteWorkerOptions {
   url: string;
@@ -49,19 +50,6 @@ export interface RemoteWorkerOptions {
 
 /** --connect-timeout's default: long enough for a supervisor to restart a coordinator from its checkpoint. */
 export const DEFAULT_GIVE_UP_AFTER_MS = 120_000;
-/** The coordinator pings every few seconds; minutes of silence mean a half-open connection to a dead one. */
-export const DEFAULT_COORDINATOR_SILENCE_MS = 180_000;
-const SILENCE_CHECK_MS = 1_000;
-/**
- * Once the coordinator's pings have been seen, silence for this many of its ping intervals means
- * the connection is dead (the coordinator itself gives up on a worker after 10 heartbeat timeouts,
- * 30 intervals): a partition that healed is then noticed in seconds, not after the fixed limit.
- */
-export const SILENCE_PING_INTERVALS = 10;
-/** The least silence that counts as a dead connection, however fast the coordinator pings. */
-export const MIN_COORDINATOR_SILENCE_MS = 5_000;
-/** Pings whose gaps give the coordinator's ping interval (their median). */
-const PING_GAPS_KEPT = 5;
 /**
  * A connection attempt (TCP connect and the HTTP upgrade) that has no answer in this time is
  * abandoned and retried with backoff: a SYN lost in a partition is otherwise retried by the kernel
@@ -156,7 +144,7 @@ class RemoteWorker {
       // Until the coordinator has proven the token, it may send a handshake-sized frame only.
       const socket = new WebSocket(this.o.url, { maxPayload: HANDSHAKE_MAX_PAYLOAD_BYTES, handshakeTimeout: CONNECT_ATTEMPT_TIMEOUT_MS, ...(this.o.tlsCa ? { ca: this.o.tlsCa } : {}) });
       const send = (message: WorkerMessage) => socket.send(encodeMessage(message), { binary: true });
-      const stopWatching = this.watchForSilence(socket);
+      const stopWatching = watchForSilence(socket, this.o.coordinatorSilenceMs ?? DEFAULT_COORDINATOR_SILENCE_MS, this.o.log);
       const handshake = new WorkerHandshake(this.o.token);
       socket.on('open', () => {
         opened = true;
@@ -268,41 +256,6 @@ class RemoteWorker {
         this.o.log.debug(`socket: ${error.message}`);
       });
     });
-  }
-
-  /** Drops a connection on which nothing has come for coordinatorSilenceMs, or for SILENCE_PING_INTERVALS of the coordinator's pings, so that the loop reconnects. */
-  private watchForSilence(socket: WebSocket): () => void {
-    const configured = this.o.coordinatorSilenceMs ?? DEFAULT_COORDINATOR_SILENCE_MS;
-    let lastHeard = Date.now();
-    let lastCheck = Date.now();
-    let lastPing: number | undefined;
-    const pingGaps: number[] = [];
-    const heard = () => (lastHeard = Date.now());
-    socket.on('message', heard);
-    socket.on('ping', () => {
-      const now = Date.now();
-      if (lastPing !== undefined) pingGaps.push(now - lastPing);
-      if (pingGaps.length > PING_GAPS_KEPT) pingGaps.shift();
-      lastPing = now;
-      heard();
-    });
-    const limit = () => {
-      if (pingGaps.length === 0) return configured;
-      const typicalGap = [...pingGaps].sort((a, b) => a - b)[Math.floor(pingGaps.length / 2)];
-      return Math.min(configured, Math.max(MIN_COORDINATOR_SILENCE_MS, SILENCE_PING_INTERVALS * typicalGap));
-    };
-    const timer = setInterval(() => {
-      const now = Date.now();
-      // This worker's own long computation delays the check and the reading of what arrived.
-      if (now - lastCheck > 2 * SILENCE_CHECK_MS) lastHeard = Math.max(lastHeard, now - SILENCE_CHECK_MS);
-      lastCheck = now;
-      if (socket.readyState === WebSocket.OPEN && now - lastHeard > limit()) {
-        this.o.log.warn(`nothing from the coordinator for ${Math.round((now - lastHeard) / 1000)} s; dropping the connection to reconnect`);
-        socket.terminate();
-      }
-    }, SILENCE_CHECK_MS);
-    timer.unref();
-    return () => clearInterval(timer);
   }
 
   private async onWelcome(welcome: WelcomeMessage): Promise<void> {

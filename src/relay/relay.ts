@@ -1,0 +1,316 @@
+// `dsdc-dist relay`: one member of the coordinator's run standing for several workers on this
+// host. Upstream it is a worker (hello, the mutual proof of the token, reconnects with backoff);
+// downstream it is a coordinator (LocalWorkersServer). Each step it splits its part of the
+// global batch among its local workers, sends one gradients frame with their count-weighted
+// mean and total example count, and fans the coordinator's weights out to them, so the
+// coordinator's link carries one copy per host instead of one per worker. The run's end (bye and
+// close code) is passed on to the local workers as the coordinator gave it.
+import { hostname } from 'node:os';
+import { WebSocket } from 'ws';
+import { DEFAULT_JOIN_TIMEOUT_MS } from '../coordinator/coordinator.js';
+import type { Logger } from '../log/logger.js';
+import {
+  CloseCode,
+  HANDSHAKE_MAX_PAYLOAD_BYTES,
+  decodeFrame,
+  encodeMessage,
+  setMaxPayload,
+  type FrameData,
+  type Message,
+  type StepMessage,
+  type WeightsMessage,
+  type WelcomeMessage,
+  type WorkerMessage,
+} from '../protocol/index.js';
+import { Backoff } from '../worker/backoff.js';
+import { checkCoordinatorUrl, diagnoseConnectFailure } from '../worker/connectDiagnosis.js';
+import { WorkerError } from '../worker/errors.js';
+import { WORKER_NO_COORDINATOR_EXIT_CODE, WORKER_REFUSED_EXIT_CODE, WORKER_RUN_STOPPED_EXIT_CODE } from '../worker/exitCodes.js';
+import { WorkerHandshake } from '../worker/handshake.js';
+import { CONNECT_ATTEMPT_TIMEOUT_MS, DEFAULT_GIVE_UP_AFTER_MS } from '../worker/remoteWorker.js';
+import { DEFAULT_COORDINATOR_SILENCE_MS, watchForSilence } from '../worker/silenceWatch.js';
+import { isCodedError } from '../errors/codedError.js';
+import { RelayError } from './errors.js';
+import { LocalWorkersServer } from './localWorkersServer.js';
+import { localRequest, upstreamGradients } from './relayPart.js';
+import { RelayRun } from './relayRun.js';
+
+/** Welcome carries every weight; allow it generously, but bounded (as a worker does). */
+const MAX_COORDINATOR_FRAME_BYTES = 256 * 1024 * 1024;
+export const RELAY_BACKEND_NAME = 'relay';
+
+export interface RelayOptions {
+  /** The coordinator's URL. */
+  url: string;
+  /** This relay's member id at the coordinator (default relay-host-pid). */
+  relayId?: string;
+  token: string;
+  tlsCa?: Buffer | string;
+  giveUpAfterMs?: number;
+  coordinatorSilenceMs?: number;
+  /** Local workers it serves and waits for before its first step. */
+  workers: number;
+  /** Where local workers connect (default loopback). */
+  host: string;
+  port: number;
+  allowedHosts?: readonly string[];
+  maxPendingHandshakes?: number;
+  maxRefusedInRow?: number;
+  /** How long to wait for a local worker's gradients; keep it below the coordinator's --step-timeout. */
+  stepTimeoutMs: number;
+  heartbeatTimeoutMs: number;
+  /** How long the first step waits for all local workers to join. */
+  joinTimeoutMs?: number;
+  log: Logger;
+  stop?: AbortSignal;
+  /** Called once the local port is bound, with the URL the local workers connect to. */
+  onListening?: (url: string) => void;
+}
+
+/** Runs until the run ends for this relay; resolves with the exit status a worker would have (0, 2, 75). */
+export async function runRelay(o: RelayOptions): Promise<number> {
+  checkCoordinatorUrl(o.url);
+  const relay = new Relay(o);
+  await relay.run();
+  return relay.exitCode;
+}
+
+class Relay {
+  private readonly relayId: string;
+  private readonly state = new RelayRun();
+  /** Aborted when the run is over for this relay (a stop request, or the coordinator's end): a local step in flight is given up. */
+  private readonly halt = new AbortController();
+  private local?: LocalWorkersServer;
+  private upstream?: WebSocket;
+  private finished = false;
+  private joinedOnce = false;
+  private hadAllWorkers = false;
+  private lastFailure?: string;
+  /** The worker's exit status for how the run ended for this relay. */
+  exitCode = 0;
+  /** Upstream messages are handled one at a time, in order, across reconnects: a step waits for the welcome before it. */
+  private queue = Promise.resolve();
+  /** How the run ended upstream, passed on to the local workers. */
+  private ending?: { reason: string; code: CloseCode };
+
+  constructor(private readonly o: RelayOptions) {
+    this.relayId = o.relayId ?? `relay-${hostname()}-${process.pid}`;
+  }
+
+  async run(): Promise<void> {
+    const backoff = new Backoff();
+    const giveUpAfterMs = this.o.giveUpAfterMs ?? DEFAULT_GIVE_UP_AFTER_MS;
+    const onStop = () => {
+      this.finish('relay stopped (stop requested)', CloseCode.RUN_STOPPED);
+      if (this.upstream?.readyState === WebSocket.OPEN) {
+        this.upstream.send(encodeMessage({ type: 'bye', reason: 'relay stopped' }), { binary: true });
+        this.upstream.close(CloseCode.NORMAL, 'relay stopped');
+      } else this.upstream?.terminate();
+    };
+    this.o.stop?.addEventListener('abort', onStop, { once: true });
+    let lastContact = Date.now();
+    let toldFailure: string | undefined;
+    try {
+      while (!this.finished) {
+        const connected = await this.connectOnce();
+        if (connected) lastContact = Date.now();
+        if (this.finished) break;
+        const failure = connected ? undefined : this.lastFailure;
+        if (failure !== undefined && failure !== toldFailure) {
+          this.o.log.warn(`cannot reach the coordinator at ${this.o.url}: ${failure}; retrying for up to ${Math.round(giveUpAfterMs / 1000)} s (--connect-timeout)`);
+        }
+        toldFailure = failure;
+        const silentFor = Date.now() - lastContact;
+        if (silentFor > giveUpAfterMs) {
+          this.finish(`relay lost its coordinator at ${this.o.url}`, CloseCode.RUN_STOPPED);
+          throw new WorkerError('NO_COORDINATOR', `no coordinator at ${this.o.url} for ${Math.round(silentFor / 1000)} s; giving up (--connect-timeout ${Math.round(giveUpAfterMs / 1000)})` + (failure ? `: ${failure}` : ''), {
+            exitCode: WORKER_NO_COORDINATOR_EXIT_CODE,
+          });
+        }
+        const delay = connected ? backoff.reset() : backoff.next();
+        this.o.log.info(`reconnecting to ${this.o.url} in ${(delay / 1000).toFixed(1)} s`);
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    } finally {
+      this.o.stop?.removeEventListener('abort', onStop);
+      await this.queue;
+      const ending = this.ending ?? { reason: 'relay stopped', code: CloseCode.RUN_STOPPED };
+      await this.local?.close(ending.reason, ending.code);
+    }
+  }
+
+  /** The run is over for this relay: what its local workers will be told. */
+  private finish(reason: string, code: CloseCode): void {
+    this.finished = true;
+    this.ending ??= { reason, code };
+    this.halt.abort();
+  }
+
+  /**
+   * Sends on the connection the answered message came on, if it is still the current one: an
+   * answer to a step of a dropped connection would be a step the new one does not owe.
+   */
+  private send(socket: WebSocket, message: WorkerMessage): void {
+    if (socket === this.upstream && socket.readyState === WebSocket.OPEN) socket.send(encodeMessage(message), { binary: true });
+  }
+
+  /** One upstream connection's life; resolves true if the handshake succeeded. */
+  private connectOnce(): Promise<boolean> {
+    return new Promise((resolve) => {
+      let welcomed = false;
+      let opened = false;
+      let refused = false;
+      let byeReason: string | undefined;
+      let socketError: Error | undefined;
+      const socket = new WebSocket(this.o.url, { maxPayload: HANDSHAKE_MAX_PAYLOAD_BYTES, handshakeTimeout: CONNECT_ATTEMPT_TIMEOUT_MS, ...(this.o.tlsCa ? { ca: this.o.tlsCa } : {}) });
+      this.upstream = socket;
+      const stopWatching = watchForSilence(socket, this.o.coordinatorSilenceMs ?? DEFAULT_COORDINATOR_SILENCE_MS, this.o.log);
+      const handshake = new WorkerHandshake(this.o.token);
+      socket.on('open', () => {
+        opened = true;
+        const hello = handshake.hello({ workerId: this.relayId, backend: RELAY_BACKEND_NAME, device: `relay on ${hostname()} for ${this.o.workers} workers`, pid: process.pid, resume: this.joinedOnce });
+        socket.send(encodeMessage(hello), { binary: true });
+      });
+      socket.on('message', (data: FrameData, isBinary: boolean) => {
+        if (refused) return;
+        const decoded = decodeFrame(data, isBinary, { maxPayloadBytes: handshake.done ? MAX_COORDINATOR_FRAME_BYTES : HANDSHAKE_MAX_PAYLOAD_BYTES });
+        if (!decoded.ok) {
+          this.o.log.warn(`refused a message from the coordinator: ${decoded.error.code}: ${decoded.error.message}`);
+          return;
+        }
+        const message = decoded.message;
+        if (!handshake.done) {
+          const answer = handshake.receive(message);
+          if (answer.kind === 'refused') {
+            refused = true;
+            this.o.log.error(`${this.o.url}: ${answer.why}; sent it nothing but a nonce, and not retrying`);
+            this.finish(`relay refused its coordinator: ${answer.why}`, CloseCode.RUN_FAILED);
+            this.exitCode = WORKER_REFUSED_EXIT_CODE;
+            socket.close(CloseCode.BAD_TOKEN, 'coordinator failed to prove the token');
+            return;
+          }
+          setMaxPayload(socket, MAX_COORDINATOR_FRAME_BYTES);
+          socket.send(encodeMessage(answer.auth), { binary: true });
+          return;
+        }
+        if (message.type === 'bye') {
+          byeReason = message.reason;
+          return;
+        }
+        // An eviction says why in an error just before its close frame: the local workers are told that.
+        if (message.type === 'error' && message.code === 'EVICTED') byeReason = message.message;
+        this.queue = this.queue.then(async () => {
+          if (socket !== this.upstream) return;
+          try {
+            if (message.type === 'welcome') welcomed = (await this.onWelcome(message)) || welcomed;
+            else await this.handle(message, (answer) => this.send(socket, answer));
+          } catch (error) {
+            this.o.log.error(`while handling ${message.type}: ${(error as Error).message}`);
+            if (isCodedError(error) && error.code === 'RUN_CHANGED') {
+              // Started again (as after a stopped run), the relay and its workers join the new run.
+              this.exitCode = WORKER_RUN_STOPPED_EXIT_CODE;
+              this.finish((error as Error).message, CloseCode.RUN_FAILED);
+              socket.close(CloseCode.NORMAL, 'relay stopped');
+              return;
+            }
+            this.send(socket, { type: 'error', code: isCodedError(error) ? error.code : 'RELAY_FAILED', message: (error as Error).message.slice(0, 1000) });
+          }
+        });
+      });
+      socket.on('close', (code, reasonBytes) => {
+        stopWatching();
+        const reason = byeReason ?? reasonBytes.toString();
+        if (code === CloseCode.RUN_FINISHED || code === CloseCode.RUN_STOPPED || code === CloseCode.RUN_FAILED) {
+          this.finish(reason || 'run over', code);
+          if (code !== CloseCode.RUN_FINISHED) {
+            this.o.log.info(`coordinator stopped the run before its end (${reason}); passing it on to the local workers, exiting with code ${WORKER_RUN_STOPPED_EXIT_CODE}`);
+            this.exitCode = WORKER_RUN_STOPPED_EXIT_CODE;
+          } else this.o.log.info(`coordinator says bye: ${reason || 'run finished'}`);
+        } else if (code === CloseCode.EVICTED) {
+          this.o.log.error(`coordinator evicted this relay (${reason}); its workers are told the same; not retrying`);
+          this.finish(`relay evicted by the coordinator: ${reason}`, CloseCode.EVICTED);
+          this.exitCode = WORKER_REFUSED_EXIT_CODE;
+        } else if (code === CloseCode.BAD_TOKEN || code === CloseCode.VERSION_MISMATCH || code === CloseCode.DUPLICATE_WORKER_ID) {
+          this.o.log.error(`coordinator refused this relay (code ${code}: ${reason}); not retrying`);
+          this.finish(`relay refused by the coordinator (code ${code}: ${reason})`, CloseCode.RUN_FAILED);
+          this.exitCode = WORKER_REFUSED_EXIT_CODE;
+        } else if (code === CloseCode.RUN_FULL) {
+          this.o.log.warn(`the run at ${this.o.url} is full (code ${code}); trying again later, in case a slot frees`);
+        } else if (!this.finished && welcomed) this.o.log.warn(`connection to ${this.o.url} closed (code ${code}${reason.length ? `, ${reason}` : ''})`);
+        if (welcomed || this.finished) {
+          this.lastFailure = undefined;
+          return resolve(welcomed);
+        }
+        const closedHow = opened ? new WorkerError('HANDSHAKE_CLOSED', `the connection closed during the handshake (code ${code}${reason.length ? `, ${reason}` : ''})`) : undefined;
+        void diagnoseConnectFailure(this.o.url, { error: socketError ?? closedHow, tlsCaGiven: this.o.tlsCa !== undefined }).then((why) => {
+          this.lastFailure = why;
+          resolve(false);
+        });
+      });
+      socket.on('error', (error) => {
+        socketError = error;
+        this.o.log.debug(`socket: ${error.message}`);
+      });
+    });
+  }
+
+  /** Returns true once the relay is a member. */
+  private async onWelcome(welcome: WelcomeMessage): Promise<boolean> {
+    const adoption = this.state.adopt(welcome);
+    this.joinedOnce = true;
+    this.o.log.info(`joined run ${welcome.runId} as member ${welcome.shardInfo.workerIndex + 1}/${welcome.shardInfo.workers} at weights version ${welcome.weightsVersion}, for ${this.o.workers} local worker(s)`);
+    if (adoption === 'first') {
+      this.local = new LocalWorkersServer({ ...this.o, run: this.state, stop: this.halt.signal });
+      const url = await this.local.listen();
+      this.o.log.info(`serving local workers on ${url}`);
+      this.o.onListening?.(url);
+    } else {
+      // The coordinator may have moved on (a restart from a checkpoint): the local workers catch up.
+      this.local!.broadcast(this.state.fullWeights());
+    }
+    return true;
+  }
+
+  private async handle(message: Message, reply: (answer: WorkerMessage) => void): Promise<void> {
+    switch (message.type) {
+      case 'step':
+        return this.onStep(message, reply);
+      case 'weights':
+        return this.onWeights(message, reply);
+      case 'error':
+        this.o.log.warn(`coordinator reports ${message.code}: ${message.message}`);
+        return;
+      default:
+        this.o.log.debug(`ignored a ${message.type} message`);
+    }
+  }
+
+  private async onStep(step: StepMessage, reply: (answer: WorkerMessage) => void): Promise<void> {
+    const local = this.local;
+    if (!local) throw new RelayError('OUT_OF_ORDER', `step ${step.step} came before the welcome`);
+    if (step.weightsVersion !== this.state.version) {
+      throw new RelayError('STEP_REFUSED', `step ${step.step} is for weights version ${step.weightsVersion}, this relay holds ${this.state.version}`);
+    }
+    if (!this.hadAllWorkers) {
+      // The first step waits for every local worker, so the parts are what they will be for the run.
+      await local.pool.waitForWorkers(this.o.workers, this.o.joinTimeoutMs ?? DEFAULT_JOIN_TIMEOUT_MS, this.halt.signal);
+      this.hadAllWorkers = true;
+    }
+    const outcome = await local.source.computeStep(localRequest(step));
+    const encodeStarted = performance.now();
+    const message = upstreamGradients(step, this.relayId, outcome, { trainable: this.state.trainableNames, statistics: this.state.statisticNames, shapes: this.state.shapes });
+    message.timings.encodeMs = performance.now() - encodeStarted;
+    reply(message);
+    this.o.log.debug(`step ${step.step + 1}: ${outcome.contribution.count} examples from ${outcome.workers} local worker(s)`);
+  }
+
+  private onWeights(weights: WeightsMessage, reply: (answer: WorkerMessage) => void): void {
+    const problem = this.state.apply(weights);
+    if (problem) {
+      this.o.log.warn(`refused weights version ${weights.weightsVersion}: ${problem}`);
+      reply({ type: 'error', code: 'WEIGHTS_REFUSED', message: problem });
+      return;
+    }
+    this.local?.broadcast(weights);
+  }
+}
