@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { initHostBackend, type BackendChoice } from '../backend/index.js';
 import type { Logger } from '../log/logger.js';
-import { CloseCode, maxPayloadBytes, tensorsFromMap } from '../protocol/index.js';
+import { CloseCode, DEFAULT_WIRE_DTYPE, maxPayloadBytes, tensorsFromMap, type WireDtype } from '../protocol/index.js';
 import type { TrainConfig } from '../training/setup/config.js';
 import { ProgressReporter } from '../training/loop/progress.js';
 import { prepareRun, sessionInputs } from '../training/setup/runSetup.js';
@@ -61,6 +61,11 @@ export interface CoordinatorOptions {
   initialWeights?: Map<string, Float32Array>;
   /** Called once the port is bound, with the URL workers should connect to. */
   onListening?: (url: string) => void;
+  /**
+   * Element type of gradients and broadcast weights on the wire (default float32); the master
+   * weights and Adam stay float32 here. Workers learn it from the welcome.
+   */
+  wireDtype?: WireDtype;
 }
 
 export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: RunSummary; result: SessionResult }> {
@@ -70,6 +75,7 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: 
   const { state } = run;
   const runId = randomUUID();
   const status = new RunStatus(runId, o.workers);
+  const wireDtype = o.wireDtype ?? DEFAULT_WIRE_DTYPE;
   const paramCount = [...state.weights.values()].reduce((s, v) => s + v.length, 0);
   const limits = { maxPayloadBytes: maxPayloadBytes(paramCount, { maxIndices: 2 * run.config.batchSize }) };
 
@@ -90,16 +96,17 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: 
       config: run.config,
       modelSpec: run.config.model,
       weightsVersion: state.weightsVersion,
-      weights: tensorsFromMap(state.weights, state.shapes),
+      weights: tensorsFromMap(state.weights, state.shapes, undefined, wireDtype),
       trainable: state.trainableNames,
       statistics: state.movingStatisticNames,
       shardInfo: { workerIndex: index, workers: o.workers },
+      wireDtype,
     }),
     fullWeights: () => ({
       type: 'weights',
       weightsVersion: state.weightsVersion,
       step: state.position.globalStep,
-      tensors: tensorsFromMap(state.weights, state.shapes),
+      tensors: tensorsFromMap(state.weights, state.shapes, undefined, wireDtype),
       full: true,
     }),
     heartbeatTimeoutMs: o.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS,
@@ -131,6 +138,7 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: 
     weightsVersion: () => state.weightsVersion,
     stop: o.stop,
     numbers: await contributionChecksFor(run, o.workers, log),
+    wireDtype,
   });
   status.attach(pool);
 

@@ -11,6 +11,7 @@ import {
   mapFromTensors,
   tensorsFromMap,
   type GradientsMessage,
+  type WireDtype,
 } from '../protocol/index.js';
 import { combineContributions, type StepContribution } from '../training/optimizer/aggregate.js';
 import { StepInterruptedError, type GradientSource, type StepOutcome, type StepRequest } from '../training/loop/source.js';
@@ -38,6 +39,8 @@ export interface RemoteSourceOptions {
   stop?: AbortSignal;
   /** Numeric checks (claims, gradient norm bound, batch-norm statistics) before a part is averaged in. */
   numbers?: ContributionChecks;
+  /** Element type of the gradients expected and of the weights sent (the welcome's). */
+  wireDtype: WireDtype;
 }
 
 interface PartResult {
@@ -53,7 +56,7 @@ export class RemoteGradientSource implements GradientSource {
   private fatal?: Error;
 
   constructor(private readonly o: RemoteSourceOptions) {
-    this.tensorContract = new TensorContract(o.shapes, { trainable: o.trainableNames, statistics: o.movingStatisticNames });
+    this.tensorContract = new TensorContract(o.shapes, { trainable: o.trainableNames, statistics: o.movingStatisticNames }, o.wireDtype);
     o.pool.on('gradients', (worker, message, receivedAt, bytes) => this.receiveGradients(worker, message, receivedAt, bytes));
   }
 
@@ -142,7 +145,7 @@ export class RemoteGradientSource implements GradientSource {
       type: 'weights',
       weightsVersion: version,
       step: version,
-      tensors: tensorsFromMap(weights, this.o.shapes, changed),
+      tensors: tensorsFromMap(weights, this.o.shapes, changed, this.o.wireDtype),
       full: false,
     });
     let sent = 0;

@@ -6,7 +6,11 @@ export {
   DEFAULT_LIMITS,
   DEFAULT_FRAME_OVERHEAD_BYTES,
   MAX_CLOSE_REASON_BYTES,
+  DEFAULT_WIRE_DTYPE,
+  WIRE_DTYPES,
+  BYTES_PER_WIRE_ELEMENT,
   type DecodeLimits,
+  type WireDtype,
 } from './constants.js';
 export { ProtocolError, closeFrameFor, protocolError, type ProtocolErrorCode } from './errors.js';
 export { maxPayloadBytes, resolveLimits, type PayloadBudget } from './limits.js';
@@ -34,6 +38,8 @@ export {
   elementCount,
   encodeTensor,
   findNonFinite,
+  isWireDtype,
+  tensorDataBytes,
   type CheckTensorsOptions,
   type TensorSpec,
   type WireTensor,
