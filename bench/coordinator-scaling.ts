@@ -3,7 +3,8 @@
 // batch (the workers are not the subject) and no evaluation; its metrics.jsonl gives the
 // coordinator's step phases (aggregate: decode and average N gradient sets; apply: Adam; broadcast:
 // encode once, send N times) and the bytes of each step, and /proc gives the coordinator's peak
-// resident memory. Prints a markdown table, the fit a + b·N of the CPU part and its extrapolation to
+// resident memory and its CPU time per step (what the model fits: on a loaded machine the phase
+// timings also count the time the process waited for a core). Prints a markdown table, the fit a + b·N of the CPU part and its extrapolation to
 // 64 and 256 members on 10 and 100 GbE (bench/coordinatorModel.ts), and writes the raw figures to
 // bench/results/coordinator-scaling.json.
 //
@@ -23,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { coordinatorStepCost, fitLine, type LinearFit } from './coordinatorModel.js';
 import { loadAverage } from './machine.js';
-import { TreeSampler } from './processSampler.js';
+import { clockTicksPerSecond, TreeSampler } from './processSampler.js';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(REPO_ROOT, 'bin', 'dsdc-dist.js');
@@ -32,6 +33,7 @@ const EXTRAPOLATED_MEMBERS = [64, 256];
 const LINKS = [10 * GBE, 100 * GBE];
 /** Workers per host behind a relay, for the relay rows of the extrapolation. */
 const WORKERS_PER_RELAY = 8;
+const CPU_POLL_MS = 100;
 
 const { values: flags } = parseArgs({
   options: {
@@ -71,6 +73,12 @@ interface Measured {
   bytesPerStep: number;
   /** One worker's gradient frame (≈ its weights frame). */
   frameBytes: number;
+  /**
+   * The coordinator process's CPU time per step (utime + stime from /proc between the end of the
+   * warm-up and the last step): unlike the phase timings, it does not count time the process
+   * waited for a core on a loaded machine.
+   */
+  coordinatorCpuMsPerStep: number | null;
   coordinatorPeakRssMiB: number;
   workerPeakRssMiB: number;
   wallS: number;
@@ -100,6 +108,7 @@ async function measure(workers: number, dtype: string): Promise<Measured> {
   const child = spawn(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const sampler = new TreeSampler(child.pid!);
   sampler.start();
+  const cpuAtStep = sampleCpuAgainstSteps(child.pid!, path.join(runDir, 'metrics.jsonl'));
   let stderr = '';
   child.stdout.resume();
   child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
@@ -107,6 +116,7 @@ async function measure(workers: number, dtype: string): Promise<Measured> {
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   clearTimeout(timer);
   const tree = sampler.stop();
+  const cpuSamples = cpuAtStep.stop();
   try {
     if (code !== 0) throw new Error(`train --workers ${workers} --wire-dtype ${dtype} exited with ${code}:\n${stderr}`);
     const records = readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8')
@@ -128,6 +138,7 @@ async function measure(workers: number, dtype: string): Promise<Measured> {
       totalMs: phase('totalMs'),
       bytesPerStep,
       frameBytes: bytesPerStep / (2 * workers),
+      coordinatorCpuMsPerStep: cpuPerStep(cpuSamples),
       coordinatorPeakRssMiB: (coordinator?.peakRssKiB ?? 0) / 1024,
       workerPeakRssMiB: workerProcesses.length ? median(workerProcesses.map((p) => p.peakRssKiB)) / 1024 : 0,
       wallS: (performance.now() - started) / 1000,
@@ -137,16 +148,46 @@ async function measure(workers: number, dtype: string): Promise<Measured> {
   }
 }
 
+interface CpuSample {
+  steps: number;
+  cpuTicks: number;
+}
+
+/** Every ~100 ms: steps recorded so far in metrics.jsonl and the process's CPU ticks. */
+function sampleCpuAgainstSteps(pid: number, metricsFile: string): { stop: () => CpuSample[] } {
+  const samples: CpuSample[] = [];
+  const timer = setInterval(() => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const cpuTicks = Number(fields[11]) + Number(fields[12]);
+      const steps = readFileSync(metricsFile, 'utf8').split('\n').filter((l) => l.includes('"type":"step"')).length;
+      samples.push({ steps, cpuTicks });
+    } catch {
+      // not started yet, or gone: no sample
+    }
+  }, CPU_POLL_MS);
+  return { stop: () => (clearInterval(timer), samples) };
+}
+
+/** CPU ms per step from the first sample past the warm-up to the last one before the final step. */
+function cpuPerStep(samples: CpuSample[]): number | null {
+  const from = samples.find((s) => s.steps >= warmup && s.steps > 0);
+  const to = [...samples].reverse().find((s) => s.steps < steps);
+  if (!from || !to || to.steps <= from.steps) return null;
+  return ((to.cpuTicks - from.cpuTicks) / clockTicksPerSecond) * 1000 / (to.steps - from.steps);
+}
+
 const cpuMs = (m: Measured) => m.aggregateMs + m.applyMs + m.broadcastMs;
 const f = (x: number, digits = 1) => x.toFixed(digits);
 
 function measuredTable(rows: Measured[]): string {
   const lines = [
-    '| N | wire | aggregate ms | Adam ms | broadcast ms | coordinator CPU ms | step ms | bytes/step (in + out) | coordinator peak RSS MiB | worker peak RSS MiB |',
-    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| N | wire | aggregate ms | Adam ms | broadcast ms | phases ms | coordinator CPU ms/step | step ms | bytes/step (in + out) | coordinator peak RSS MiB | worker peak RSS MiB |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const m of rows) {
-    lines.push(`| ${m.workers} | ${m.dtype} | ${f(m.aggregateMs, 2)} | ${f(m.applyMs, 2)} | ${f(m.broadcastMs, 2)} | ${f(cpuMs(m), 2)} | ${f(m.totalMs)} | ${Math.round(m.bytesPerStep).toLocaleString('en-US')} | ${f(m.coordinatorPeakRssMiB, 0)} | ${f(m.workerPeakRssMiB, 0)} |`);
+    lines.push(`| ${m.workers} | ${m.dtype} | ${f(m.aggregateMs, 2)} | ${f(m.applyMs, 2)} | ${f(m.broadcastMs, 2)} | ${f(cpuMs(m), 2)} | ${m.coordinatorCpuMsPerStep === null ? '–' : f(m.coordinatorCpuMsPerStep)} | ${f(m.totalMs)} | ${Math.round(m.bytesPerStep).toLocaleString('en-US')} | ${f(m.coordinatorPeakRssMiB, 0)} | ${f(m.workerPeakRssMiB, 0)} |`);
   }
   return lines.join('\n');
 }
@@ -182,17 +223,23 @@ for (const { n, dtype } of plan) {
   }
 }
 const float32Rows = rows.filter((r) => r.dtype === 'float32');
-const fit = fitLine(float32Rows.map((m) => ({ x: m.workers, y: cpuMs(m) })));
+const phaseFit = fitLine(float32Rows.map((m) => ({ x: m.workers, y: cpuMs(m) })));
+// The process's CPU time is the better model input on a loaded machine (waiting for a core is not cost); the phases are the fallback.
+const cpuRows = float32Rows.filter((m) => m.coordinatorCpuMsPerStep !== null);
+const cpuFit = cpuRows.length >= 2 ? fitLine(cpuRows.map((m) => ({ x: m.workers, y: m.coordinatorCpuMsPerStep! }))) : null;
+const fit = cpuFit ?? phaseFit;
 const frameBytes = median(float32Rows.map((m) => m.frameBytes));
 const report = [
   `Measured (${new Date().toISOString().slice(0, 10)}, ${os.cpus().length}-core machine, load ${load.join(' ')} at the start; medians of steps ${warmup + 1}-${steps}):`,
   '',
   measuredTable(rows),
   '',
-  `Fit of the coordinator CPU part (float32): a = ${f(fit.a, 2)} ms, b = ${f(fit.b, 3)} ms per worker; one worker's frame ${Math.round(frameBytes).toLocaleString('en-US')} bytes each way.`,
+  `Fit of the step phases aggregate + Adam + broadcast (float32, wall clock): a = ${f(phaseFit.a, 2)} ms, b = ${f(phaseFit.b, 3)} ms per worker.`,
+  cpuFit ? `Fit of the coordinator's CPU time per step (float32): a = ${f(cpuFit.a, 2)} ms, b = ${f(cpuFit.b, 3)} ms per worker (used below).` : 'No CPU-time fit (too few samples): the phase fit is used below.',
+  `One worker's frame: ${Math.round(frameBytes).toLocaleString('en-US')} bytes each way.`,
   '',
   extrapolationTable(fit, frameBytes),
 ].join('\n');
 console.log(report);
 mkdirSync(path.dirname(path.resolve(REPO_ROOT, flags['json-out'])), { recursive: true });
-writeFileSync(path.resolve(REPO_ROOT, flags['json-out']), `${JSON.stringify({ date: new Date().toISOString(), load, perWorker, steps, warmup, rows, fit, frameBytes }, null, 2)}\n`);
+writeFileSync(path.resolve(REPO_ROOT, flags['json-out']), `${JSON.stringify({ date: new Date().toISOString(), load, perWorker, steps, warmup, rows, phaseFit, cpuFit, frameBytes }, null, 2)}\n`);
