@@ -38,7 +38,6 @@ export {
   elementCount,
   encodeTensor,
   findNonFinite,
-  isWireDtype,
   tensorDataBytes,
   type CheckTensorsOptions,
   type TensorSpec,

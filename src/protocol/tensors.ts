@@ -2,7 +2,7 @@
 // bfloat16) with a name and shape, conversion to and from Float32Array, and the checks a
 // receiver runs against the tensors it expects.
 
-import { BYTES_PER_WIRE_ELEMENT, DEFAULT_WIRE_DTYPE, WIRE_DTYPES, type WireDtype } from './constants.js';
+import { BYTES_PER_WIRE_ELEMENT, DEFAULT_WIRE_DTYPE, type WireDtype } from './constants.js';
 import { protocolError, type ProtocolError } from './errors.js';
 import { bfloat16ToFloat32, float16ToFloat32, float32ToBfloat16, float32ToFloat16, isBfloat16NonFinite, isFloat16NonFinite } from './reducedPrecision.js';
 import type { WireTensor } from './schemas.js';
@@ -36,10 +36,6 @@ export function elementCount(shape: readonly number[]): number {
 
 export function formatShape(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;
-}
-
-export function isWireDtype(value: unknown): value is WireDtype {
-  return typeof value === 'string' && (WIRE_DTYPES as readonly string[]).includes(value);
 }
 
 /** Bytes the data of a tensor of `shape` holds in `dtype`. */
