@@ -21,8 +21,6 @@ export interface ContributionChecksOptions {
   bnMomentum: number;
   /** Norms the coordinator measured itself, trusted as the first entries of the bound's window. */
   referenceNorms?: readonly number[];
-  /** Relative rounding of the run's wire dtype (WIRE_UNIT_ROUNDOFF); default 0 (float32). */
-  wireRoundoff?: number;
 }
 
 export interface CheckedContribution {
@@ -50,7 +48,7 @@ export class ContributionChecks {
     const claims = checkStepClaims(c);
     if (claims) return `impossible claim: ${claims}`;
     const decay = movingAverageDecay(this.o.bnMomentum, c.step);
-    const statistics = checkMovingStatistics(c.movingStatistics, this.o.runningStatistics(), decay, this.o.statisticsBounds ?? DEFAULT_STATISTICS_BOUNDS, this.o.wireRoundoff);
+    const statistics = checkMovingStatistics(c.movingStatistics, this.o.runningStatistics(), decay, this.o.statisticsBounds ?? DEFAULT_STATISTICS_BOUNDS);
     if (statistics) return `batch-norm statistic ${statistics}`;
     if (!this.bound) return null;
     const verdict = this.bound.admit(globalNorm(c.gradients));
@@ -67,7 +65,7 @@ export class ContributionChecks {
  * The checks of a run: its --grad-norm-bound factor, with reference norms measured here at the
  * current weights (so the bound holds from the first step), against the master's statistics.
  */
-export async function contributionChecksFor(run: Pick<PreparedRun, 'config' | 'train' | 'state'>, workers: number, log: Logger, wireRoundoff = 0): Promise<ContributionChecks> {
+export async function contributionChecksFor(run: Pick<PreparedRun, 'config' | 'train' | 'state'>, workers: number, log: Logger): Promise<ContributionChecks> {
   const { config, state } = run;
   const factor = config.gradNormBound ?? DEFAULT_NORM_BOUND.factor;
   const statistics = new Set(state.movingStatisticNames);
@@ -83,6 +81,5 @@ export async function contributionChecksFor(run: Pick<PreparedRun, 'config' | 't
     runningStatistics: () => new Map([...state.weights].filter(([name]) => statistics.has(name))),
     bnMomentum: config.model.bnMomentum,
     referenceNorms,
-    wireRoundoff,
   });
 }

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { initHostBackend, type BackendChoice } from '../backend/index.js';
 import type { Logger } from '../log/logger.js';
-import { CloseCode, DEFAULT_WIRE_DTYPE, maxPayloadBytes, tensorsFromMap, WIRE_UNIT_ROUNDOFF, type WireDtype } from '../protocol/index.js';
+import { CloseCode, DEFAULT_WIRE_DTYPE, maxPayloadBytes, tensorsFromMap, type WireDtype } from '../protocol/index.js';
 import type { TrainConfig } from '../training/setup/config.js';
 import { ProgressReporter } from '../training/loop/progress.js';
 import { prepareRun, sessionInputs } from '../training/setup/runSetup.js';
@@ -137,8 +137,7 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: 
     nonFinitePolicy: o.nonFinitePolicy ?? 'skip',
     weightsVersion: () => state.weightsVersion,
     stop: o.stop,
-    // Statistics that crossed the wire in 16 bits are checked with room for their rounding.
-    numbers: await contributionChecksFor(run, o.workers, log, wireDtype === 'float32' ? 0 : WIRE_UNIT_ROUNDOFF[wireDtype]),
+    numbers: await contributionChecksFor(run, o.workers, log),
     wireDtype,
   });
   status.attach(pool);

@@ -54,19 +54,13 @@ export function impliedBatchValue(old: number, reported: number, decay: number):
  * The first problem with `received` as a step's moving statistics, as a sentence naming the
  * tensor, element and values, or null when every value is sane. Without `running` (or for a
  * name it lacks) only finiteness and positive variances are checked.
- * `wireRoundoff`: the relative rounding of the values on the wire (0 for float32, whose rounding
- * the fixed tolerance covers). The worker started from a rounded copy of the running statistics
- * and its report was rounded again, so the batch value it implies is off by up to
- * 2 · wireRoundoff · |value| / decay: with bfloat16 at decay 0.01 that is 78 % of the value.
  */
 export function checkMovingStatistics(
   received: TensorMap,
   running: TensorMap,
   decay = 1,
   bounds: StatisticsBounds = DEFAULT_STATISTICS_BOUNDS,
-  wireRoundoff = 0,
 ): string | null {
-  const wireSlack = (2 * wireRoundoff) / decay;
   for (const [name, values] of received) {
     const kind = statisticKind(name);
     for (let i = 0; i < values.length; i++) {
@@ -78,10 +72,10 @@ export function checkMovingStatistics(
     if (kind === 'variance') {
       for (let i = 0; i < values.length; i++) {
         const batch = impliedBatchValue(current[i], values[i], decay);
-        if (batch < -(ROUNDING_TOLERANCE + wireSlack) * current[i]) {
+        if (batch < -ROUNDING_TOLERANCE * current[i]) {
           return `${name}[${i}] fell from ${current[i].toPrecision(4)} to ${values[i].toPrecision(4)} in one step, faster than a moving average with decay ${decay.toPrecision(3)} can`;
         }
-        if (batch > (bounds.maxVarianceGrowth + wireSlack) * current[i]) {
+        if (batch > bounds.maxVarianceGrowth * current[i]) {
           return `${name}[${i}] rose from ${current[i].toPrecision(4)} to ${values[i].toPrecision(4)} in one step: a batch variance over ${bounds.maxVarianceGrowth}× the running one`;
         }
       }
@@ -93,7 +87,7 @@ export function checkMovingStatistics(
         const batchVariance = reportedVariance ? impliedBatchValue(oldVariance, reportedVariance[i], decay) : oldVariance;
         const sigma = Math.sqrt(Math.max(oldVariance, batchVariance));
         const shift = Math.abs(impliedBatchValue(current[i], values[i], decay) - current[i]);
-        if (!(shift <= bounds.maxMeanShift * sigma + wireSlack * Math.max(Math.abs(current[i]), Math.abs(values[i])))) {
+        if (!(shift <= bounds.maxMeanShift * sigma)) {
           return `${name}[${i}] moved from ${current[i].toPrecision(4)} to ${values[i].toPrecision(4)} in one step: a batch mean over ${bounds.maxMeanShift} standard deviations (${sigma.toPrecision(3)}) away`;
         }
       }

@@ -13,12 +13,6 @@ export type WireDtype = (typeof WIRE_DTYPES)[number];
 /** What a run uses unless `--wire-dtype` says otherwise, and what a welcome without `wireDtype` means. */
 export const DEFAULT_WIRE_DTYPE: WireDtype = 'float32';
 export const BYTES_PER_WIRE_ELEMENT: Readonly<Record<WireDtype, number>> = Object.freeze({ float32: 4, float16: 2, bfloat16: 2 });
-/**
- * Unit roundoff of each wire dtype (2^-precision): a value that crossed the wire is within this
- * relative distance of the one sent. Checks on received numbers widen by it (e.g. batch-norm
- * statistics, src/numerics/movingStatistics.ts).
- */
-export const WIRE_UNIT_ROUNDOFF: Readonly<Record<WireDtype, number>> = Object.freeze({ float32: 2 ** -24, float16: 2 ** -11, bfloat16: 2 ** -8 });
 /** Bytes of the widest element type: payload limits are sized with it. */
 export const BYTES_PER_ELEMENT = BYTES_PER_WIRE_ELEMENT.float32;
 

@@ -9,7 +9,6 @@ export {
   DEFAULT_WIRE_DTYPE,
   WIRE_DTYPES,
   BYTES_PER_WIRE_ELEMENT,
-  WIRE_UNIT_ROUNDOFF,
   type DecodeLimits,
   type WireDtype,
 } from './constants.js';
