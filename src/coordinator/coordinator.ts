@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { initHostBackend, type BackendChoice } from '../backend/index.js';
 import type { Logger } from '../log/logger.js';
-import { CloseCode, DEFAULT_WIRE_DTYPE, maxPayloadBytes, tensorsFromMap, type WireDtype } from '../protocol/index.js';
+import { CloseCode, DEFAULT_WIRE_DTYPE, maxPayloadBytes, tensorsFromMap, variableDtypes, type WireDtype } from '../protocol/index.js';
 import type { TrainConfig } from '../training/setup/config.js';
 import { ProgressReporter } from '../training/loop/progress.js';
 import { prepareRun, sessionInputs } from '../training/setup/runSetup.js';
@@ -76,6 +76,7 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: 
   const runId = randomUUID();
   const status = new RunStatus(runId, o.workers);
   const wireDtype = o.wireDtype ?? DEFAULT_WIRE_DTYPE;
+  const dtypeOf = variableDtypes(wireDtype, state.movingStatisticNames);
   const paramCount = [...state.weights.values()].reduce((s, v) => s + v.length, 0);
   const limits = { maxPayloadBytes: maxPayloadBytes(paramCount, { maxIndices: 2 * run.config.batchSize }) };
 
@@ -96,7 +97,7 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: 
       config: run.config,
       modelSpec: run.config.model,
       weightsVersion: state.weightsVersion,
-      weights: tensorsFromMap(state.weights, state.shapes, undefined, wireDtype),
+      weights: tensorsFromMap(state.weights, state.shapes, undefined, dtypeOf),
       trainable: state.trainableNames,
       statistics: state.movingStatisticNames,
       shardInfo: { workerIndex: index, workers: o.workers },
@@ -106,7 +107,7 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: 
       type: 'weights',
       weightsVersion: state.weightsVersion,
       step: state.position.globalStep,
-      tensors: tensorsFromMap(state.weights, state.shapes, undefined, wireDtype),
+      tensors: tensorsFromMap(state.weights, state.shapes, undefined, dtypeOf),
       full: true,
     }),
     heartbeatTimeoutMs: o.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS,

@@ -48,5 +48,6 @@ export { decodeFrame, decodeMessage, encodeMessage, type FrameData } from './cod
 export { mapFromTensors, tensorsFromMap } from './tensorMaps.js';
 export { findFrozenTensor, frozenVariables, type CarriedVariables } from './variableSets.js';
 export { TensorContract } from './tensorContract.js';
+export { variableDtypes, type DtypeOfVariable } from './variableDtypes.js';
 export { HANDSHAKE_MAX_PAYLOAD_BYTES, NONCE_BYTES, PROOF_BYTES, coordinatorProof, makeNonce, proofsMatch, workerProof } from './handshake.js';
 export { setMaxPayload } from './socketLimits.js';

@@ -6,6 +6,7 @@
 import { DEFAULT_WIRE_DTYPE, type WireDtype } from './constants.js';
 import { protocolError, type ProtocolError } from './errors.js';
 import { checkTensors, findNonFinite, type WireTensor } from './tensors.js';
+import { variableDtypes, type DtypeOfVariable } from './variableDtypes.js';
 import { findFrozenTensor, frozenVariables, type CarriedVariables } from './variableSets.js';
 
 type Shapes = ReadonlyMap<string, readonly number[]>;
@@ -15,13 +16,15 @@ export class TensorContract {
   private readonly statisticShapes: Shapes;
   private readonly movingShapes: Shapes;
   private readonly frozen: ReadonlySet<string>;
+  private readonly dtypeOf: DtypeOfVariable;
 
   /** `shapes`: every variable of the model; `carried`: the welcome's trainable and statistics lists; `dtype`: the run's wire dtype. */
   constructor(
     private readonly shapes: Shapes,
     carried: CarriedVariables,
-    private readonly dtype: WireDtype = DEFAULT_WIRE_DTYPE,
+    dtype: WireDtype = DEFAULT_WIRE_DTYPE,
   ) {
+    this.dtypeOf = variableDtypes(dtype, carried.statistics);
     const pick = (names: readonly string[]) =>
       new Map(
         names.map((name) => {
@@ -41,8 +44,8 @@ export class TensorContract {
     return (
       findFrozenTensor(gradients, this.frozen, 'gradients') ??
       findFrozenTensor(bnStats, this.frozen, 'bnStats') ??
-      checkTensors(gradients, this.gradientShapes, { dtype: this.dtype }) ??
-      checkTensors(bnStats, this.statisticShapes, { dtype: this.dtype }) ??
+      checkTensors(gradients, this.gradientShapes, { dtype: this.dtypeOf }) ??
+      checkTensors(bnStats, this.statisticShapes, { dtype: this.dtypeOf }) ??
       nonFinite(gradients) ??
       nonFinite(bnStats)
     );
@@ -51,8 +54,8 @@ export class TensorContract {
   /** Weights from the coordinator: all variables when `full`, else some of the carried ones. */
   checkWeights(tensors: readonly WireTensor[], full: boolean): ProtocolError | null {
     const problem = full
-      ? checkTensors(tensors, this.shapes, { dtype: this.dtype })
-      : (findFrozenTensor(tensors, this.frozen, 'weights.tensors') ?? checkTensors(tensors, this.movingShapes, { allowSubset: true, dtype: this.dtype }));
+      ? checkTensors(tensors, this.shapes, { dtype: this.dtypeOf })
+      : (findFrozenTensor(tensors, this.frozen, 'weights.tensors') ?? checkTensors(tensors, this.movingShapes, { allowSubset: true, dtype: this.dtypeOf }));
     return problem ?? nonFinite(tensors);
   }
 }

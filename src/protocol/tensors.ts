@@ -22,8 +22,8 @@ export interface CheckTensorsOptions {
   requireAll?: boolean;
   /** Also refuse NaN and ±Infinity values (NON_FINITE). Default false: it reads every value. */
   requireFinite?: boolean;
-  /** The one element type accepted: the run's wire dtype. Default float32. */
-  dtype?: WireDtype;
+  /** The element type accepted, one for all or by name (variableDtypes.ts). Default float32. */
+  dtype?: WireDtype | ((name: string) => WireDtype);
 }
 
 export const HOST_IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -97,7 +97,8 @@ export function checkTensors(
 ): ProtocolError | null {
   const expected = specs instanceof Map ? specs : new Map((specs as readonly TensorSpec[]).map((s) => [s.name, s.shape]));
   const requireAll = options.requireAll ?? !options.allowSubset;
-  const dtype = options.dtype ?? DEFAULT_WIRE_DTYPE;
+  const given = options.dtype ?? DEFAULT_WIRE_DTYPE;
+  const dtypeOf = typeof given === 'function' ? given : () => given;
   const seen = new Set<string>();
   for (const t of tensors) {
     if (seen.has(t.name)) return protocolError('BAD_TENSOR', `tensor '${t.name}' appears more than once`);
@@ -106,6 +107,7 @@ export function checkTensors(
     if (shape === undefined) {
       return protocolError('UNKNOWN_TENSOR', `tensor '${t.name}' is not one of the ${expected.size} expected tensors`);
     }
+    const dtype = dtypeOf(t.name);
     if (t.dtype !== dtype) {
       return protocolError('BAD_TENSOR', `tensor '${t.name}': expected dtype '${dtype}' (the run's wire dtype), got '${String(t.dtype)}'`);
     }

@@ -63,8 +63,9 @@ const builders: { [K in MessageType]: Build<K> } = {
     const { workerIndex, workers } = w.shardInfo;
     if (workerIndex >= workers) f.bad('shardInfo.workerIndex', `an integer below workers (${workers})`, workerIndex);
     const wireDtype = w.wireDtype ?? DEFAULT_WIRE_DTYPE;
-    const otherDtype = weights.findIndex((t) => t.dtype !== wireDtype);
-    if (otherDtype >= 0) f.bad(`weights[${otherDtype}].dtype`, `'${wireDtype}' (the welcome's wireDtype)`, weights[otherDtype].dtype, 'BAD_TENSOR');
+    // The moving statistics travel as float32 in every run (variableDtypes.ts); the receiver's TensorContract checks each name.
+    const otherDtype = weights.findIndex((t) => t.dtype !== wireDtype && t.dtype !== DEFAULT_WIRE_DTYPE);
+    if (otherDtype >= 0) f.bad(`weights[${otherDtype}].dtype`, `'${wireDtype}' (the welcome's wireDtype) or 'float32'`, weights[otherDtype].dtype, 'BAD_TENSOR');
     return withOptional(
       { type: 'welcome', runId: w.runId, config: w.config, modelSpec: w.modelSpec, weightsVersion: w.weightsVersion, weights, trainable, shardInfo: { workerIndex, workers } },
       { statistics, wireDtype: w.wireDtype },

@@ -335,7 +335,8 @@ class RemoteWorker {
       loss: contribution.loss,
       correct: contribution.correct,
       gradients: tensorsFromMap(contribution.gradients, this.shapes, this.trainable, this.wireDtype),
-      bnStats: tensorsFromMap(contribution.movingStatistics, this.shapes, this.moving, this.wireDtype),
+      // Moving statistics always travel as float32 (variableDtypes.ts in the protocol).
+      bnStats: tensorsFromMap(contribution.movingStatistics, this.shapes, this.moving),
       timings: { computeMs: contribution.computeMs, encodeMs: 0 },
     };
     message.timings.encodeMs = performance.now() - encodeStarted;
