@@ -109,7 +109,7 @@ export function checkTensors(
     }
     const dtype = dtypeOf(t.name);
     if (t.dtype !== dtype) {
-      return protocolError('BAD_TENSOR', `tensor '${t.name}': expected dtype '${dtype}' (the run's wire dtype), got '${String(t.dtype)}'`);
+      return protocolError('BAD_TENSOR', `tensor '${t.name}': expected dtype '${dtype}' (this run's for that variable), got '${String(t.dtype)}'`);
     }
     if (!sameShape(t.shape, shape)) {
       return protocolError(

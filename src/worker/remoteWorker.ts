@@ -305,7 +305,7 @@ class RemoteWorker {
     this.moving = welcome.statistics ?? [...this.shapes.keys()].filter((n) => /moving_(mean|variance)$/.test(n));
     checkSameNames('trainable', welcome.trainable, this.replica.trainableNames(), frozenLayers);
     checkSameNames('statistics', this.moving, this.replica.movingStatisticNames(), frozenLayers);
-    // Every tensor after the welcome (and its weights) is in the run's wire dtype: gradients go back in it too.
+    // The run's wire dtype, from the welcome: gradients go back in it (the moving statistics as float32).
     this.wireDtype = welcome.wireDtype ?? DEFAULT_WIRE_DTYPE;
     this.contract = new TensorContract(this.shapes, { trainable: this.trainable, statistics: this.moving }, this.wireDtype);
     const problem = this.contract.checkWeights(welcome.weights, true);

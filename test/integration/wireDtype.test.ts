@@ -41,7 +41,8 @@ describe('--wire-dtype float16 in a real 2-worker run', () => {
     // Every step moves the same tensors: gradients up from 2 workers, weights down to 2.
     const ratio = (half.summary.bytes_per_step as number) / (full.summary.bytes_per_step as number);
     expect(ratio).toBeGreaterThan(0.49);
-    expect(ratio).toBeLessThan(0.52);
+    // Less the batch-norm statistics, which stay float32 (832 of 36,554 values).
+    expect(ratio).toBeLessThan(0.53);
     // Rounded weights and gradients still follow the float32 run's course.
     expect(Math.abs((half.summary.final_loss as number) - (full.summary.final_loss as number))).toBeLessThan(0.15);
   });
@@ -79,7 +80,7 @@ describe('a float16 coordinator and what it accepts', () => {
 
     const first = await rogue.nextStep(START_TIMEOUT_MS);
     rogue.send(rogue.gradientsFor(first));
-    await coordinator.waitForLine(/refused gradients from worker rogue for step \d+: BAD_TENSOR: tensor '[^']+': expected dtype 'float16' \(the run's wire dtype\), got 'float32'/, 30_000);
+    await coordinator.waitForLine(/refused gradients from worker rogue for step \d+: BAD_TENSOR: tensor '[^']+': expected dtype 'float16' \(this run's for that variable\), got 'float32'/, 30_000);
 
     const second = await rogue.nextStep();
     const g = rogue.gradientsFor(second);

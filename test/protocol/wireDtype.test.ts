@@ -11,6 +11,7 @@ import {
   findNonFinite,
   TensorContract,
   tensorsFromMap,
+  variableDtypes,
   type GradientsMessage,
   type WelcomeMessage,
   type WireDtype,
@@ -99,11 +100,12 @@ describe('frames of reduced-precision tensors', () => {
     if (!result.ok) expect(result.error.message).toContain(`expected one of 'float32', 'float16', 'bfloat16', got string "float8"`);
   });
 
-  it("refuses a welcome whose weights are not in the welcome's wireDtype", () => {
+  it("refuses a welcome whose weights are neither in the welcome's wireDtype nor float32", () => {
     const welcome = messages().find((m): m is WelcomeMessage => m.type === 'welcome')!;
-    const result = decodeMessage(encodeMessage({ ...welcome, wireDtype: 'float16' }));
+    const weights = welcome.weights.map((t, i) => (i === 0 ? encodeTensor(t.name, t.shape, decodeTensorValues(t), 'bfloat16') : t));
+    const result = decodeMessage(encodeMessage({ ...welcome, wireDtype: 'float16', weights }));
     expect(result.ok).toBe(false);
-    if (!result.ok) expect(result.error.message).toMatch(/field 'weights\[0\]\.dtype': expected 'float16' \(the welcome's wireDtype\), got string "float32"/);
+    if (!result.ok) expect(result.error.message).toMatch(/field 'weights\[0\]\.dtype': expected 'float16' \(the welcome's wireDtype\) or 'float32', got string "bfloat16"/);
   });
 
   it("a welcome carries its wireDtype to the worker; one without it means float32", () => {
@@ -123,16 +125,23 @@ describe("checks against the run's wire dtype", () => {
   it('refuses float32 tensors in a float16 run, and float16 ones in a float32 run', () => {
     const f32 = tensorsFromMap(weights, shapes);
     const f16 = tensorsFromMap(weights, shapes, undefined, 'float16');
-    expect(checkTensors(f32, shapes, { dtype: 'float16' })?.message).toBe("tensor 'k': expected dtype 'float16' (the run's wire dtype), got 'float32'");
-    expect(checkTensors(f16, shapes)?.message).toBe("tensor 'k': expected dtype 'float32' (the run's wire dtype), got 'float16'");
+    expect(checkTensors(f32, shapes, { dtype: 'float16' })?.message).toBe("tensor 'k': expected dtype 'float16' (this run's for that variable), got 'float32'");
+    expect(checkTensors(f16, shapes)?.message).toBe("tensor 'k': expected dtype 'float32' (this run's for that variable), got 'float16'");
     expect(checkTensors(f16, shapes, { dtype: 'float16' })).toBeNull();
   });
 
-  it('the contract of a float16 run accepts its weights and refuses float32 gradients', () => {
-    const contract = new TensorContract(shapes, { trainable: ['k'], statistics: ['moving_mean'] }, 'float16');
-    expect(contract.checkWeights(tensorsFromMap(weights, shapes, undefined, 'float16'), true)).toBeNull();
-    const problem = contract.checkGradients(tensorsFromMap(weights, shapes, ['k']), tensorsFromMap(weights, shapes, ['moving_mean'], 'float16'));
-    expect(problem?.code).toBe('BAD_TENSOR');
+  it('the contract of a float16 run wants float16 gradients and weights, and float32 moving statistics', () => {
+    const carried = { trainable: ['k'], statistics: ['moving_mean'] };
+    const contract = new TensorContract(shapes, carried, 'float16');
+    const dtypeOf = variableDtypes('float16', carried.statistics);
+    expect(dtypeOf('k')).toBe('float16');
+    expect(dtypeOf('moving_mean')).toBe('float32');
+    expect(contract.checkWeights(tensorsFromMap(weights, shapes, undefined, dtypeOf), true)).toBeNull();
+    expect(contract.checkWeights(tensorsFromMap(weights, shapes, undefined, 'float16'), true)?.message).toBe(
+      "tensor 'moving_mean': expected dtype 'float32' (this run's for that variable), got 'float16'",
+    );
+    expect(contract.checkGradients(tensorsFromMap(weights, shapes, ['k'], 'float16'), tensorsFromMap(weights, shapes, ['moving_mean']))).toBeNull();
+    expect(contract.checkGradients(tensorsFromMap(weights, shapes, ['k']), tensorsFromMap(weights, shapes, ['moving_mean']))?.code).toBe('BAD_TENSOR');
   });
 
   it.each(REDUCED)('%s: NaN and Infinity are found without decoding; a saturated overflow is finite', (dtype) => {
