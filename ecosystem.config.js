@@ -4,7 +4,8 @@
 //   DSDC_WORKERS   number of worker processes (default 2)
 //   DSDC_PORT      coordinator port (default 7070)
 //   DSDC_RUN_DIR   run directory: checkpoints, metrics.jsonl (default runs/pm2)
-//   DSDC_ARGS      extra training flags for the coordinator, e.g. "--epochs 3 --batch-size 128"
+//   DSDC_ARGS      extra training flags for the coordinator, e.g. "--epochs 3 --batch-size 128
+//                  --wire-dtype bfloat16" (the workers take the wire dtype from the coordinator)
 //   DSDC_BACKEND   tfjs backend for the workers (default auto)
 //   DSDC_TOKEN     shared secret; without it a random one is made once in $DSDC_RUN_DIR/token
 //                  (mode 0600, kept across restarts) and both the coordinator and the workers read it

@@ -32,7 +32,7 @@ interface StatFields {
   cpuTicks: number;
 }
 
-const clockTicksPerSecond = (() => {
+export const clockTicksPerSecond = (() => {
   try {
     return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || FALLBACK_CLOCK_TICKS_PER_S;
   } catch {

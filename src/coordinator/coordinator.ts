@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { initHostBackend, type BackendChoice } from '../backend/index.js';
 import type { Logger } from '../log/logger.js';
-import { CloseCode, maxPayloadBytes, tensorsFromMap } from '../protocol/index.js';
+import { CloseCode, DEFAULT_WIRE_DTYPE, maxPayloadBytes, tensorsFromMap, variableDtypes, type WireDtype } from '../protocol/index.js';
 import type { TrainConfig } from '../training/setup/config.js';
 import { ProgressReporter } from '../training/loop/progress.js';
 import { prepareRun, sessionInputs } from '../training/setup/runSetup.js';
@@ -63,6 +63,11 @@ export interface CoordinatorOptions {
   initialWeights?: Map<string, Float32Array>;
   /** Called once the port is bound, with the URL workers should connect to. */
   onListening?: (url: string) => void;
+  /**
+   * Element type of gradients and broadcast weights on the wire (default float32); the master
+   * weights and Adam stay float32 here. Workers learn it from the welcome.
+   */
+  wireDtype?: WireDtype;
 }
 
 export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: RunSummary; result: SessionResult }> {
@@ -72,6 +77,8 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: 
   const { state } = run;
   const runId = randomUUID();
   const status = new RunStatus(runId, o.workers);
+  const wireDtype = o.wireDtype ?? DEFAULT_WIRE_DTYPE;
+  const dtypeOf = variableDtypes(wireDtype, state.movingStatisticNames);
   const paramCount = [...state.weights.values()].reduce((s, v) => s + v.length, 0);
   const limits = { maxPayloadBytes: maxPayloadBytes(paramCount, { maxIndices: 2 * run.config.batchSize }) };
 
@@ -92,16 +99,17 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: 
       config: run.config,
       modelSpec: run.config.model,
       weightsVersion: state.weightsVersion,
-      weights: tensorsFromMap(state.weights, state.shapes),
+      weights: tensorsFromMap(state.weights, state.shapes, undefined, dtypeOf),
       trainable: state.trainableNames,
       statistics: state.movingStatisticNames,
       shardInfo: { workerIndex: index, workers: o.workers },
+      wireDtype,
     }),
     fullWeights: () => ({
       type: 'weights',
       weightsVersion: state.weightsVersion,
       step: state.position.globalStep,
-      tensors: tensorsFromMap(state.weights, state.shapes),
+      tensors: tensorsFromMap(state.weights, state.shapes, undefined, dtypeOf),
       full: true,
     }),
     heartbeatTimeoutMs: o.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS,
@@ -133,6 +141,7 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: 
     weightsVersion: () => state.weightsVersion,
     stop: o.stop,
     numbers: await contributionChecksFor(run, o.workers, log),
+    wireDtype,
   });
   status.attach(pool);
 

@@ -11,6 +11,9 @@ import {
   mapFromTensors,
   tensorsFromMap,
   type GradientsMessage,
+  variableDtypes,
+  type DtypeOfVariable,
+  type WireDtype,
 } from '../protocol/index.js';
 import { combineContributions, type StepContribution } from '../training/optimizer/aggregate.js';
 import { StepInterruptedError, type GradientSource, type StepOutcome, type StepRequest } from '../training/loop/source.js';
@@ -38,6 +41,8 @@ export interface RemoteSourceOptions {
   stop?: AbortSignal;
   /** Numeric checks (claims, gradient norm bound, batch-norm statistics) before a part is averaged in. */
   numbers?: ContributionChecks;
+  /** Element type of the gradients expected and of the weights sent (the welcome's). */
+  wireDtype: WireDtype;
 }
 
 interface PartResult {
@@ -50,10 +55,12 @@ interface PartResult {
 export class RemoteGradientSource implements GradientSource {
   /** What a gradients message must carry: names, shapes, nothing frozen, finite values. */
   private readonly tensorContract: TensorContract;
+  private readonly dtypeOf: DtypeOfVariable;
   private fatal?: Error;
 
   constructor(private readonly o: RemoteSourceOptions) {
-    this.tensorContract = new TensorContract(o.shapes, { trainable: o.trainableNames, statistics: o.movingStatisticNames });
+    this.tensorContract = new TensorContract(o.shapes, { trainable: o.trainableNames, statistics: o.movingStatisticNames }, o.wireDtype);
+    this.dtypeOf = variableDtypes(o.wireDtype, o.movingStatisticNames);
     o.pool.on('gradients', (worker, message, receivedAt, bytes) => this.receiveGradients(worker, message, receivedAt, bytes));
   }
 
@@ -142,7 +149,7 @@ export class RemoteGradientSource implements GradientSource {
       type: 'weights',
       weightsVersion: version,
       step: version,
-      tensors: tensorsFromMap(weights, this.o.shapes, changed),
+      tensors: tensorsFromMap(weights, this.o.shapes, changed, this.dtypeOf),
       full: false,
     });
     let sent = 0;

@@ -2,11 +2,19 @@
 // Everything that a peer in another language would need to agree on lives here.
 
 /** Bumped on any change that an old peer could misread; see docs/protocol.md "Versioning". */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
-/** The only tensor element type on the wire (raw little-endian IEEE 754 single precision). */
-export const WIRE_DTYPE = 'float32';
-export const BYTES_PER_ELEMENT = 4;
+/**
+ * Tensor element types on the wire, all little-endian: IEEE 754 single precision, IEEE 754 half
+ * precision, and bfloat16 (the top half of a float32). A run uses one, named in its welcome.
+ */
+export const WIRE_DTYPES = ['float32', 'float16', 'bfloat16'] as const;
+export type WireDtype = (typeof WIRE_DTYPES)[number];
+/** What a run uses unless `--wire-dtype` says otherwise, and what a welcome without `wireDtype` means. */
+export const DEFAULT_WIRE_DTYPE: WireDtype = 'float32';
+export const BYTES_PER_WIRE_ELEMENT: Readonly<Record<WireDtype, number>> = Object.freeze({ float32: 4, float16: 2, bfloat16: 2 });
+/** Bytes of the widest element type: payload limits are sized with it. */
+export const BYTES_PER_ELEMENT = BYTES_PER_WIRE_ELEMENT.float32;
 
 /**
  * WebSocket close codes. 1000/1003/1009 are the standard ones (RFC 6455); 4000-4999 are ours.

@@ -3,11 +3,11 @@
 // validate.ts runs them after the schema; each stops validation with a ProtocolError naming the
 // message, the field, what was expected and what came.
 
-import { BYTES_PER_ELEMENT, type DecodeLimits } from './constants.js';
+import type { DecodeLimits } from './constants.js';
 import { protocolError, type ProtocolErrorCode } from './errors.js';
 import { BYTES_PER_INDEX, indexListFromBytes } from './indexLists.js';
 import type { WireTensor } from './schemas.js';
-import { elementCount, formatShape } from './tensors.js';
+import { formatShape, tensorDataBytes } from './tensors.js';
 
 /** Thrown by the checks and caught by validateMessage, which returns it as a value; it never escapes. */
 export function fail(code: ProtocolErrorCode, message: string): never {
@@ -64,12 +64,12 @@ export class MessageFields {
     fail(code, `${this.owner} has no field '${field}'`);
   }
 
-  /** Schema-checked tensors: data of 4 × prod(shape) bytes, names without duplicates. Returns plain views. */
+  /** Schema-checked tensors: data of (bytes per element of its dtype) × prod(shape) bytes, names without duplicates. Returns plain views. */
   tensors(field: string, tensors: readonly WireTensor[]): WireTensor[] {
     const seen = new Set<string>();
     return tensors.map((t, i) => {
-      const bytes = BYTES_PER_ELEMENT * elementCount(t.shape);
-      if (t.data.byteLength !== bytes) this.bad(`${field}[${i}].data`, `${bytes} bytes for tensor '${t.name}' of shape ${formatShape(t.shape)}`, t.data, 'BAD_TENSOR');
+      const bytes = tensorDataBytes(t.dtype, t.shape);
+      if (t.data.byteLength !== bytes) this.bad(`${field}[${i}].data`, `${bytes} bytes for ${t.dtype} tensor '${t.name}' of shape ${formatShape(t.shape)}`, t.data, 'BAD_TENSOR');
       if (seen.has(t.name)) this.bad(`${field}[${i}].name`, 'tensor names without duplicates', t.name, 'BAD_TENSOR');
       seen.add(t.name);
       // A plain Uint8Array view: Buffer's slice() shares memory where Uint8Array's copies.

@@ -6,7 +6,11 @@ export {
   DEFAULT_LIMITS,
   DEFAULT_FRAME_OVERHEAD_BYTES,
   MAX_CLOSE_REASON_BYTES,
+  DEFAULT_WIRE_DTYPE,
+  WIRE_DTYPES,
+  BYTES_PER_WIRE_ELEMENT,
   type DecodeLimits,
+  type WireDtype,
 } from './constants.js';
 export { ProtocolError, closeFrameFor, protocolError, type ProtocolErrorCode } from './errors.js';
 export { maxPayloadBytes, resolveLimits, type PayloadBudget } from './limits.js';
@@ -34,6 +38,7 @@ export {
   elementCount,
   encodeTensor,
   findNonFinite,
+  tensorDataBytes,
   type CheckTensorsOptions,
   type TensorSpec,
   type WireTensor,
@@ -43,5 +48,6 @@ export { decodeFrame, decodeMessage, encodeMessage, type FrameData } from './cod
 export { mapFromTensors, tensorsFromMap } from './tensorMaps.js';
 export { findFrozenTensor, frozenVariables, type CarriedVariables } from './variableSets.js';
 export { TensorContract } from './tensorContract.js';
+export { variableDtypes, type DtypeOfVariable } from './variableDtypes.js';
 export { HANDSHAKE_MAX_PAYLOAD_BYTES, NONCE_BYTES, PROOF_BYTES, coordinatorProof, makeNonce, proofsMatch, workerProof } from './handshake.js';
 export { setMaxPayload } from './socketLimits.js';

@@ -8,7 +8,7 @@
 import { Kind, Type, TypeRegistry, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { ModelSpecSchema, TrainConfigSchema } from '../schemas/runConfig.js';
-import { DEFAULT_LIMITS, WIRE_DTYPE, type DecodeLimits } from './constants.js';
+import { DEFAULT_LIMITS, WIRE_DTYPES, type DecodeLimits } from './constants.js';
 import type { ProtocolErrorCode } from './errors.js';
 import { NONCE_BYTES, PROOF_BYTES } from './handshake.js';
 import { BYTES_PER_INDEX } from './indexLists.js';
@@ -48,11 +48,13 @@ export function messageSchemas(limits: DecodeLimits) {
     Type.Uint8Array({ maxByteLength: BYTES_PER_INDEX * limits.maxIndices, expected: `binary of at most ${limits.maxIndices} little-endian int32 indices` });
   const map = <P extends Record<string, TSchema>>(properties: P) => Type.Object(properties, { expected: 'a map', code: 'NOT_AN_OBJECT' });
 
+  const wireDtype = (code?: ProtocolErrorCode) =>
+    Type.Union(WIRE_DTYPES.map((d) => Type.Literal(d)), { expected: `one of ${WIRE_DTYPES.map((d) => `'${d}'`).join(', ')}`, code });
   const tensor = Type.Object(
     {
       name: Type.String({ minLength: 1, maxLength: limits.maxNameLength, expected: `a tensor name of 1 to ${limits.maxNameLength} characters`, code: 'BAD_TENSOR' }),
       shape: Type.Array(count(Number.MAX_SAFE_INTEGER, 'BAD_TENSOR'), { maxItems: limits.maxRank, expected: `an array of at most ${limits.maxRank} dimensions`, code: 'BAD_TENSOR' }),
-      dtype: Type.Literal(WIRE_DTYPE, { expected: `'${WIRE_DTYPE}'`, code: 'BAD_TENSOR' }),
+      dtype: wireDtype('BAD_TENSOR'),
       data: Type.Uint8Array({ expected: 'binary', code: 'BAD_TENSOR' }),
     },
     { expected: 'a tensor map {name, shape, dtype, data}', code: 'BAD_TENSOR' },
@@ -89,6 +91,8 @@ export function messageSchemas(limits: DecodeLimits) {
       trainable: names(),
       statistics: optional(names()),
       shardInfo: map({ workerIndex: count(), workers: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, expected: 'an integer ≥ 1' }) }),
+      /** The element type of every tensor of the run after this welcome, and of its weights; absent: float32. */
+      wireDtype: optional(wireDtype()),
     }),
     step: Type.Object({
       type: Type.Literal('step'),

@@ -3,8 +3,10 @@
 // coordinator's weights. A set is accepted when it carries only known variables, none of them
 // frozen in this run, each with its shape and its data size, every expected one present (a
 // partial weights update may carry a subset), and only finite values.
+import { DEFAULT_WIRE_DTYPE, type WireDtype } from './constants.js';
 import { protocolError, type ProtocolError } from './errors.js';
 import { checkTensors, findNonFinite, type WireTensor } from './tensors.js';
+import { variableDtypes, type DtypeOfVariable } from './variableDtypes.js';
 import { findFrozenTensor, frozenVariables, type CarriedVariables } from './variableSets.js';
 
 type Shapes = ReadonlyMap<string, readonly number[]>;
@@ -14,12 +16,15 @@ export class TensorContract {
   private readonly statisticShapes: Shapes;
   private readonly movingShapes: Shapes;
   private readonly frozen: ReadonlySet<string>;
+  private readonly dtypeOf: DtypeOfVariable;
 
-  /** `shapes`: every variable of the model; `carried`: the welcome's trainable and statistics lists. */
+  /** `shapes`: every variable of the model; `carried`: the welcome's trainable and statistics lists; `dtype`: the run's wire dtype. */
   constructor(
     private readonly shapes: Shapes,
     carried: CarriedVariables,
+    dtype: WireDtype = DEFAULT_WIRE_DTYPE,
   ) {
+    this.dtypeOf = variableDtypes(dtype, carried.statistics);
     const pick = (names: readonly string[]) =>
       new Map(
         names.map((name) => {
@@ -39,8 +44,8 @@ export class TensorContract {
     return (
       findFrozenTensor(gradients, this.frozen, 'gradients') ??
       findFrozenTensor(bnStats, this.frozen, 'bnStats') ??
-      checkTensors(gradients, this.gradientShapes) ??
-      checkTensors(bnStats, this.statisticShapes) ??
+      checkTensors(gradients, this.gradientShapes, { dtype: this.dtypeOf }) ??
+      checkTensors(bnStats, this.statisticShapes, { dtype: this.dtypeOf }) ??
       nonFinite(gradients) ??
       nonFinite(bnStats)
     );
@@ -49,8 +54,8 @@ export class TensorContract {
   /** Weights from the coordinator: all variables when `full`, else some of the carried ones. */
   checkWeights(tensors: readonly WireTensor[], full: boolean): ProtocolError | null {
     const problem = full
-      ? checkTensors(tensors, this.shapes)
-      : (findFrozenTensor(tensors, this.frozen, 'weights.tensors') ?? checkTensors(tensors, this.movingShapes, { allowSubset: true }));
+      ? checkTensors(tensors, this.shapes, { dtype: this.dtypeOf })
+      : (findFrozenTensor(tensors, this.frozen, 'weights.tensors') ?? checkTensors(tensors, this.movingShapes, { allowSubset: true, dtype: this.dtypeOf }));
     return problem ?? nonFinite(tensors);
   }
 }

@@ -6,7 +6,7 @@ import type { TSchema } from '@sinclair/typebox';
 import type { TypeCheck } from '@sinclair/typebox/compiler';
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
 import { dottedPath } from '../schemas/check.js';
-import { DEFAULT_LIMITS, PROTOCOL_VERSION, type DecodeLimits } from './constants.js';
+import { DEFAULT_LIMITS, DEFAULT_WIRE_DTYPE, PROTOCOL_VERSION, type DecodeLimits } from './constants.js';
 import { protocolError, ProtocolError, type ProtocolErrorCode } from './errors.js';
 import { describeValue, fail, isPlainObject, MessageFields, plainBytes } from './fields.js';
 import { resolveLimits } from './limits.js';
@@ -62,9 +62,13 @@ const builders: { [K in MessageType]: Build<K> } = {
     }
     const { workerIndex, workers } = w.shardInfo;
     if (workerIndex >= workers) f.bad('shardInfo.workerIndex', `an integer below workers (${workers})`, workerIndex);
+    const wireDtype = w.wireDtype ?? DEFAULT_WIRE_DTYPE;
+    // The moving statistics travel as float32 in every run (variableDtypes.ts); the receiver's TensorContract checks each name.
+    const otherDtype = weights.findIndex((t) => t.dtype !== wireDtype && t.dtype !== DEFAULT_WIRE_DTYPE);
+    if (otherDtype >= 0) f.bad(`weights[${otherDtype}].dtype`, `'${wireDtype}' (the welcome's wireDtype) or 'float32'`, weights[otherDtype].dtype, 'BAD_TENSOR');
     return withOptional(
       { type: 'welcome', runId: w.runId, config: w.config, modelSpec: w.modelSpec, weightsVersion: w.weightsVersion, weights, trainable, shardInfo: { workerIndex, workers } },
-      { statistics },
+      { statistics, wireDtype: w.wireDtype },
     );
   },
 

@@ -83,6 +83,7 @@ export class LocalWorkersServer {
       // A local worker's NaN part is dropped here, so the relay's part is incomplete and fails upstream.
       nonFinitePolicy: 'skip',
       weightsVersion: () => run.version,
+      wireDtype: run.wireDtype,
       stop: o.stop,
     });
   }

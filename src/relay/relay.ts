@@ -298,7 +298,7 @@ class Relay {
     }
     const outcome = await local.source.computeStep(localRequest(step));
     const encodeStarted = performance.now();
-    const message = upstreamGradients(step, this.relayId, outcome, { trainable: this.state.trainableNames, statistics: this.state.statisticNames, shapes: this.state.shapes });
+    const message = upstreamGradients(step, this.relayId, outcome, { trainable: this.state.trainableNames, statistics: this.state.statisticNames, shapes: this.state.shapes, dtypeOf: this.state.dtypeOf });
     message.timings.encodeMs = performance.now() - encodeStarted;
     reply(message);
     this.o.log.debug(`step ${step.step + 1}: ${outcome.contribution.count} examples from ${outcome.workers} local worker(s)`);

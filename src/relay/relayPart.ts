@@ -5,7 +5,7 @@
 // count, exactly what a worker with that many examples would send: the coordinator's own
 // count-weighted average then gives every example the same weight it would have with direct
 // workers (Σᵣ nᵣ/n · Σᵢ nᵢ/nᵣ · gᵢ = Σᵢ nᵢ/n · gᵢ), and batch-norm statistics combine the same way.
-import { tensorsFromMap, type GradientsMessage, type StepMessage } from '../protocol/index.js';
+import { DEFAULT_WIRE_DTYPE, tensorsFromMap, type DtypeOfVariable, type GradientsMessage, type StepMessage } from '../protocol/index.js';
 import type { StepOutcome, StepRequest } from '../training/loop/source.js';
 import { RelayError } from './errors.js';
 
@@ -25,6 +25,8 @@ export interface VariableNames {
   trainable: readonly string[];
   statistics: readonly string[];
   shapes: ReadonlyMap<string, readonly number[]>;
+  /** Each variable's wire dtype (the run's); float32 when absent. */
+  dtypeOf?: DtypeOfVariable;
 }
 
 /**
@@ -46,8 +48,8 @@ export function upstreamGradients(step: StepMessage, relayId: string, outcome: S
     exampleCount: contribution.count,
     loss: contribution.loss,
     correct: contribution.correct,
-    gradients: tensorsFromMap(contribution.gradients, names.shapes, names.trainable),
-    bnStats: tensorsFromMap(contribution.movingStatistics, names.shapes, names.statistics),
+    gradients: tensorsFromMap(contribution.gradients, names.shapes, names.trainable, names.dtypeOf ?? (() => DEFAULT_WIRE_DTYPE)),
+    bnStats: tensorsFromMap(contribution.movingStatistics, names.shapes, names.statistics, names.dtypeOf ?? (() => DEFAULT_WIRE_DTYPE)),
     timings: { computeMs: outcome.timings.compute, encodeMs },
   };
 }

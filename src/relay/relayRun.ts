@@ -5,8 +5,12 @@
 // worker applies before the relay believes them.
 import { isDeepStrictEqual } from 'node:util';
 import {
+  DEFAULT_WIRE_DTYPE,
   TensorContract,
   mapFromTensors,
+  variableDtypes,
+  type DtypeOfVariable,
+  type WireDtype,
   tensorsFromMap,
   type WeightsMessage,
   type WelcomeMessage,
@@ -41,6 +45,16 @@ export class RelayRun {
     return welcome.statistics ?? [...this.shapes.keys()].filter((n) => /moving_(mean|variance)$/.test(n));
   }
 
+  /** The run's wire dtype (the welcome's), in which the relay passes weights down and gradients up. */
+  get wireDtype(): WireDtype {
+    return this.requireWelcome().wireDtype ?? DEFAULT_WIRE_DTYPE;
+  }
+
+  /** Each variable's wire dtype: the run's, but float32 for the moving statistics (variableDtypes.ts). */
+  get dtypeOf(): DtypeOfVariable {
+    return variableDtypes(this.wireDtype, this.statisticNames);
+  }
+
   get batchSize(): number {
     return Number(this.requireWelcome().config.batchSize);
   }
@@ -60,7 +74,7 @@ export class RelayRun {
     }
     if (first) {
       for (const t of welcome.weights) this.shapes.set(t.name, t.shape);
-      this.contract = new TensorContract(this.shapes, { trainable: welcome.trainable, statistics: welcome.statistics ?? this.statisticsOf(welcome) });
+      this.contract = new TensorContract(this.shapes, { trainable: welcome.trainable, statistics: welcome.statistics ?? this.statisticsOf(welcome) }, welcome.wireDtype ?? DEFAULT_WIRE_DTYPE);
     }
     const problem = this.contract!.checkWeights(welcome.weights, true);
     if (problem) throw new RelayError('WELCOME_MISMATCH', `welcome weights: ${problem.code}: ${problem.message}`);
@@ -85,13 +99,13 @@ export class RelayRun {
     return {
       ...welcome,
       weightsVersion: this.currentVersion,
-      weights: tensorsFromMap(this.weights, this.shapes),
+      weights: tensorsFromMap(this.weights, this.shapes, undefined, this.dtypeOf),
       shardInfo: { workerIndex: Math.min(workerIndex, workers - 1), workers },
     };
   }
 
   fullWeights(): WeightsMessage {
-    return { type: 'weights', weightsVersion: this.currentVersion, step: this.currentVersion, tensors: tensorsFromMap(this.weights, this.shapes), full: true };
+    return { type: 'weights', weightsVersion: this.currentVersion, step: this.currentVersion, tensors: tensorsFromMap(this.weights, this.shapes, undefined, this.dtypeOf), full: true };
   }
 
   private store(tensors: readonly WireTensor[]): void {

@@ -11,6 +11,8 @@ import {
   DEFAULT_LIMITS,
   HANDSHAKE_MAX_PAYLOAD_BYTES,
   TensorContract,
+  DEFAULT_WIRE_DTYPE,
+  type WireDtype,
   setMaxPayload,
   decodeFrame,
   encodeMessage,
@@ -76,6 +78,8 @@ class RemoteWorker {
   private moving: string[] = [];
   /** What weights from the coordinator must be: the variables of this run, nothing frozen, finite. */
   private contract?: TensorContract;
+  /** The run's tensor element type, from the welcome. */
+  private wireDtype: WireDtype = DEFAULT_WIRE_DTYPE;
   /** Most examples a step may ask for: the run's batch size, from the welcome. */
   private maxStepExamples = 0;
   private weightsVersion = -1;
@@ -283,7 +287,9 @@ class RemoteWorker {
     this.moving = welcome.statistics ?? [...this.shapes.keys()].filter((n) => /moving_(mean|variance)$/.test(n));
     checkSameNames('trainable', welcome.trainable, this.replica.trainableNames(), frozenLayers);
     checkSameNames('statistics', this.moving, this.replica.movingStatisticNames(), frozenLayers);
-    this.contract = new TensorContract(this.shapes, { trainable: this.trainable, statistics: this.moving });
+    // The run's wire dtype, from the welcome: gradients go back in it (the moving statistics as float32).
+    this.wireDtype = welcome.wireDtype ?? DEFAULT_WIRE_DTYPE;
+    this.contract = new TensorContract(this.shapes, { trainable: this.trainable, statistics: this.moving }, this.wireDtype);
     const problem = this.contract.checkWeights(welcome.weights, true);
     if (problem) throw new WorkerError('WELCOME_MISMATCH', `welcome weights do not fit the model: ${problem.code}: ${problem.message}; the coordinator runs another model spec or frozen set than this worker`);
     this.replica.setWeights(mapFromTensors(welcome.weights));
@@ -310,7 +316,8 @@ class RemoteWorker {
       exampleCount: contribution.count,
       loss: contribution.loss,
       correct: contribution.correct,
-      gradients: tensorsFromMap(contribution.gradients, this.shapes, this.trainable),
+      gradients: tensorsFromMap(contribution.gradients, this.shapes, this.trainable, this.wireDtype),
+      // Moving statistics always travel as float32 (variableDtypes.ts in the protocol).
       bnStats: tensorsFromMap(contribution.movingStatistics, this.shapes, this.moving),
       timings: { computeMs: contribution.computeMs, encodeMs: 0 },
     };

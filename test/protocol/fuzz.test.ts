@@ -20,9 +20,10 @@ const indices: Check = (v) => v instanceof Int32Array && v.every((i) => i >= 0);
 const json: Check = (v) =>
   v === null || typeof v === 'boolean' || typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v)) ||
   (Array.isArray(v) && v.every(json)) || (isMap(v) && Object.values(v).every(json));
+const ELEMENT_BYTES: Record<string, number> = { float32: 4, float16: 2, bfloat16: 2 };
 const tensor: Check = (v) =>
-  isMap(v) && name(v.name) && Array.isArray(v.shape) && v.shape.every(count) && v.dtype === 'float32' &&
-  v.data instanceof Uint8Array && v.data.byteLength === 4 * (v.shape as number[]).reduce((a, b) => a * b, 1);
+  isMap(v) && name(v.name) && Array.isArray(v.shape) && v.shape.every(count) && typeof v.dtype === 'string' && Object.hasOwn(ELEMENT_BYTES, v.dtype) &&
+  v.data instanceof Uint8Array && v.data.byteLength === ELEMENT_BYTES[v.dtype] * (v.shape as number[]).reduce((a, b) => a * b, 1);
 const tensors: Check = (v) =>
   Array.isArray(v) && v.every(tensor) && new Set(v.map((t: { name: string }) => t.name)).size === v.length;
 const shape = (fields: Record<string, Check>): Check => (v) =>
@@ -36,11 +37,12 @@ const wellFormed: Record<Message['type'], Check> = {
   welcome: (v) => {
     const fields = shape({ type: text, runId: name, config: (c) => isMap(c) && json(c), modelSpec: (c) => isMap(c) && json(c),
       weightsVersion: count, weights: tensors, trainable: (t) => Array.isArray(t) && t.every(name) && new Set(t).size === t.length,
-      shardInfo: shape({ workerIndex: count, workers: count }) });
+      shardInfo: shape({ workerIndex: count, workers: count }), wireDtype: optional((d) => typeof d === 'string' && Object.hasOwn(ELEMENT_BYTES, d)) });
     if (!fields(v)) return false;
     const w = v as unknown as WelcomeMessage;
     const weightNames = new Set(w.weights.map((t) => t.name));
-    return w.shardInfo.workerIndex < w.shardInfo.workers && w.trainable.every((n) => weightNames.has(n));
+    const sameDtype = w.weights.every((t) => t.dtype === (w.wireDtype ?? 'float32'));
+    return sameDtype && w.shardInfo.workerIndex < w.shardInfo.workers && w.trainable.every((n) => weightNames.has(n));
   },
   step: shape({ type: text, step: count, epoch: count, weightsVersion: count, indices, nextIndices: optional(indices),
     augmentSeed: uint32, nextAugmentSeed: optional(uint32) }),

@@ -94,7 +94,7 @@ describe('checkTensors', () => {
     const t = { ...zeros(specs[1]), data: new Uint8Array(4) };
     expect(checkTensors([zeros(specs[0]), t], specs)).toMatchObject({
       code: 'BAD_TENSOR',
-      message: "tensor 'conv/bias': shape [2] needs 8 bytes of data, got 4",
+      message: "tensor 'conv/bias': shape [2] needs 8 bytes of float32 data, got 4",
     });
   });
 

@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { request } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { CloseCode, encodeMessage, type Message, type WelcomeMessage } from '../../src/protocol/index.js';
+import { CloseCode, encodeMessage, PROTOCOL_VERSION, type Message, type WelcomeMessage } from '../../src/protocol/index.js';
 import { chromiumAvailable, chromiumPath, launchChromium } from '../../src/report/browser.js';
 import { tempDir } from '../helpers/cli.js';
 import { CliProcess, START_TIMEOUT_MS, coordinatorArgs, freePort, workerArgs } from './harness.js';
@@ -159,7 +159,7 @@ describe('attacks on the wire, against a real coordinator on 127.0.0.1 (--worker
     const hello = { type: 'hello', workerId: 'phantom', backend: 'none', device: 'none', pid: 1, nonce: new Uint8Array(32) } as const;
     // Both frames go out in one write, so they arrive in one buffer.
     const wrong = encodeMessage({ ...hello, protocolVersion: 1 } as never);
-    const right = encodeMessage({ ...hello, protocolVersion: 2 } as never);
+    const right = encodeMessage({ ...hello, protocolVersion: PROTOCOL_VERSION } as never);
     socket.send(wrong, { binary: true, fin: true });
     socket.send(right, { binary: true, fin: true });
     expect(await closedWith(socket, EVENT_TIMEOUT_MS)).toBe(CloseCode.VERSION_MISMATCH);

@@ -8,6 +8,7 @@ import { DEFAULT_HEARTBEAT_TIMEOUT_MS } from '../../coordinator/heartbeat.js';
 import { DEFAULT_MAX_REFUSED_IN_ROW } from '../../coordinator/workerLife.js';
 import { NON_FINITE_POLICIES, type NonFinitePolicy } from '../../coordinator/remoteSource.js';
 import { LocalWorkers } from '../../launcher/localWorkers.js';
+import { DEFAULT_WIRE_DTYPE, WIRE_DTYPES, type WireDtype } from '../../protocol/index.js';
 import { createLogger, type Logger, type LogLevel } from '../../log/logger.js';
 import type { TrainConfig } from '../../training/setup/config.js';
 import { formatSummary } from '../../training/loop/summary.js';
@@ -35,6 +36,7 @@ export interface DistributedArgs extends TrainingArgs {
   tlsKey?: string;
   tlsCa?: string;
   onNan: NonFinitePolicy;
+  wireDtype: WireDtype;
   backend: BackendChoice;
   json: boolean;
   logLevel: LogLevel;
@@ -56,6 +58,11 @@ export function withDistributedFlags(y: Argv, defaultPort: number) {
     .option('max-refused-frames', { type: 'number', default: DEFAULT_MAX_REFUSED_IN_ROW, describe: 'a worker whose frames are refused this many times in a row is evicted from the run' })
     .option('max-pending-handshakes', { type: 'number', default: DEFAULT_MAX_PENDING_HANDSHAKES, describe: 'most connections in their handshake at once; further ones are refused until one finishes' })
     .option('on-nan', { choices: NON_FINITE_POLICIES, default: 'skip' as NonFinitePolicy, describe: 'NaN/Inf in a gradient: skip that worker for the step, or stop the run' })
+    .option('wire-dtype', {
+      choices: WIRE_DTYPES,
+      default: DEFAULT_WIRE_DTYPE,
+      describe: 'element type of gradients and broadcast weights on the wire (workers learn it from the coordinator); float16/bfloat16 halve the bytes, the master weights and Adam stay float32',
+    })
     .check((args) => {
       if (!Number.isInteger(args.workers) || args.workers < 1) throw new UsageError(`--workers must be a positive integer, got ${args.workers}`);
       for (const flag of ['max-refused-frames', 'max-pending-handshakes'] as const) {
@@ -122,6 +129,7 @@ export async function coordinate(args: DistributedArgs, token: string | undefine
       heartbeatTimeoutMs: args.heartbeatTimeout * 1000,
       tls: readTlsPair(args.tlsCert, args.tlsKey),
       nonFinitePolicy: args.onNan,
+      wireDtype: args.wireDtype,
       onListening,
     });
     if (abort?.aborted) throw abort.reason instanceof Error ? abort.reason : new UsageError(String(abort.reason), 'RUN_STOPPED');
