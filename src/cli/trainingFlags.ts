@@ -8,6 +8,7 @@ import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../training/setup/config
 import { SCHEDULE_KINDS, type ScheduleKind } from '../training/loop/schedule.js';
 import { UsageError } from './usageError.js';
 import { DEFAULT_CHECKPOINT_RETRY_MS } from '../checkpoint/retryingSave.js';
+import { BN_MOMENTUM_MAX, BN_MOMENTUM_MIN } from '../training/setup/batchNormMomentum.js';
 
 export function withCommonFlags<T>(yargs: Argv<T>) {
   return yargs
@@ -44,7 +45,10 @@ export function withTrainingFlags<T>(yargs: Argv<T>) {
     .option('test-limit', { type: 'number', default: 0, describe: 'evaluate on the first N test images (0: all)' })
     .option('eval', { type: 'boolean', default: true, describe: 'evaluate on the test set after each epoch (--no-eval: skip)' })
     .option('batch-norm', { type: 'boolean', default: true, describe: 'batch norm after every convolution (--no-batch-norm: exact equivalence checks)' })
-    .option('bn-momentum', { type: 'number', default: DEFAULT_MODEL_SPEC.bnMomentum, describe: 'batch norm moving-average momentum (Keras terms; 0.9 settles faster on short runs)' })
+    .option('bn-momentum', {
+      type: 'number',
+      describe: `batch norm moving-average momentum (Keras terms); default: chosen from the planned steps, 1 − 10/steps within [${BN_MOMENTUM_MIN}, ${BN_MOMENTUM_MAX}] (${BN_MOMENTUM_MAX} from 1,000 steps on)`,
+    })
     .option('stem-filters', { type: 'number', default: DEFAULT_MODEL_SPEC.stemFilters, describe: 'filters of the 3×3 stem convolution' })
     .option('widths', { type: 'string', default: DEFAULT_MODEL_SPEC.blocks.map((b) => b.filters).join(','), describe: 'filters of each separable dilated block; their count is the depth' })
     .option('dilations', { type: 'string', default: DEFAULT_MODEL_SPEC.blocks.map((b) => b.dilation).join(','), describe: 'dilation of each block, as many as --widths' })
@@ -77,7 +81,8 @@ export interface TrainingArgs {
   testLimit: number;
   eval: boolean;
   batchNorm: boolean;
-  bnMomentum: number;
+  /** Absent: chosen from the planned steps. */
+  bnMomentum?: number;
   stemFilters: number;
   widths: string;
   dilations: string;
@@ -112,10 +117,11 @@ export function trainConfigFromArgs(args: TrainingArgs): TrainConfig {
       stemFilters: args.stemFilters,
       blocks: blocksFromArgs(args),
       batchNorm: args.batchNorm,
-      bnMomentum: args.bnMomentum,
+      bnMomentum: args.bnMomentum ?? DEFAULT_MODEL_SPEC.bnMomentum,
       numClasses: classes?.length ?? DEFAULT_MODEL_SPEC.numClasses,
     }),
     ...(classes ? { classes } : {}),
+    ...(args.bnMomentum === undefined ? { bnMomentumFromSteps: true } : {}),
   };
 }
 

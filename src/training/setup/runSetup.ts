@@ -18,6 +18,7 @@ import { MasterState } from '../optimizer/masterState.js';
 import { readRunState, type RunState } from './runState.js';
 import { checkResumedState } from './resumeChecks.js';
 import { loadTrainingData, type TrainingData } from './trainingData.js';
+import { settleBatchNormMomentum } from './batchNormMomentum.js';
 import { movingStatisticVariables, namedVariables, trainableVariables, variableShapes } from '../replica/variables.js';
 import { TrainingError } from '../errors.js';
 
@@ -87,12 +88,18 @@ export async function prepareRun(
     log.info(`resuming from ${loaded.dir} at step ${run.position.globalStep} (epoch ${run.position.epoch + 1}, step ${run.position.stepInEpoch} of it)`);
   }
 
-  const dataset = await loadTrainingData(config, (m) => log.info(m));
+  const dataset = await loadTrainingData(config, (m) => log.debug(m));
   const train = limitSplit(dataset.train, config.trainLimit);
   const test = limitSplit(dataset.test, config.testLimit);
   if (dataset.numClasses !== config.model.numClasses) config = { ...config, model: { ...config.model, numClasses: dataset.numClasses } };
   if (train.count < config.batchSize) {
     throw new TrainingError('DATA_TOO_SMALL', `--batch-size ${config.batchSize} is larger than the training set (${train.count} examples); lower it or raise --train-limit`);
+  }
+  // A resumed run keeps its checkpoint's momentum (the flag is gone from a saved config).
+  const settled = settleBatchNormMomentum(config, train.count);
+  config = settled.config;
+  if (settled.chosen && config.model.batchNorm) {
+    log.debug(`batch norm momentum ${settled.chosen.momentum}, chosen for ${settled.chosen.steps} planned steps (moving statistics averaged over the last ~${Math.round(1 / (1 - settled.chosen.momentum))} steps; --bn-momentum sets it)`);
   }
 
   const localModel = buildDsdcNet(config.model);
