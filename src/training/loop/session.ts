@@ -17,6 +17,7 @@ import { SessionReport } from './sessionReport.js';
 import { StepInterruptedError, type GradientSource, type StepTimings } from './source.js';
 import type { StepStatistics } from './stepStatistics.js';
 import { trainStep } from './trainStep.js';
+import { learningRateFactors } from '../setup/finetune.js';
 
 export type { StepRecord } from '../../schemas/metricsRecord.js';
 export { augmentSeedFor } from './plan.js';
@@ -65,6 +66,7 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
   let checkpoint: string | undefined;
   let interrupted = false;
   report.started(state.position.globalStep);
+  const applyOptions = { maxGradNorm: config.maxGradNorm, rateFactors: learningRateFactors(config, state.trainableNames) };
   const saveCheckpoint = () =>
     saveWithRetry(() => options.saveCheckpoint(state), { runDir: options.runDir, step: state.position.globalStep, retryForMs: options.checkpointRetryMs, stop: options.stop, warn: (m) => log.warn(m), info: (m) => log.info(m) });
 
@@ -81,7 +83,7 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
         break outer;
       }
       const request = batches.request(stepInEpoch, state.position, plan.totalSteps, state.weightsVersion);
-      const step = await trainStep(source, state, request, plan.schedule, config.maxGradNorm).catch(interruptionIn(log));
+      const step = await trainStep(source, state, request, plan.schedule, applyOptions).catch(interruptionIn(log));
       if (!step) {
         interrupted = true;
         break outer;
