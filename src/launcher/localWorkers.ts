@@ -47,7 +47,7 @@ export class LocalWorkers {
     const gpus = this.o.backend === 'tensorflow-gpu' || this.o.backend === 'auto' ? visibleGpuCount() : 0;
     this.assignWebGpus();
     for (let i = 0; i < this.o.count; i++) this.spawnWorker(i, gpus, 0);
-    this.o.log.info(`started ${this.o.count} worker process(es)${gpus > 0 ? ` over ${gpus} GPU(s)` : ''}`);
+    this.o.log.debug(`started ${this.o.count} worker process(es)${gpus > 0 ? ` over ${gpus} GPU(s)` : ''}`);
   }
 
   private assignWebGpus(): void {
@@ -72,7 +72,7 @@ export class LocalWorkers {
       env.TF_FORCE_GPU_ALLOW_GROWTH ??= 'true';
     }
     const id = `local-${i}`;
-    const args = [CLI_ENTRY, 'worker', '--coordinator', this.o.url, '--worker-id', id, '--backend', this.o.backend, '--log-level', this.o.logLevel];
+    const args = [CLI_ENTRY, 'worker', '--coordinator', this.o.url, '--worker-id', id, '--backend', this.o.backend, '--log-level', workerLogLevel(this.o.logLevel)];
     if (this.o.dataDir) args.push('--data-dir', this.o.dataDir);
     if (this.o.tlsCaFile) args.push('--tls-ca', this.o.tlsCaFile);
     const startedAt = Date.now();
@@ -123,7 +123,7 @@ export class LocalWorkers {
           }),
       ),
     );
-    this.o.log.info(`the ${this.children.length} worker process(es) stopped with the run${running > 0 ? ` (${running} left at its bye)` : ''}`);
+    this.o.log.debug(`the ${this.children.length} worker process(es) stopped with the run${running > 0 ? ` (${running} left at its bye)` : ''}`);
   }
 
   killAll(): void {
@@ -141,4 +141,13 @@ function visibleGpuCount(): number {
   } catch {
     return 0;
   }
+}
+
+/**
+ * The log level of the launcher's own workers: what they say at info (backend, data, joined, bye)
+ * the coordinator's start line and summary already say, so at the default level they report
+ * warnings and errors only; --log-level debug shows everything.
+ */
+export function workerLogLevel(level: string): string {
+  return level === 'info' ? 'warn' : level;
 }

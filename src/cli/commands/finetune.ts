@@ -4,6 +4,7 @@
 // waits for N workers started elsewhere (--no-launch-workers: pm2, other machines).
 import type { Argv } from 'yargs';
 import { createLogger } from '../../log/logger.js';
+import { quietCpuBanner } from '../../backend/index.js';
 import { DEFAULT_FINETUNE_LEARNING_RATE, DEFAULT_FREEZE_SPEC, DEFAULT_NEW_HEAD_LEARNING_RATE, prepareFinetune } from '../../training/setup/finetune.js';
 import { parseFreezeSpec } from '../../training/replica/freeze.js';
 import { formatSummary } from '../../training/loop/summary.js';
@@ -57,12 +58,13 @@ export const finetuneCommand = {
       }),
   handler: async (args: FinetuneArgs) => {
     const log = createLogger(args.standalone ? 'finetune' : 'coordinator', args.logLevel);
+    quietCpuBanner();
     const prepared = await prepareFinetune({ from: args.from, freeze: args.freeze, newHead: args.newHead, headLearningRate: args.headLr, config: trainConfigFromArgs(args) }, log);
     const start: RunStart = { config: prepared.config, initialWeights: prepared.initialWeights };
     if (args.standalone) {
       const runDir = args.runDir ?? defaultRunDir();
       const stop = stopSignal((s) => log.warn(`${s}: finishing the current step, writing a checkpoint, then exiting`));
-      const { summary, result } = await runStandalone({ ...start, runDir, resume: args.resume, backend: args.backend, log, quiet: false, stop, checkpointRetryMs: args.checkpointRetry * 1000, givenFlags: givenFlags(hideBin(process.argv)) });
+      const { summary, result } = await runStandalone({ ...start, runDir, resume: args.resume, backend: args.backend, log, progress: args.progress, stop, checkpointRetryMs: args.checkpointRetry * 1000, givenFlags: givenFlags(hideBin(process.argv)) });
       printResult(args.json, summary, formatSummary(summary, result));
       return;
     }

@@ -27,6 +27,8 @@ export interface SessionOptions {
   runDir: string;
   train: Split;
   test: Split;
+  /** The dataset's name for the start line (`mnist`, `fashion-mnist[5,6]`). */
+  datasetName: string;
   numClasses: number;
   source: GradientSource;
   state: MasterState;
@@ -35,6 +37,9 @@ export interface SessionOptions {
   saveCheckpoint: (state: MasterState) => Promise<string>;
   log: Logger;
   progress: ProgressReporter;
+  /** Who computes (`2 workers on wasm`) and the dashboard, for the start line. */
+  where: string;
+  dashboard?: string;
   /** Sees every step's record (the same as metrics.jsonl's), e.g. for a live status page. */
   onStep?: (record: StepRecord) => void;
   /** Aborted when the process is asked to stop: the loop checkpoints and returns early. */
@@ -61,7 +66,8 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
   const { config, state, source, log } = options;
   const started = performance.now();
   const plan = planRun(config, options.train.count);
-  const report = new SessionReport({ runDir: options.runDir, batchSize: config.batchSize, log, progress: options.progress, onStep: options.onStep }, plan);
+  const start = { where: options.where, dashboard: options.dashboard, data: { name: options.datasetName, train: options.train.count, test: config.evaluate ? options.test.count : 0 } };
+  const report = new SessionReport({ runDir: options.runDir, batchSize: config.batchSize, log, progress: options.progress, onStep: options.onStep, start }, plan);
   let evaluation: EvaluationReport | undefined;
   let checkpoint: string | undefined;
   let interrupted = false;
@@ -94,7 +100,7 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
     report.barEnded();
     if (state.position.stepInEpoch === plan.perEpoch) {
       if (config.evaluate) evaluation = await report.untimed(() => evaluate(options));
-      report.epochFinished(epoch, evaluation);
+      report.epochFinished(epoch, evaluation, state.position.globalStep);
       if (epoch + 1 < config.epochs) state.position = { epoch: epoch + 1, stepInEpoch: 0, globalStep: state.position.globalStep };
     }
   }

@@ -41,6 +41,7 @@ export function sessionInputs(run: PreparedRun, runDir: string) {
     runDir,
     train: run.train,
     test: run.test,
+    datasetName: run.dataset.name,
     numClasses: run.config.model.numClasses,
     state: run.state,
     syncLocalModel: run.syncLocalModel,
