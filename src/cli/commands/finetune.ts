@@ -39,7 +39,7 @@ export const finetuneCommand = {
       })
       .option('head-lr', {
         type: 'number',
-        describe: `peak learning rate of the head, on the same schedule as --lr (default: ${DEFAULT_NEW_HEAD_LEARNING_RATE}, a from-scratch rate, for a new head; --lr for a kept one)`,
+        describe: `peak learning rate of the head, on the same schedule as --lr (default: ${DEFAULT_NEW_HEAD_LEARNING_RATE} for a new head, which starts at zero; --lr for a kept one)`,
       })
       .option('new-head', { type: 'boolean', default: false, describe: 'start a new classification head even when the class count is unchanged (automatic when it changes)' })
       .option('standalone', { type: 'boolean', default: false, describe: 'fine-tune in this process alone (no coordinator, no workers)' })
