@@ -19,6 +19,7 @@ import { registerWasmKernels, activeKernelMath } from '../ops/wasm/registerWasmK
 import { BackendUnavailableError } from './errors.js';
 import { type BackendOptions, currentBackendOptions } from './options.js';
 import { type AdapterDescription, initWebGpu } from './webgpu.js';
+import { hardwareGpuNodesPresent } from './webgpuPrechecks.js';
 
 export { BackendUnavailableError } from './errors.js';
 export {
@@ -94,7 +95,9 @@ export async function initHostBackend(choice: BackendChoice, log: Log = () => {}
 
 async function initAuto(log: Log, options: BackendOptions, tryWebGpu = true): Promise<BackendInfo> {
   const reasons: string[] = [];
-  if (tryWebGpu) {
+  if (tryWebGpu && !hardwareGpuNodesPresent()) {
+    reasons.push('webgpu: no GPU device (/dev/dri/renderD*, /dev/nvidia*), so at most a software adapter, never chosen by auto');
+  } else if (tryWebGpu) {
     try {
       // Never a software adapter: lavapipe is far slower than wasm, so that takes an explicit choice.
       const info = await initWebGpu({ ...options, allowSoftwareAdapter: false }, log);

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { registerWebGpuKernels } from '../ops/webgpu/registerWebGpuKernels.js';
 import { type DawnModule, type ListedAdapter, listAdapters, loadDawn, nvidiaPciAddresses, pinAdapter, isSoftwareName, LAVAPIPE_ICD } from './dawnAdapters.js';
 import { BackendUnavailableError } from './errors.js';
-import { VULKAN_LOADER, vulkanLoaderFound } from './vulkanLoader.js';
+import { VULKAN_LOADER, vulkanLoaderFound } from './webgpuPrechecks.js';
 import { ALLOW_SOFTWARE_ADAPTER_ENV, type BackendOptions, GPU_INDEX_ENV, GPU_SHARED_BY_ENV } from './options.js';
 
 export const WEBGPU_BACKEND = 'webgpu';

@@ -1,8 +1,10 @@
-// Whether the Vulkan loader (libvulkan.so.1) can be found, before Dawn is asked for an adapter:
-// without it Dawn prints a two-line native warning on stderr (which no log level can hide) in
-// every process that merely probes webgpu, as --backend auto does, and finds nothing anyway.
+// What can be known about WebGPU on this host before Dawn is loaded. Dawn writes native warnings
+// to stderr that no log level can hide: two lines when the Vulkan loader (libvulkan.so.1) is
+// missing, and lines about software adapters (lavapipe) whenever it enumerates them. A process
+// that merely probes webgpu, as --backend auto does in every worker, would print them and then
+// skip webgpu anyway; these checks let it skip without asking Dawn.
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const VULKAN_LOADER = 'libvulkan.so.1';
@@ -21,4 +23,23 @@ export function vulkanLoaderFound(env: NodeJS.ProcessEnv = process.env): boolean
     }
   }
   return true;
+}
+
+/** Device nodes a hardware GPU has on Linux: DRM render nodes (Mesa's drivers, virtio) and NVIDIA's. */
+const GPU_NODE = /^(renderD\d+|nvidia\d+)$/;
+
+/**
+ * False only when it is sure there is no hardware GPU: on Linux, neither /dev/dri nor /dev holds
+ * a GPU device node (renderD*, nvidia*), so any adapter Dawn could list is a software one.
+ */
+export function hardwareGpuNodesPresent(): boolean {
+  if (process.platform !== 'linux') return true;
+  const nodes = (dir: string) => {
+    try {
+      return readdirSync(dir).filter((name) => GPU_NODE.test(name));
+    } catch {
+      return [];
+    }
+  };
+  return nodes('/dev/dri').length > 0 || nodes('/dev').length > 0;
 }
