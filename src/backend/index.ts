@@ -19,6 +19,7 @@ import { activeKernelMath, enableRelaxedSimd, kernelMathFromEnv, registerWasmKer
 import { BackendUnavailableError } from './errors.js';
 import { type BackendOptions, currentBackendOptions } from './options.js';
 import { type AdapterDescription, initWebGpu } from './webgpu.js';
+import { hardwareGpuNodesPresent } from './webgpuPrechecks.js';
 
 export { BackendUnavailableError } from './errors.js';
 export {
@@ -94,7 +95,9 @@ export async function initHostBackend(choice: BackendChoice, log: Log = () => {}
 
 async function initAuto(log: Log, options: BackendOptions, tryWebGpu = true): Promise<BackendInfo> {
   const reasons: string[] = [];
-  if (tryWebGpu) {
+  if (tryWebGpu && !hardwareGpuNodesPresent()) {
+    reasons.push('webgpu: no GPU device (/dev/dri/renderD*, /dev/nvidia*), so at most a software adapter, never chosen by auto');
+  } else if (tryWebGpu) {
     try {
       // Never a software adapter: lavapipe is far slower than wasm, so that takes an explicit choice.
       const info = await initWebGpu({ ...options, allowSoftwareAdapter: false }, log);
@@ -192,9 +195,18 @@ async function initWasm(): Promise<BackendInfo> {
 
 async function initCpu(): Promise<BackendInfo> {
   await activate('cpu');
-  // The cpu backend prints an "install tfjs-node" banner on its first write; the user chose it.
-  (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
+  quietCpuBanner();
   return { backend: 'cpu', device: 'cpu (plain JavaScript)' };
+}
+
+/**
+ * The cpu backend prints a "Hi, looks like you are running TensorFlow.js in Node.js … install
+ * tfjs-node" banner on its first write. Work done before initBackend (reading a checkpoint to
+ * fine-tune) runs on it by default, and the backend is chosen and reported separately anyway.
+ */
+export function quietCpuBanner(): void {
+  const current = tf.backend() as unknown as { firstUse?: boolean };
+  if (current.firstUse !== undefined) current.firstUse = false;
 }
 
 /** A GPU counts as visible when the NVIDIA driver lists one and CUDA_VISIBLE_DEVICES allows it. */

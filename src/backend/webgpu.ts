@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { registerWebGpuKernels } from '../ops/webgpu/registerWebGpuKernels.js';
 import { type DawnModule, type ListedAdapter, listAdapters, loadDawn, nvidiaPciAddresses, pinAdapter, isSoftwareName, LAVAPIPE_ICD } from './dawnAdapters.js';
 import { BackendUnavailableError } from './errors.js';
+import { VULKAN_LOADER, vulkanLoaderFound } from './webgpuPrechecks.js';
 import { ALLOW_SOFTWARE_ADAPTER_ENV, type BackendOptions, GPU_INDEX_ENV, GPU_SHARED_BY_ENV } from './options.js';
 
 export const WEBGPU_BACKEND = 'webgpu';
@@ -40,6 +41,7 @@ export function eligibleAdapters(all: readonly ListedAdapter[], allowSoftware: b
 
 /** The adapters Dawn sees on this host, for `auto` and the launcher. */
 export async function listWebGpuAdapters(): Promise<ListedAdapter[]> {
+  if (!vulkanLoaderFound()) throw noAdapterError(`the Vulkan loader ${VULKAN_LOADER} is not installed`);
   const dawn = await loadDawn();
   return listAdapters(dawn);
 }
@@ -50,6 +52,7 @@ export async function initWebGpu(options: BackendOptions, log: Log = () => {}): 
     await activate();
     return active.info;
   }
+  if (!vulkanLoaderFound()) throw noAdapterError(`the Vulkan loader ${VULKAN_LOADER} is not installed`);
   const dawn = await loadDawn();
   Object.assign(globalThis, dawn.globals);
   const all = await listAdapters(dawn);
@@ -155,10 +158,10 @@ export function deviceLine(a: AdapterDescription): string {
   return `${a.software ? 'cpu' : 'gpu'} (webgpu via Dawn: ${a.description}; vendor ${a.vendor}, architecture ${a.architecture}, ${kind}; GPU ${a.index} of ${a.count}${sharing})`;
 }
 
-function noAdapterError(): BackendUnavailableError {
+function noAdapterError(why?: string): BackendUnavailableError {
   const drivers = process.env['VK_DRIVER_FILES'] ?? process.env['VK_ICD_FILENAMES'];
   return new BackendUnavailableError(
-    `backend 'webgpu': Dawn found no WebGPU adapter (Vulkan${drivers ? `, VK_DRIVER_FILES=${drivers}` : ''}). ` +
+    `backend 'webgpu': ${why ?? 'Dawn found no WebGPU adapter'} (Vulkan${drivers ? `, VK_DRIVER_FILES=${drivers}` : ''}). ` +
       'Install the Vulkan loader (libvulkan1) and your GPU\'s Vulkan driver (NVIDIA: the driver\'s nvidia_icd.json; in a container ' +
       'NVIDIA_DRIVER_CAPABILITIES must include graphics); for a software adapter install Mesa 23 or newer\'s lavapipe ' +
       `(mesa-vulkan-drivers, e.g. from bookworm-backports) and set VK_DRIVER_FILES=${LAVAPIPE_ICD}`,

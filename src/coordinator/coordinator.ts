@@ -10,7 +10,7 @@ import { initHostBackend, type BackendChoice } from '../backend/index.js';
 import type { Logger } from '../log/logger.js';
 import { CloseCode, DEFAULT_WIRE_DTYPE, maxPayloadBytes, tensorsFromMap, variableDtypes, type WireDtype } from '../protocol/index.js';
 import type { TrainConfig } from '../training/setup/config.js';
-import { ProgressReporter } from '../training/loop/progress.js';
+import { ProgressReporter, type ProgressMode } from '../training/loop/progress.js';
 import { prepareRun, sessionInputs } from '../training/setup/runSetup.js';
 import { runSession, type SessionResult } from '../training/loop/session.js';
 import { buildSummary, type RunSummary } from '../training/loop/summary.js';
@@ -45,7 +45,7 @@ export interface CoordinatorOptions {
   /** Frames refused in a row after which a worker is evicted. */
   maxRefusedInRow?: number;
   log: Logger;
-  quiet: boolean;
+  progress: ProgressMode;
   stop?: AbortSignal;
   checkpointRetryMs?: number;
   /** The flags the user typed (a resume reports the ones it ignores). */
@@ -72,7 +72,9 @@ export interface CoordinatorOptions {
 
 export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: RunSummary; result: SessionResult }> {
   const { log } = o;
-  const backend = await initHostBackend(o.backend, (m) => log.info(m));
+  // A launcher (train, finetune) starts its own workers once the port is bound.
+  const launchesWorkers = o.onListening !== undefined;
+  const backend = await initHostBackend(o.backend, (m) => log.debug(m));
   const run = await prepareRun(o.config, o.runDir, o.resume, log, o.initialWeights, o.givenFlags, o.settings);
   const { state } = run;
   const runId = randomUUID();
@@ -92,6 +94,7 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: 
     maxRefusedInRow: o.maxRefusedInRow,
     capacity: o.workers,
     limits,
+    quietJoins: launchesWorkers,
     log,
     welcome: (_hello, index) => ({
       type: 'welcome',
@@ -147,7 +150,9 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: 
 
   const url = await listen(http, o.host, o.port, o.tls ? 'wss' : 'ws');
   servedPort.port = (http.address() as AddressInfo).port;
-  log.info(`listening on ${url} (dashboard: ${url.replace(/^ws/, 'http')}/, metrics: ${url.replace(/^ws/, 'http')}/metrics); waiting for ${o.workers} worker(s)`);
+  const dashboardUrl = url.replace(/^ws/, 'http');
+  // Workers started elsewhere need the address; a launcher's own workers do not, and the start line has the dashboard.
+  (launchesWorkers ? log.debug : log.info)(`listening on ${url} (dashboard: ${dashboardUrl}/, metrics: ${dashboardUrl}/metrics); waiting for ${o.workers} worker(s)`);
   o.onListening?.(url);
   let stoppedEarly = false;
   let failure: string | undefined;
@@ -158,7 +163,9 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: 
       ...sessionInputs(run, o.runDir),
       source,
       log,
-      progress: new ProgressReporter(log, o.quiet),
+      progress: new ProgressReporter(o.progress),
+      where: describeWorkers(pool.all().filter((w) => w.state !== 'standby').map((w) => w.hello.backend), o.workers),
+      dashboard: `${dashboardUrl}/`,
       onStep: (record) => status.recordStep(record),
       onEpoch: (record) => status.recordEpoch(record),
       stop: o.stop,
@@ -183,6 +190,15 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: 
     await closeServers(wss, http);
     run.localModel.dispose();
   }
+}
+
+/** `2 workers on wasm`, `2 workers (webgpu, wasm)`: the backends the workers reported. */
+export function describeWorkers(backends: readonly string[], expected: number): string {
+  const count = backends.length || expected;
+  const distinct = [...new Set(backends)];
+  const noun = `${count} worker${count === 1 ? '' : 's'}`;
+  if (distinct.length === 0) return noun;
+  return distinct.length === 1 ? `${noun} on ${distinct[0]}` : `${noun} (${distinct.join(', ')})`;
 }
 
 function stopReason(stop: AbortSignal | undefined): string {

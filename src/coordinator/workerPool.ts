@@ -36,6 +36,8 @@ import type { Transition, WorkerState } from './workerLife.js';
 const CLOSE_GRACE_MS = 1_000;
 
 export interface WorkerPoolOptions {
+  /** Log joins at debug: the workers are this process's own (train), and the start line counts them. */
+  quietJoins?: boolean;
   /** The run's shared secret; workers prove they know it (and so does the coordinator). */
   token: string;
   /** Most connections in their handshake at once; default DEFAULT_MAX_PENDING_HANDSHAKES. */
@@ -400,7 +402,7 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
     const joined = `worker ${hello.workerId} joined from ${address} (${hello.backend}, ${hello.device}, pid ${hello.pid})${existing ? ' again' : ''}`;
     if (this.hasFreeSlot()) {
       this.admit(worker, 'joined');
-      log.info(joined);
+      (this.options.quietJoins ? log.debug : log.info)(joined);
     } else {
       worker.life.stoodBy();
       worker.send({ type: 'error', code: 'STANDBY', message: `the run has its ${this.options.capacity} workers; waiting as a standby until a slot frees` });

@@ -48,7 +48,7 @@ export class LocalWorkers {
     const gpus = this.o.backend === 'tensorflow-gpu' || this.o.backend === 'auto' ? visibleGpuCount() : 0;
     this.assignWebGpus();
     for (let i = 0; i < this.o.count; i++) this.spawnWorker(i, gpus, 0);
-    this.o.log.info(`started ${this.o.count} worker process(es)${gpus > 0 ? ` over ${gpus} GPU(s)` : ''}`);
+    this.o.log.debug(`started ${this.o.count} worker process(es)${gpus > 0 ? ` over ${gpus} GPU(s)` : ''}`);
   }
 
   private assignWebGpus(): void {
@@ -73,7 +73,7 @@ export class LocalWorkers {
       env.TF_FORCE_GPU_ALLOW_GROWTH ??= 'true';
     }
     const id = `local-${i}`;
-    const args = [CLI_ENTRY, 'worker', '--coordinator', this.o.url, '--worker-id', id, '--backend', this.o.backend, '--log-level', this.o.logLevel];
+    const args = [CLI_ENTRY, 'worker', '--coordinator', this.o.url, '--worker-id', id, '--backend', this.o.backend, '--log-level', workerLogLevel(this.o.logLevel)];
     if (this.o.dataDir) args.push('--data-dir', this.o.dataDir);
     if (this.o.tlsCaFile) args.push('--tls-ca', this.o.tlsCaFile);
     const startedAt = Date.now();
@@ -124,7 +124,7 @@ export class LocalWorkers {
           }),
       ),
     );
-    this.o.log.info(`the ${this.children.length} worker process(es) stopped with the run${running > 0 ? ` (${running} left at its bye)` : ''}`);
+    this.o.log.debug(`the ${this.children.length} worker process(es) stopped with the run${running > 0 ? ` (${running} left at its bye)` : ''}`);
   }
 
   killAll(): void {
@@ -154,4 +154,13 @@ const BACKEND_VARIABLES = new Set([GPU_INDEX_ENV, ALLOW_SOFTWARE_ADAPTER_ENV]);
  */
 export function workerEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(env).filter(([name]) => BACKEND_VARIABLES.has(name) || !isSettingVariable(name)));
+}
+
+/**
+ * The log level of the launcher's own workers: what they say at info (backend, data, joined, bye)
+ * the coordinator's start line and summary already say, so at the default level they report
+ * warnings and errors only; --log-level debug shows everything.
+ */
+export function workerLogLevel(level: string): string {
+  return level === 'info' ? 'warn' : level;
 }

@@ -93,6 +93,17 @@ export const TrainConfigSchema = Type.Object({
   frozenLayers: Type.Optional(Type.Array(Type.String({ minLength: 1, expected: 'a layer name' }), { expected: 'a list of layer names' })),
   /** Where a fine-tune run started from; for the record, training does not read it. */
   finetune: Type.Optional(FinetuneOriginSchema),
+  /**
+   * Peak learning rate of the `head` layer's weights, in place of `learningRate` (same schedule):
+   * a fine-tune run's new head learns at a from-scratch rate while the kept layers move slowly.
+   */
+  headLearningRate: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: MAX_LEARNING_RATE, expected: `a positive number at most ${MAX_LEARNING_RATE}` })),
+  /**
+   * --bn-momentum was not given: a new run replaces `model.bnMomentum` with the momentum chosen from
+   * its planned steps (src/training/setup/batchNormMomentum.ts) and drops this flag, so state.json
+   * and the welcome carry the number chosen and a resumed run keeps it.
+   */
+  bnMomentumFromSteps: Type.Optional(Type.Boolean({ expected: 'true or false' })),
 });
 
 export type TrainConfig = Static<typeof TrainConfigSchema>;

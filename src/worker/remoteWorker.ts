@@ -65,7 +65,7 @@ export const MAX_BATCH_SIZE = DEFAULT_LIMITS.maxIndices;
 
 export async function runRemoteWorker(o: RemoteWorkerOptions): Promise<void> {
   checkCoordinatorUrl(o.url);
-  const backend = await initBackend(o.backend, (m) => o.log.info(m));
+  const backend = await initBackend(o.backend, (m) => o.log.debug(m));
   const worker = new RemoteWorker(o, backend);
   await worker.run();
 }
@@ -135,7 +135,7 @@ class RemoteWorker {
     const stats = this.training?.examples.readStats();
     if (!stats) return;
     const share = ((100 * stats.distinctRead) / stats.count).toFixed(1);
-    this.o.log.info(`read ${stats.imagesRead} training images from the cache, ${stats.distinctRead} different ones (${share}% of ${stats.count})`);
+    this.o.log.debug(`read ${stats.imagesRead} training images from the cache, ${stats.distinctRead} different ones (${share}% of ${stats.count})`);
   }
 
   /** One connection's life; resolves true if the handshake succeeded. */
@@ -273,7 +273,7 @@ class RemoteWorker {
     const dataKey = JSON.stringify([this.o.dataDir, config.classes]);
     if (this.training?.key !== dataKey) {
       await this.training?.examples.close();
-      const examples = await openTrainingExamples({ classes: config.classes, dataDir: this.o.dataDir }, (m) => this.o.log.info(m), this.o.dataDir);
+      const examples = await openTrainingExamples({ classes: config.classes, dataDir: this.o.dataDir }, (m) => this.o.log.debug(m), this.o.dataDir);
       this.training = { examples, key: dataKey };
       this.replica?.dispose();
       this.replica = undefined;
@@ -295,7 +295,7 @@ class RemoteWorker {
     this.replica.setWeights(mapFromTensors(welcome.weights));
     this.weightsVersion = welcome.weightsVersion;
     this.prefetched = undefined;
-    this.o.log.info(`joined run ${welcome.runId} as worker ${welcome.shardInfo.workerIndex + 1}/${welcome.shardInfo.workers} at weights version ${welcome.weightsVersion}`);
+    this.o.log.info(`joined run ${welcome.runId} as worker ${welcome.shardInfo.workerIndex + 1}/${welcome.shardInfo.workers} at weights version ${welcome.weightsVersion} (${this.o.url}; computing on ${this.backend.backend}: ${this.backend.device})`);
   }
 
   private async onStep(step: StepMessage, send: (m: WorkerMessage) => void): Promise<void> {

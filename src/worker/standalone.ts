@@ -5,7 +5,7 @@ import { splitExamples } from '../data/examples.js';
 import type { Logger } from '../log/logger.js';
 import type { TrainConfig } from '../training/setup/config.js';
 import { LocalGradientSource } from '../training/loop/localSource.js';
-import { ProgressReporter } from '../training/loop/progress.js';
+import { ProgressReporter, type ProgressMode } from '../training/loop/progress.js';
 import { Replica } from '../training/replica/replica.js';
 import { prepareRun, sessionInputs } from '../training/setup/runSetup.js';
 import { runSession, type SessionResult } from '../training/loop/session.js';
@@ -17,7 +17,7 @@ export interface StandaloneOptions {
   resume: boolean;
   backend: BackendChoice;
   log: Logger;
-  quiet: boolean;
+  progress: ProgressMode;
   stop?: AbortSignal;
   checkpointRetryMs?: number;
   /** The flags the user typed (a resume reports the ones it ignores). */
@@ -29,7 +29,7 @@ export interface StandaloneOptions {
 }
 
 export async function runStandalone(o: StandaloneOptions): Promise<{ summary: RunSummary; result: SessionResult }> {
-  const backend = await initBackend(o.backend, (m) => o.log.info(m));
+  const backend = await initBackend(o.backend, (m) => o.log.debug(m));
   const run = await prepareRun(o.config, o.runDir, o.resume, o.log, o.initialWeights, o.givenFlags, o.settings);
   const replica = new Replica(run.config.model, splitExamples(run.train), run.config.augmentShift, run.config.frozenLayers);
   replica.setWeights(run.state.weights);
@@ -38,7 +38,8 @@ export async function runStandalone(o: StandaloneOptions): Promise<{ summary: Ru
       ...sessionInputs(run, o.runDir),
       source: new LocalGradientSource(replica),
       log: o.log,
-      progress: new ProgressReporter(o.log, o.quiet),
+      progress: new ProgressReporter(o.progress),
+      where: `1 process on ${backend.backend} (${backend.device})`,
       stop: o.stop,
       checkpointRetryMs: o.checkpointRetryMs,
     });

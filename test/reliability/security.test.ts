@@ -154,7 +154,7 @@ describe('security', () => {
     expect(coordinator.summary().steps).toBe(3);
     expect(await trusting.exit(30_000)).toBe(0);
 
-    const train = await runCli(['train', ...TINY_RUN, '--workers', '2', '--max-steps', '3', '--no-eval', '--run-dir', join(dir, 'train'), '--tls-cert', pair.cert, '--tls-key', pair.key, '--json', '--log-level', 'info'], { timeoutMs: RUN_TIMEOUT_MS });
+    const train = await runCli(['train', ...TINY_RUN, '--workers', '2', '--max-steps', '3', '--no-eval', '--run-dir', join(dir, 'train'), '--tls-cert', pair.cert, '--tls-key', pair.key, '--json', '--log-level', 'debug'], { timeoutMs: RUN_TIMEOUT_MS });
     expect(train.code, train.stderr).toBe(0);
     expect(train.stderr).toMatch(/listening on wss:/);
     expect(train.json!.steps).toBe(3);

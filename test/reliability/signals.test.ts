@@ -64,7 +64,7 @@ describe('signals', () => {
   it('Ctrl-C on train: the run stops with a checkpoint, the launcher says the workers stopped with it, and nothing alarming is logged', { timeout: RUN_TIMEOUT_MS }, async () => {
     const runDir = join(tempDir('train-ctrl-c'), 'run');
     // A process group of its own, so that the test can signal the group as a terminal does.
-    const train = spawn(process.execPath, [CLI, 'train', '--workers', '2', ...TINY_RUN, '--max-steps', '1000', '--checkpoint-every', '1000', '--no-eval', '--run-dir', runDir, '--json', '--log-level', 'info'], {
+    const train = spawn(process.execPath, [CLI, 'train', '--workers', '2', ...TINY_RUN, '--max-steps', '1000', '--checkpoint-every', '1000', '--no-eval', '--run-dir', runDir, '--json', '--log-level', 'debug'], {
       cwd: REPO_ROOT,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -85,7 +85,7 @@ describe('signals', () => {
       expect(latestCheckpoint(runDir)).toMatch(new RegExp(`step-0*${summary.steps}$`));
       const lines = stderr.split('\n');
       expect(lines.filter((l) => /\[launcher\]/.test(l) && /stopped with the run/.test(l))).toEqual([expect.stringContaining('the 2 worker process(es) stopped with the run')]);
-      expect(lines.filter((l) => /WARN|ERROR/.test(l))).toEqual([expect.stringContaining('SIGINT: finishing the current step, writing a checkpoint, then exiting')]);
+      expect(lines.filter((l) => /^\S+ (WARN|ERROR) /.test(l))).toEqual([expect.stringContaining('SIGINT: finishing the current step, writing a checkpoint, then exiting')]);
       expect(stderr).not.toMatch(/starting it again|exited with SIGINT|disconnected/);
     } finally {
       if (train.exitCode === null) process.kill(-train.pid!, 'SIGKILL');

@@ -3,6 +3,7 @@
 // process dies hours into a run). Checked on wasm, the default backend, for the two paths a run
 // takes: the replica's step (what every worker runs) and the whole session loop (Adam, weight
 // publication, checkpoints, evaluation at epoch ends).
+import { ProgressReporter } from '../../src/training/loop/progress.js';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/index.js';
@@ -14,7 +15,7 @@ import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../../src/training/setup
 import { LocalGradientSource } from '../../src/training/loop/localSource.js';
 import { Replica } from '../../src/training/replica/replica.js';
 import { prepareRun, sessionInputs } from '../../src/training/setup/runSetup.js';
-import { runSession, type SessionOptions } from '../../src/training/loop/session.js';
+import { runSession } from '../../src/training/loop/session.js';
 import { tempDir } from '../helpers/cli.js';
 import { splitExamples } from '../../src/data/examples.js';
 
@@ -30,7 +31,7 @@ function syntheticSplit(count: number, seed: number): Split {
 }
 
 /** Progress output is not what these tests look at. */
-const silentProgress = { update() {}, endLine() {} } as unknown as SessionOptions['progress'];
+const silentProgress = new ProgressReporter('none');
 
 describe('tf.memory().numTensors stays flat across training steps on wasm', () => {
   beforeAll(async () => {
@@ -88,6 +89,7 @@ describe('tf.memory().numTensors stays flat across training steps on wasm', () =
         source: new LocalGradientSource(replica),
         log,
         progress: silentProgress,
+        where: '1 process on wasm',
         onStep: () => counts.push(tf.memory().numTensors),
       });
       expect(result.steps).toBe(9);

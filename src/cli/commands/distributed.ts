@@ -120,7 +120,7 @@ export async function coordinate(args: DistributedArgs, token: string | undefine
       port: args.port,
       token,
       log,
-      quiet: false,
+      progress: args.progress,
       stop,
       checkpointRetryMs: args.checkpointRetry * 1000,
       givenFlags: givenSettings(args),

@@ -21,7 +21,7 @@ export const evaluateCommand = {
       .example('$0 evaluate --checkpoint runs/local/checkpoints/best --data-dir /usr/share/datasets/fashion-mnist', 'the best epoch (--save-best) on another MNIST-format test set'),
   handler: async (args: { checkpoint: string; dataDir?: string; testLimit: number; backend: BackendChoice; json: boolean; logLevel: LogLevel }) => {
     const log = createLogger('evaluate', args.logLevel);
-    const backend = await initBackend(args.backend, (m) => log.info(m));
+    const backend = await initBackend(args.backend, (m) => log.debug(m));
     const { model, dir, state } = await loadCheckpointModel(args.checkpoint, (m) => log.warn(m));
     // A model trained with --classes (e.g. fine-tuned on 5-9) is evaluated on those classes, relabelled as it was trained.
     const classes = (state.config as { classes?: number[] } | undefined)?.classes;

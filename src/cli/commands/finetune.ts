@@ -4,7 +4,8 @@
 // waits for N workers started elsewhere (--no-launch-workers: pm2, other machines).
 import type { Argv } from 'yargs';
 import { createLogger } from '../../log/logger.js';
-import { DEFAULT_FINETUNE_LEARNING_RATE, DEFAULT_FREEZE_SPEC, prepareFinetune } from '../../training/setup/finetune.js';
+import { quietCpuBanner } from '../../backend/index.js';
+import { DEFAULT_FINETUNE_LEARNING_RATE, DEFAULT_FREEZE_SPEC, DEFAULT_NEW_HEAD_LEARNING_RATE, prepareFinetune } from '../../training/setup/finetune.js';
 import { parseFreezeSpec } from '../../training/replica/freeze.js';
 import { formatSummary } from '../../training/loop/summary.js';
 import { runStandalone } from '../../worker/standalone.js';
@@ -17,6 +18,7 @@ interface FinetuneArgs extends DistributedArgs {
   from: string;
   freeze: string;
   newHead: boolean;
+  headLr?: number;
   standalone: boolean;
   launchWorkers: boolean;
 }
@@ -34,12 +36,15 @@ export const finetuneCommand = {
         default: DEFAULT_FREEZE_SPEC,
         describe: "layers to keep fixed: 'all-but-last:K' (a conv and its batch norm count as one), names 'stem_conv,sdc1', a pattern 'sdc*' or '/regex/', or 'none'",
       })
+      .option('head-lr', {
+        type: 'number',
+        describe: `peak learning rate of the head, on the same schedule as --lr (default: ${DEFAULT_NEW_HEAD_LEARNING_RATE} for a new head, which starts at zero; --lr for a kept one)`,
+      })
       .option('new-head', { type: 'boolean', default: false, describe: 'start a new classification head even when the class count is unchanged (automatic when it changes)' })
       .option('standalone', { type: 'boolean', default: false, describe: 'fine-tune in this process alone (no coordinator, no workers)' })
       .option('launch-workers', { type: 'boolean', default: true, describe: 'start --workers N local worker processes (--no-launch-workers: wait for workers started elsewhere, e.g. by pm2)' })
       // The architecture (batch norm and its momentum included) is the checkpoint's.
       .hide('batch-norm')
-      .hide('bn-momentum')
       .hide('stem-filters')
       .hide('widths')
       .hide('dilations')
@@ -54,12 +59,13 @@ export const finetuneCommand = {
       }),
   handler: printConfigOr(async (args: FinetuneArgs) => {
     const log = createLogger(args.standalone ? 'finetune' : 'coordinator', args.logLevel);
-    const prepared = await prepareFinetune({ from: args.from, freeze: args.freeze, newHead: args.newHead, config: trainConfigFromArgs(args) }, log);
+    quietCpuBanner();
+    const prepared = await prepareFinetune({ from: args.from, freeze: args.freeze, newHead: args.newHead, headLearningRate: args.headLr, config: trainConfigFromArgs(args) }, log);
     const start: RunStart = { config: prepared.config, initialWeights: prepared.initialWeights };
     if (args.standalone) {
       const runDir = args.runDir ?? defaultRunDir();
       const stop = stopSignal((s) => log.warn(`${s}: finishing the current step, writing a checkpoint, then exiting`));
-      const { summary, result } = await runStandalone({ ...start, runDir, resume: args.resume, backend: args.backend, log, quiet: false, stop, checkpointRetryMs: args.checkpointRetry * 1000, givenFlags: givenSettings(args), settings: settingsYaml(args) });
+      const { summary, result } = await runStandalone({ ...start, runDir, resume: args.resume, backend: args.backend, log, progress: args.progress, stop, checkpointRetryMs: args.checkpointRetry * 1000, givenFlags: givenSettings(args), settings: settingsYaml(args) });
       printResult(args.json, summary, formatSummary(summary, result));
       return;
     }

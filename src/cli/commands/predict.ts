@@ -45,7 +45,7 @@ export const predictCommand = {
       }),
   handler: async (args: PredictArgs) => {
     const log = createLogger('predict', args.logLevel);
-    await initBackend(args.backend, (m) => log.info(m));
+    await initBackend(args.backend, (m) => log.debug(m));
     const { model, dir } = await loadCheckpointModel(args.checkpoint, (m) => log.warn(m));
     log.info(`model from ${dir}`);
     const numClasses = model.outputs[0].shape[1] as number;

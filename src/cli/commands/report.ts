@@ -43,7 +43,7 @@ export const reportCommand = {
       }),
   handler: async (args: ReportArgs) => {
     const log = createLogger('report', args.logLevel);
-    const backend = await initBackend(args.backend, (m) => log.info(m));
+    const backend = await initBackend(args.backend, (m) => log.debug(m));
     const out = args.out ?? join(args.runDir, REPORT_FILE);
     const result = await buildReport({
       runDir: args.runDir,

@@ -37,7 +37,7 @@ export const workerCommand = {
       const log = createLogger('worker', args.logLevel);
       const runDir = args.runDir ?? defaultRunDir();
       const stop = stopSignal((s) => log.warn(`${s}: finishing the current step, writing a checkpoint, then exiting`));
-      const { summary, result } = await logFailure(log, () => runStandalone({ config: trainConfigFromArgs(args), runDir, resume: args.resume, backend: args.backend, log, quiet: false, stop, checkpointRetryMs: args.checkpointRetry * 1000, givenFlags: givenSettings(args), settings: settingsYaml(args) }));
+      const { summary, result } = await logFailure(log, () => runStandalone({ config: trainConfigFromArgs(args), runDir, resume: args.resume, backend: args.backend, log, progress: args.progress, stop, checkpointRetryMs: args.checkpointRetry * 1000, givenFlags: givenSettings(args), settings: settingsYaml(args) }));
       printResult(args.json, summary, formatSummary(summary, result));
       return;
     }

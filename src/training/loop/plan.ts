@@ -3,6 +3,7 @@
 import { epochPermutation, globalBatchIndices, stepsPerEpoch } from '../../data/batching.js';
 import { epochSeed, mixSeeds } from '../../data/rng.js';
 import type { TrainConfig } from '../setup/config.js';
+import { plannedSteps } from '../setup/batchNormMomentum.js';
 import type { ScheduleOptions } from './schedule.js';
 import type { StepRequest } from './source.js';
 import type { TrainingPosition } from '../optimizer/masterState.js';
@@ -22,15 +23,15 @@ export function augmentSeedFor(seed: number, epoch: number): number {
 
 export function planRun(config: TrainConfig, trainCount: number): RunPlan {
   const perEpoch = stepsPerEpoch(trainCount, config.batchSize);
-  const plannedSteps = config.epochs * perEpoch;
-  const totalSteps = config.maxSteps > 0 ? Math.min(config.maxSteps, plannedSteps) : plannedSteps;
+  const epochSteps = config.epochs * perEpoch;
+  const totalSteps = plannedSteps(config, trainCount);
   return {
     perEpoch,
     totalSteps,
     epochsShown: Math.ceil(totalSteps / perEpoch),
     // The schedule spans the planned epochs; --max-steps only stops early, so a stopped and resumed
     // run follows the same learning-rate curve as an uninterrupted one.
-    schedule: { kind: config.schedule, baseRate: config.learningRate, totalSteps: plannedSteps, warmupSteps: config.warmupSteps },
+    schedule: { kind: config.schedule, baseRate: config.learningRate, totalSteps: epochSteps, warmupSteps: config.warmupSteps },
   };
 }
 

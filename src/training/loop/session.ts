@@ -21,6 +21,7 @@ import { SessionReport } from './sessionReport.js';
 import { StepInterruptedError, type GradientSource, type StepTimings } from './source.js';
 import type { StepStatistics } from './stepStatistics.js';
 import { trainStep } from './trainStep.js';
+import { learningRateFactors } from '../setup/finetune.js';
 
 export type { StepRecord } from '../../schemas/metricsRecord.js';
 export { augmentSeedFor } from './plan.js';
@@ -30,6 +31,8 @@ export interface SessionOptions {
   runDir: string;
   train: Split;
   test: Split;
+  /** The dataset's name for the start line (`mnist`, `fashion-mnist[5,6]`). */
+  datasetName: string;
   numClasses: number;
   source: GradientSource;
   state: MasterState;
@@ -43,6 +46,9 @@ export interface SessionOptions {
   selection?: SelectionState;
   log: Logger;
   progress: ProgressReporter;
+  /** Who computes (`2 workers on wasm`) and the dashboard, for the start line. */
+  where: string;
+  dashboard?: string;
   /** Sees every step's record (the same as metrics.jsonl's), e.g. for a live status page. */
   onStep?: (record: StepRecord) => void;
   /** Sees every epoch's record (as metrics.jsonl's). */
@@ -80,7 +86,8 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
   const started = performance.now();
   const trainCount = options.trainIndices?.length ?? options.train.count;
   const plan = planRun(config, trainCount);
-  const report = new SessionReport({ runDir: options.runDir, batchSize: config.batchSize, config, log, progress: options.progress, onStep: options.onStep, onEpoch: options.onEpoch }, plan);
+  const start = { where: options.where, dashboard: options.dashboard, data: { name: options.datasetName, train: trainCount, test: config.evaluate ? options.test.count : 0 } };
+  const report = new SessionReport({ runDir: options.runDir, batchSize: config.batchSize, config, log, progress: options.progress, onStep: options.onStep, onEpoch: options.onEpoch, start }, plan);
   let evaluation: EvaluationReport | undefined;
   let checkpoint: string | undefined;
   let interrupted = false;
@@ -91,6 +98,7 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
   /** Whether the test set was evaluated after the last step (an epoch's end), so the end need not do it again. */
   let evaluatedSinceStep = false;
   report.started(state.position.globalStep);
+  const applyOptions = { maxGradNorm: config.maxGradNorm, rateFactors: learningRateFactors(config, state.trainableNames) };
   const saveWith = (as?: typeof BEST_CHECKPOINT) => () =>
     saveWithRetry(() => options.saveCheckpoint(state, selection, as), { runDir: options.runDir, step: state.position.globalStep, retryForMs: options.checkpointRetryMs, stop: options.stop, warn: (m) => log.warn(m), info: (m) => log.info(m) });
   const saveCheckpoint = saveWith();
@@ -108,7 +116,7 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
         break outer;
       }
       const request = batches.request(stepInEpoch, state.position, plan.totalSteps, state.weightsVersion);
-      const step = await trainStep(source, state, request, plan.schedule, config.maxGradNorm).catch(interruptionIn(log));
+      const step = await trainStep(source, state, request, plan.schedule, applyOptions).catch(interruptionIn(log));
       if (!step) {
         interrupted = true;
         break outer;
@@ -127,7 +135,7 @@ export async function runSession(options: SessionOptions): Promise<SessionResult
         selection = selected.state;
         if (selected.improved && config.saveBest) bestCheckpoint = await report.untimed(saveWith(BEST_CHECKPOINT));
       }
-      report.epochFinished(epoch, evaluation, validation);
+      report.epochFinished(epoch, evaluation, state.position.globalStep, validation);
       if (epoch + 1 < config.epochs) state.position = { epoch: epoch + 1, stepInEpoch: 0, globalStep: state.position.globalStep };
       if (patienceRunOut(selection, config.earlyStop ?? 0)) stoppedEarly = earlyStopReason(selection!, config.earlyStop!);
     }

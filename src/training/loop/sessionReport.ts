@@ -7,8 +7,9 @@ import type { EvaluationReport } from '../../metrics/classification.js';
 import type { EpochRecord, StepRecord, SummaryRecord } from '../../schemas/metricsRecord.js';
 import type { TrainingPosition } from '../optimizer/masterState.js';
 import type { RunPlan } from './plan.js';
-import type { ProgressReporter } from './progress.js';
+import { formatEpochSummary, type ProgressReporter } from './progress.js';
 import { RunLog } from './runLog.js';
+import { formatStartLine, type RunStartFacts } from './startLine.js';
 import { StepStatistics } from './stepStatistics.js';
 import { TensorBoardLog } from './tensorboardLog.js';
 import type { SessionResult } from './session.js';
@@ -17,6 +18,8 @@ import type { ValidationScores } from './modelSelection.js';
 
 export interface ReportTargets {
   runDir: string;
+  /** What the start line says about who computes and where to watch (see startLine.ts). */
+  start: Pick<RunStartFacts, 'where' | 'data' | 'dashboard'>;
   batchSize: number;
   log: Logger;
   progress: ProgressReporter;
@@ -30,6 +33,7 @@ export class SessionReport {
   readonly stats = new StepStatistics();
   private readonly runLog: RunLog;
   private readonly tensorboard: TensorBoardLog;
+  private epochStartedAt = performance.now();
 
   constructor(
     private readonly targets: ReportTargets,
@@ -46,13 +50,19 @@ export class SessionReport {
   }
 
   started(fromStep: number): void {
-    const { plan } = this;
-    this.tensorboard.started(fromStep, this.targets.config);
-    this.targets.log.info(`training ${plan.totalSteps} steps (${plan.perEpoch} per epoch, global batch ${this.targets.batchSize}) from step ${fromStep}`);
+    const { plan, targets } = this;
+    this.tensorboard.started(fromStep, targets.config);
+    targets.log.info(formatStartLine({ plan, batchSize: targets.batchSize, fromStep, runDir: targets.runDir, ...targets.start }));
   }
 
   epochStarted(): void {
     this.stats.startEpoch();
+    this.epochStartedAt = performance.now();
+  }
+
+  /** Seconds `steps` more steps take at the current throughput. */
+  private secondsFor(steps: number, imagesPerSecond: number): number {
+    return imagesPerSecond > 0 ? (steps * this.targets.batchSize) / imagesPerSecond : Infinity;
   }
 
   stepFinished(epoch: number, step: FinishedStep, position: TrainingPosition): void {
@@ -68,7 +78,9 @@ export class SessionReport {
       imagesPerSecond: snapshot.imagesPerSecond,
       loss: snapshot.epochLoss,
       accuracy: snapshot.epochAccuracy,
-      etaSeconds: snapshot.imagesPerSecond > 0 ? ((plan.totalSteps - position.globalStep) * targets.batchSize) / snapshot.imagesPerSecond : Infinity,
+      epochElapsedSeconds: (performance.now() - this.epochStartedAt) / 1000,
+      // An epoch that --max-steps cuts short ends at the run's last step.
+      epochEtaSeconds: this.secondsFor(Math.min(plan.perEpoch - position.stepInEpoch, plan.totalSteps - position.globalStep), snapshot.imagesPerSecond),
       last: position.globalStep === plan.totalSteps,
     });
     const record: StepRecord = {
@@ -111,14 +123,23 @@ export class SessionReport {
     this.targets.progress.endLine();
   }
 
-  epochFinished(epoch: number, evaluation: EvaluationReport | undefined, validation?: ValidationScores): void {
+  epochFinished(epoch: number, evaluation: EvaluationReport | undefined, globalStep: number, validation?: ValidationScores): void {
     const epochStats = this.stats.snapshot();
-    this.targets.log.info(
-      `epoch ${epoch + 1}/${this.plan.epochsShown} done: loss ${epochStats.epochLoss.toFixed(4)}, train acc ${(100 * epochStats.epochAccuracy).toFixed(2)}%` +
-        (validation ? `, val loss ${validation.val_loss.toFixed(4)}, val acc ${(100 * validation.val_accuracy).toFixed(2)}%` : '') +
-        (evaluation ? `, test acc ${(100 * evaluation.accuracy).toFixed(2)}%` : '') +
-        `, ${epochStats.imagesPerSecond.toFixed(0)} img/s`,
-    );
+    const stepsLeft = this.plan.totalSteps - globalStep;
+    const summary = {
+      epoch,
+      epochs: this.plan.epochsShown,
+      loss: epochStats.epochLoss,
+      trainAccuracy: epochStats.epochAccuracy,
+      testAccuracy: evaluation?.accuracy,
+      validation,
+      imagesPerSecond: epochStats.imagesPerSecond,
+      epochSeconds: (performance.now() - this.epochStartedAt) / 1000,
+      runEtaSeconds: stepsLeft > 0 ? this.secondsFor(stepsLeft, epochStats.imagesPerSecond) : undefined,
+    };
+    // Without a progress display (--progress none) the summary is a log line like any other.
+    if (this.targets.progress.shown) this.targets.progress.epochFinished(summary);
+    else this.targets.log.info(formatEpochSummary(summary));
     const record: EpochRecord = { type: 'epoch', epoch: epoch + 1, loss: epochStats.epochLoss, train_accuracy: epochStats.epochAccuracy, ...validation, test_accuracy: evaluation?.accuracy };
     this.write({ ...record });
     this.targets.onEpoch?.(record);

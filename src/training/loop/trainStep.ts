@@ -1,6 +1,6 @@
 // One training step, the same for every gradient source: the global batch's combined
 // contribution, one Adam step on the master weights, the new weights published.
-import type { AppliedStep, MasterState } from '../optimizer/masterState.js';
+import type { AppliedStep, ApplyOptions, MasterState } from '../optimizer/masterState.js';
 import { learningRateAt, type ScheduleOptions } from './schedule.js';
 import type { GradientSource, StepOutcome, StepRequest, StepTimings } from './source.js';
 
@@ -20,13 +20,13 @@ export async function trainStep(
   state: MasterState,
   request: StepRequest,
   schedule: ScheduleOptions,
-  maxGradNorm = 0,
+  options: ApplyOptions = {},
 ): Promise<FinishedStep> {
   const stepStarted = performance.now();
   const outcome = await source.computeStep(request);
   const applyStarted = performance.now();
   const learningRate = learningRateAt(state.position.globalStep, schedule);
-  const { changed, ...applied } = state.apply(outcome.contribution, learningRate, { maxGradNorm });
+  const { changed, ...applied } = state.apply(outcome.contribution, learningRate, options);
   const applyMs = performance.now() - applyStarted;
   state.position = { epoch: request.epoch, stepInEpoch: request.stepInEpoch + 1, globalStep: state.position.globalStep + 1 };
   const published = await source.publishWeights(state.weights, state.weightsVersion, changed);

@@ -48,6 +48,8 @@ export function adamUpdate(
   state: AdamState,
   learningRate: number,
   hyper: AdamHyperparameters = DEFAULT_ADAM,
+  /** Per weight, a factor on `learningRate` (absent: 1), e.g. a fine-tune run's new head. */
+  rateFactors: ReadonlyMap<string, number> = new Map(),
 ): AdamOutcome {
   const t = state.step + 1;
   const { beta1, beta2, epsilon } = hyper;
@@ -65,11 +67,12 @@ export function adamUpdate(
     const nextM = new Float32Array(weight.length);
     const nextV = new Float32Array(weight.length);
     const nextW = new Float32Array(weight.length);
+    const rate = learningRate * (rateFactors.get(name) ?? 1);
     for (let i = 0; i < weight.length; i++) {
       const g = gradient[i];
       nextM[i] = beta1 * m[i] + (1 - beta1) * g;
       nextV[i] = beta2 * v[i] + (1 - beta2) * g * g;
-      nextW[i] = weight[i] - (learningRate * (nextM[i] / firstCorrection)) / (Math.sqrt(nextV[i] / secondCorrection) + epsilon);
+      nextW[i] = weight[i] - (rate * (nextM[i] / firstCorrection)) / (Math.sqrt(nextV[i] / secondCorrection) + epsilon);
     }
     // Checked after the float32 store: a value can overflow only there.
     for (const [label, values] of [[`adam/m/${name}`, nextM], [`adam/v/${name}`, nextV], [name, nextW]] as const) {

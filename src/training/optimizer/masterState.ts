@@ -11,6 +11,8 @@ import { TrainingError } from '../errors.js';
 export interface ApplyOptions {
   /** Clip the combined gradient to this global norm first (torch's clip_grad_norm_); absent or 0: no clipping. */
   maxGradNorm?: number;
+  /** Per weight, a factor on the learning rate (absent: 1). */
+  rateFactors?: ReadonlyMap<string, number>;
 }
 
 export interface AppliedStep {
@@ -62,7 +64,7 @@ export class MasterState {
       gradients = clip.gradients;
       if (clip.scale < 1) clipped = { norm: clip.norm, scale: clip.scale };
     }
-    const outcome = adamUpdate(this.weights, gradients, this.adam, learningRate);
+    const outcome = adamUpdate(this.weights, gradients, this.adam, learningRate, undefined, options.rateFactors);
     if (!outcome.applied) return { changed: [], refused: outcome.problem, clipped };
     // Copies: received statistics may be views into a network frame.
     for (const [name, values] of contribution.movingStatistics) this.weights.set(name, values.slice());

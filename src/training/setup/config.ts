@@ -25,6 +25,7 @@ const FLAG_OF: Partial<Record<keyof TrainConfig, string>> = {
   maxGradNorm: 'max-grad-norm',
   gradNormBound: 'grad-norm-bound',
   frozenLayers: 'freeze',
+  headLearningRate: 'head-lr',
   dataDir: 'data-dir',
 };
 

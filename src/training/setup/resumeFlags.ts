@@ -51,6 +51,7 @@ const KEPT: ReadonlyArray<{ flags: string[]; value: (c: TrainConfig) => unknown 
   { flags: ['widths', 'dilations', 'pool-after'], value: (c) => c.model.blocks },
   { flags: ['batch-norm'], value: (c) => c.model.batchNorm },
   { flags: ['bn-momentum'], value: (c) => c.model.bnMomentum },
+  { flags: ['head-lr'], value: (c) => c.headLearningRate ?? null },
 ];
 
 export interface ResumeExplanation {

@@ -18,6 +18,7 @@ import { MasterState } from '../optimizer/masterState.js';
 import { readRunState, type RunState } from './runState.js';
 import { checkResumedState } from './resumeChecks.js';
 import { loadTrainingData, type TrainingData } from './trainingData.js';
+import { settleBatchNormMomentum } from './batchNormMomentum.js';
 import { movingStatisticVariables, namedVariables, trainableVariables, variableShapes } from '../replica/variables.js';
 import { TrainingError } from '../errors.js';
 import { splitValidation } from '../../data/validationSplit.js';
@@ -50,6 +51,7 @@ export function sessionInputs(run: PreparedRun, runDir: string) {
     runDir,
     train: run.train,
     test: run.test,
+    datasetName: run.dataset.name,
     numClasses: run.config.model.numClasses,
     state: run.state,
     syncLocalModel: run.syncLocalModel,
@@ -103,7 +105,7 @@ export async function prepareRun(
   }
   if (settings !== undefined) await recordSettings(runDir, settings, resume);
 
-  const dataset = await loadTrainingData(config, (m) => log.info(m));
+  const dataset = await loadTrainingData(config, (m) => log.debug(m));
   const train = limitSplit(dataset.train, config.trainLimit);
   const test = limitSplit(dataset.test, config.testLimit);
   if (dataset.numClasses !== config.model.numClasses) config = { ...config, model: { ...config.model, numClasses: dataset.numClasses } };
@@ -112,6 +114,12 @@ export async function prepareRun(
   if (held) log.info(`--val-split ${config.valSplit}: ${held.validation.count} training examples held out for validation, ${trainCount} left to train on`);
   if (trainCount < config.batchSize) {
     throw new TrainingError('DATA_TOO_SMALL', `--batch-size ${config.batchSize} is larger than the training set (${trainCount} examples); lower it or raise --train-limit`);
+  }
+  // A resumed run keeps its checkpoint's momentum (the flag is gone from a saved config).
+  const settled = settleBatchNormMomentum(config, train.count);
+  config = settled.config;
+  if (settled.chosen && config.model.batchNorm) {
+    log.debug(`batch norm momentum ${settled.chosen.momentum}, chosen for ${settled.chosen.steps} planned steps (moving statistics averaged over the last ~${Math.round(1 / (1 - settled.chosen.momentum))} steps; --bn-momentum sets it)`);
   }
 
   const localModel = buildDsdcNet(config.model);

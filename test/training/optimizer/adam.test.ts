@@ -87,3 +87,22 @@ describe('adamUpdate', () => {
     naiveAdam([...initial], grads.slice(0, 2), 1e-2).forEach((value, i) => expect(withBad[i]).toBeCloseTo(value, 6));
   });
 });
+
+describe('adamUpdate with per-weight rate factors', () => {
+  it('a weight with factor k moves as the reference at k × the rate; the others at the rate', () => {
+    const weights = new Map([['head/kernel', Float32Array.from([0.5, -0.25])], ['sdc4/pointwise', Float32Array.from([1.5, 0])]]);
+    const state = createAdamState(weights, ['head/kernel', 'sdc4/pointwise']);
+    const steps = [
+      [0.1, -0.2, 0.3, 0.01],
+      [0.05, 0.1, -0.4, 0.02],
+    ];
+    for (const g of steps) {
+      const gradients = new Map([['head/kernel', Float32Array.from(g.slice(0, 2))], ['sdc4/pointwise', Float32Array.from(g.slice(2))]]);
+      adamUpdate(weights, gradients, state, 1e-4, DEFAULT_ADAM, new Map([['head/kernel', 30]]));
+    }
+    const head = naiveAdam([0.5, -0.25], steps.map((g) => g.slice(0, 2)), 3e-3);
+    const body = naiveAdam([1.5, 0], steps.map((g) => g.slice(2)), 1e-4);
+    weights.get('head/kernel')!.forEach((value, i) => expect(value).toBeCloseTo(head[i], 6));
+    weights.get('sdc4/pointwise')!.forEach((value, i) => expect(value).toBeCloseTo(body[i], 6));
+  });
+});
