@@ -31,6 +31,7 @@ export const CONFIG_FILE_PROPERTIES = {
   data_dir: string('a directory path'),
   json: boolean(),
   log_level: oneOf(LOG_LEVELS),
+  progress: oneOf(['auto', 'bar', 'lines', 'none']),
   // Training (worker --standalone, train, coordinator, finetune)
   epochs: integer(),
   batch_size: integer(),
@@ -73,6 +74,7 @@ export const CONFIG_FILE_PROPERTIES = {
   max_refused_frames: integer(),
   max_pending_handshakes: integer(),
   on_nan: oneOf(ON_NAN),
+  wire_dtype: oneOf(['float32', 'float16', 'bfloat16']),
   // worker
   standalone: boolean(),
   coordinator: string('a ws:// or wss:// URL'),
@@ -82,6 +84,7 @@ export const CONFIG_FILE_PROPERTIES = {
   from: string('a checkpoint or run directory'),
   freeze: string('a --freeze spec'),
   new_head: boolean(),
+  head_lr: number(),
   launch_workers: boolean(),
 } satisfies Record<string, TSchema>;
 
