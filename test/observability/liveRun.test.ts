@@ -58,7 +58,8 @@ describe('a live two-worker run: dashboard while it trains, report after', () =>
     listening = new Promise((resolve, reject) => {
       train.stderr!.on('data', (d) => {
         stderr += d;
-        if (stderr.includes(`dashboard: http://127.0.0.1:${port}/`)) resolve();
+        // The start line names the dashboard once the port is bound (`… · dashboard http://127.0.0.1:PORT/`).
+        if (new RegExp(`dashboard:? http://127\\.0\\.0\\.1:${port}/`).test(stderr)) resolve();
       });
       train.on('exit', (code) => reject(new Error(`train exited (${code}) before listening:\n${stderr.slice(-3000)}`)));
     });
