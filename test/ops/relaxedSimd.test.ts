@@ -72,7 +72,7 @@ describe('relaxed SIMD and the choice of kernel build', () => {
   it('dsdc-dist train: the worker it starts runs the fused multiply-add build', async () => {
     const runDir = tempDir('fma-train');
     onTestFinished(() => rmSync(runDir, { recursive: true, force: true }));
-    const result = await runCli(['train', '--workers', '1', ...SMALL_RUN.filter((f) => f !== '--log-level' && f !== 'warn'), '--log-level', 'info', '--batch-size', '32', '--max-steps', '2', '--no-eval', '--run-dir', runDir, '--json']);
+    const result = await runCli(['train', '--workers', '1', ...SMALL_RUN.filter((f) => f !== '--log-level' && f !== 'warn'), '--log-level', 'debug', '--batch-size', '32', '--max-steps', '2', '--no-eval', '--run-dir', runDir, '--json']);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toMatch(/worker local-0 joined .*dsdc kernels: fma/);
     expect(result.json!.device).toContain('dsdc kernels: fma');
