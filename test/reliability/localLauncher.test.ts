@@ -92,7 +92,7 @@ describe('the local launcher of train --workers N', () => {
   it('train refuses an unreadable --tls-ca before starting anything', async () => {
     const train = new CliProcess('train', ['train', '--workers', '2', ...TINY_RUN, '--max-steps', '1', '--tls-ca', '/nonexistent/ca.pem', '--run-dir', tempDir('bad-ca')]);
     processes.push(train);
-    expect(await train.exit(60_000)).toBe(1);
+    expect(await train.exit(60_000)).toBe(2);
     expect(train.stderr).toMatch(/--tls-ca \/nonexistent\/ca\.pem: cannot read it/);
     expect(train.stderr).not.toMatch(/started \d+ worker process/);
   });
