@@ -88,7 +88,7 @@ export class LocalWorkers {
       const runStopped = code === WORKER_RUN_STOPPED_EXIT_CODE;
       const failed = !runStopped && Date.now() - startedAt < QUICK_EXIT_MS ? failedStarts + 1 : 0;
       if (code === WORKER_REFUSED_EXIT_CODE || failed >= MAX_FAILED_STARTS) {
-        const why = code === WORKER_REFUSED_EXIT_CODE ? 'the coordinator refused it' : `it exited ${failed} times in a row within ${QUICK_EXIT_MS / 1000} s of starting`;
+        const why = code === WORKER_REFUSED_EXIT_CODE ? 'restarting cannot help (the coordinator refused it, or its settings are wrong)' : `it exited ${failed} times in a row within ${QUICK_EXIT_MS / 1000} s of starting`;
         return this.giveUp(`worker process ${id} exited with ${how} and is not restarted: ${why}; its messages above say why`);
       }
       const delay = this.o.restartDelayMs ?? RESTART_DELAY_MS;

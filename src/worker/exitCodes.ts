@@ -1,6 +1,9 @@
 // Exit codes of `dsdc-dist worker` that its launchers act on (a start-up error is 1, a usage error 2 like a refusal: restarting cannot help).
 
-/** The coordinator refused this worker (token, protocol version, duplicate id): restarting cannot help. */
+/**
+ * Restarting cannot help: the coordinator refused this worker (token, protocol version, duplicate
+ * id), or its command line or settings are wrong (the usage-error status, the same number).
+ */
 export const WORKER_REFUSED_EXIT_CODE = 2;
 
 /**

@@ -8,6 +8,7 @@ import { LocalWorkers, MAX_FAILED_STARTS } from '../../src/launcher/localWorkers
 import { createLogger } from '../../src/log/logger.js';
 import { tempDir } from '../helpers/cli.js';
 import { WORKER_REFUSED_EXIT_CODE } from '../../src/worker/exitCodes.js';
+import { KERNEL_MATH_ENV } from '../../src/ops/wasm/kernelMathChoice.js';
 import { CliProcess, START_TIMEOUT_MS, TINY_RUN, coordinatorArgs, freePort, latestCheckpoint, stepRecords, waitForStep } from './harness.js';
 
 const STEPS = 40;
@@ -46,11 +47,38 @@ describe('the local launcher of train --workers N', () => {
   });
 
   it(`gives up on a worker that fails to start ${MAX_FAILED_STARTS} times in a row, and says why`, { timeout: 120_000 }, async () => {
+    // A real start-up crash (exit 1): the worker's backend refuses a kernel setting the workers
+    // inherit from the launcher's environment. Restarting might help with a crash, so it is tried.
+    const lines: string[] = [];
+    const before = process.env[KERNEL_MATH_ENV];
+    process.env[KERNEL_MATH_ENV] = 'no-such-kernels';
+    try {
+      const reason = await new Promise<string>((resolve) => {
+        new LocalWorkers({
+          url: 'ws://127.0.0.1:9',
+          count: 1,
+          token: 'unused',
+          backend: 'wasm',
+          logLevel: 'warn',
+          log: createLogger('launcher', 'info', (l) => lines.push(l)),
+          restartDelayMs: 50,
+          onGiveUp: resolve,
+        }).start();
+      });
+      expect(reason).toMatch(new RegExp(`worker process local-0 exited with code 1 and is not restarted: it exited ${MAX_FAILED_STARTS} times in a row`));
+      expect(lines.filter((l) => /exited with code 1; starting it again/.test(l))).toHaveLength(MAX_FAILED_STARTS - 1);
+    } finally {
+      if (before === undefined) delete process.env[KERNEL_MATH_ENV];
+      else process.env[KERNEL_MATH_ENV] = before;
+    }
+  });
+
+  it('does not restart a worker whose settings are wrong (a usage error): restarting cannot help', { timeout: 120_000 }, async () => {
     const notPem = join(tempDir('not-pem'), 'ca.pem');
     writeFileSync(notPem, 'this is not a certificate\n');
     const lines: string[] = [];
     const reason = await new Promise<string>((resolve) => {
-      const workers = new LocalWorkers({
+      new LocalWorkers({
         url: 'wss://127.0.0.1:9',
         count: 1,
         token: 'unused',
@@ -60,11 +88,10 @@ describe('the local launcher of train --workers N', () => {
         log: createLogger('launcher', 'info', (l) => lines.push(l)),
         restartDelayMs: 50,
         onGiveUp: resolve,
-      });
-      workers.start();
+      }).start();
     });
-    expect(reason).toMatch(new RegExp(`worker process local-0 exited with code 1 and is not restarted: it exited ${MAX_FAILED_STARTS} times in a row`));
-    expect(lines.filter((l) => /exited with code 1; starting it again/.test(l))).toHaveLength(MAX_FAILED_STARTS - 1);
+    expect(reason).toMatch(new RegExp(`worker process local-0 exited with code ${WORKER_REFUSED_EXIT_CODE} and is not restarted: restarting cannot help`));
+    expect(lines.filter((l) => /starting it again/.test(l))).toEqual([]);
   });
 
   it('does not restart a worker that the coordinator refused (wrong token), and says so', { timeout: 120_000 }, async () => {
@@ -85,7 +112,7 @@ describe('the local launcher of train --workers N', () => {
         onGiveUp: resolve,
       }).start();
     });
-    expect(reason).toMatch(new RegExp(`worker process local-0 exited with code ${WORKER_REFUSED_EXIT_CODE} and is not restarted: the coordinator refused it`));
+    expect(reason).toMatch(new RegExp(`worker process local-0 exited with code ${WORKER_REFUSED_EXIT_CODE} and is not restarted: restarting cannot help \\(the coordinator refused it`));
     expect(lines.filter((l) => /starting it again/.test(l))).toEqual([]);
   });
 
