@@ -39,7 +39,8 @@ describe('a relay passes the run\'s failures through', () => {
   it('a coordinator stopped by SIGTERM: the relay and the workers behind it hear RUN_STOPPED and exit 75', async () => {
     const runDir = tempDir('relay-stop');
     dirs.push(runDir);
-    const run = await startRelayRun(1, 2, [...SMALL_RUN, '--batch-size', '32', '--no-eval', '--max-steps', '500', '--run-dir', runDir]);
+    // At debug the relay's workers say what they heard (a launcher's workers report warnings only).
+    const run = await startRelayRun(1, 2, [...SMALL_RUN, '--batch-size', '32', '--no-eval', '--max-steps', '500', '--run-dir', runDir], ['--log-level', 'debug']);
     await stepsRecorded(runDir, 2);
     run.coordinatorProcess.kill('SIGTERM');
     const [coordinator, relay] = await Promise.all([run.coordinator, run.relays[0]]);
