@@ -20,9 +20,12 @@ const WORKERS = ['w-a', 'w-b'];
 const STEPS = 24;
 const HEARTBEAT_S = 2;
 const FLAGS = ['--max-steps', String(STEPS), '--checkpoint-every', '6', '--no-eval', '--heartbeat-timeout', String(HEARTBEAT_S)];
-/** More steps than a partition scenario gets to: it ends its run with SIGTERM once it has seen what it checks. */
+/**
+ * More steps (and epochs: a run ends at whichever limit comes first) than a partition scenario gets
+ * to: it ends its run with SIGTERM once it has seen what it checks, however fast the machine is.
+ */
 const OPEN_ENDED_STEPS = 100_000;
-const LONG_FLAGS = ['--max-steps', String(OPEN_ENDED_STEPS), '--checkpoint-every', '1000', '--no-eval', '--heartbeat-timeout', String(HEARTBEAT_S)];
+const LONG_FLAGS = ['--max-steps', String(OPEN_ENDED_STEPS), '--epochs', String(OPEN_ENDED_STEPS), '--checkpoint-every', '1000', '--no-eval', '--heartbeat-timeout', String(HEARTBEAT_S)];
 /** Steps with both workers that must follow a heal before the run is stopped. */
 const STEPS_AFTER_HEAL = 5;
 const RUN_TIMEOUT_MS = 180_000;
