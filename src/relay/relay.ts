@@ -22,12 +22,10 @@ import {
   type WelcomeMessage,
   type WorkerMessage,
 } from '../protocol/index.js';
-import { Backoff } from '../worker/backoff.js';
-import { checkCoordinatorUrl, diagnoseConnectFailure } from '../worker/connectDiagnosis.js';
-import { WorkerError } from '../worker/errors.js';
-import { WORKER_NO_COORDINATOR_EXIT_CODE, WORKER_REFUSED_EXIT_CODE, WORKER_RUN_STOPPED_EXIT_CODE } from '../worker/exitCodes.js';
+import { checkCoordinatorUrl } from '../worker/connectDiagnosis.js';
+import { describeFailedAttempt, keepConnected, openCoordinatorSocket } from '../worker/coordinatorLink.js';
+import { WORKER_REFUSED_EXIT_CODE, WORKER_RUN_STOPPED_EXIT_CODE } from '../worker/exitCodes.js';
 import { WorkerHandshake } from '../worker/handshake.js';
-import { CONNECT_ATTEMPT_TIMEOUT_MS, DEFAULT_GIVE_UP_AFTER_MS } from '../worker/remoteWorker.js';
 import { DEFAULT_COORDINATOR_SILENCE_MS, watchForSilence } from '../worker/silenceWatch.js';
 import { isCodedError } from '../errors/codedError.js';
 import { RelayError } from './errors.js';
@@ -98,8 +96,6 @@ class Relay {
   }
 
   async run(): Promise<void> {
-    const backoff = new Backoff();
-    const giveUpAfterMs = this.o.giveUpAfterMs ?? DEFAULT_GIVE_UP_AFTER_MS;
     const onStop = () => {
       this.finish('relay stopped (stop requested)', CloseCode.RUN_STOPPED);
       if (this.upstream?.readyState === WebSocket.OPEN) {
@@ -108,29 +104,16 @@ class Relay {
       } else this.upstream?.terminate();
     };
     this.o.stop?.addEventListener('abort', onStop, { once: true });
-    let lastContact = Date.now();
-    let toldFailure: string | undefined;
     try {
-      while (!this.finished) {
-        const connected = await this.connectOnce();
-        if (connected) lastContact = Date.now();
-        if (this.finished) break;
-        const failure = connected ? undefined : this.lastFailure;
-        if (failure !== undefined && failure !== toldFailure) {
-          this.o.log.warn(`cannot reach the coordinator at ${this.o.url}: ${failure}; retrying for up to ${Math.round(giveUpAfterMs / 1000)} s (--connect-timeout)`);
-        }
-        toldFailure = failure;
-        const silentFor = Date.now() - lastContact;
-        if (silentFor > giveUpAfterMs) {
-          this.finish(`relay lost its coordinator at ${this.o.url}`, CloseCode.RUN_STOPPED);
-          throw new WorkerError('NO_COORDINATOR', `no coordinator at ${this.o.url} for ${Math.round(silentFor / 1000)} s; giving up (--connect-timeout ${Math.round(giveUpAfterMs / 1000)})` + (failure ? `: ${failure}` : ''), {
-            exitCode: WORKER_NO_COORDINATOR_EXIT_CODE,
-          });
-        }
-        const delay = connected ? backoff.reset() : backoff.next();
-        this.o.log.info(`reconnecting to ${this.o.url} in ${(delay / 1000).toFixed(1)} s`);
-        await new Promise((r) => setTimeout(r, delay));
-      }
+      await keepConnected({
+        url: this.o.url,
+        log: this.o.log,
+        giveUpAfterMs: this.o.giveUpAfterMs,
+        connectOnce: () => this.connectOnce(),
+        lastFailure: () => this.lastFailure,
+        finished: () => this.finished,
+        onGiveUp: () => this.finish(`relay lost its coordinator at ${this.o.url}`, CloseCode.RUN_STOPPED),
+      });
     } finally {
       this.o.stop?.removeEventListener('abort', onStop);
       await this.queue;
@@ -162,7 +145,7 @@ class Relay {
       let refused = false;
       let byeReason: string | undefined;
       let socketError: Error | undefined;
-      const socket = new WebSocket(this.o.url, { maxPayload: HANDSHAKE_MAX_PAYLOAD_BYTES, handshakeTimeout: CONNECT_ATTEMPT_TIMEOUT_MS, ...(this.o.tlsCa ? { ca: this.o.tlsCa } : {}) });
+      const socket = openCoordinatorSocket(this.o.url, this.o.tlsCa);
       this.upstream = socket;
       const stopWatching = watchForSilence(socket, this.o.coordinatorSilenceMs ?? DEFAULT_COORDINATOR_SILENCE_MS, this.o.log);
       const handshake = new WorkerHandshake(this.o.token);
@@ -241,8 +224,7 @@ class Relay {
           this.lastFailure = undefined;
           return resolve(welcomed);
         }
-        const closedHow = opened ? new WorkerError('HANDSHAKE_CLOSED', `the connection closed during the handshake (code ${code}${reason.length ? `, ${reason}` : ''})`) : undefined;
-        void diagnoseConnectFailure(this.o.url, { error: socketError ?? closedHow, tlsCaGiven: this.o.tlsCa !== undefined }).then((why) => {
+        void describeFailedAttempt(this.o.url, { opened, code, reason, socketError, tlsCaGiven: this.o.tlsCa !== undefined }).then((why) => {
           this.lastFailure = why;
           resolve(false);
         });

@@ -2,7 +2,6 @@
 // told, sends them, applies the weights it receives, and reconnects with backoff when the
 // connection drops (a restarted coordinator resumes from its checkpoint; workers need no help).
 import { hostname } from 'node:os';
-import { WebSocket } from 'ws';
 import { initBackend, type BackendChoice } from '../backend/index.js';
 import type { Logger } from '../log/logger.js';
 import { checkModelSpec } from '../model/spec.js';
@@ -27,10 +26,10 @@ import {
 import { Replica, type PreparedBatch } from '../training/replica/replica.js';
 import { openTrainingExamples, type TrainingExamples } from '../training/setup/trainingData.js';
 import { variableShapes, namedVariables } from '../training/replica/variables.js';
-import { Backoff } from './backoff.js';
-import { checkCoordinatorUrl, diagnoseConnectFailure } from './connectDiagnosis.js';
+import { checkCoordinatorUrl } from './connectDiagnosis.js';
+import { describeFailedAttempt, keepConnected, openCoordinatorSocket } from './coordinatorLink.js';
 import { WorkerError } from './errors.js';
-import { WORKER_NO_COORDINATOR_EXIT_CODE, WORKER_REFUSED_EXIT_CODE, WORKER_RUN_STOPPED_EXIT_CODE } from './exitCodes.js';
+import { WORKER_REFUSED_EXIT_CODE, WORKER_RUN_STOPPED_EXIT_CODE } from './exitCodes.js';
 import { WorkerHandshake } from './handshake.js';
 import { DEFAULT_COORDINATOR_SILENCE_MS, watchForSilence } from './silenceWatch.js';
 
@@ -50,14 +49,6 @@ export interface RemoteWorkerOptions {
   coordinatorSilenceMs?: number;
 }
 
-/** --connect-timeout's default: long enough for a supervisor to restart a coordinator from its checkpoint. */
-export const DEFAULT_GIVE_UP_AFTER_MS = 120_000;
-/**
- * A connection attempt (TCP connect and the HTTP upgrade) that has no answer in this time is
- * abandoned and retried with backoff: a SYN lost in a partition is otherwise retried by the kernel
- * with doubling gaps, for about two minutes, long after the network is back.
- */
-export const CONNECT_ATTEMPT_TIMEOUT_MS = 10_000;
 /** Welcome carries every weight; allow it generously, but bounded. */
 const MAX_COORDINATOR_FRAME_BYTES = 256 * 1024 * 1024;
 /** Largest batch a worker agrees to compute a part of (the most indices a step may carry); its buffers are sized from the batch. */
@@ -98,33 +89,14 @@ class RemoteWorker {
   }
 
   async run(): Promise<void> {
-    const backoff = new Backoff();
-    const giveUpAfterMs = this.o.giveUpAfterMs ?? DEFAULT_GIVE_UP_AFTER_MS;
-    let lastContact = Date.now();
-    let toldFailure: string | undefined;
-    while (!this.finished) {
-      const connected = await this.connectOnce();
-      if (connected) lastContact = Date.now();
-      if (this.finished) break;
-      const failure = connected ? undefined : this.lastFailure;
-      // Each new cause is said once, at warn; the same one again is only a retry.
-      const told = failure !== undefined && failure === toldFailure;
-      if (failure !== undefined && !told) {
-        this.o.log.warn(`cannot reach the coordinator at ${this.o.url}: ${failure}; retrying for up to ${Math.round(giveUpAfterMs / 1000)} s (--connect-timeout)`);
-      }
-      toldFailure = failure;
-      const silentFor = Date.now() - lastContact;
-      if (silentFor > giveUpAfterMs) {
-        throw new WorkerError(
-          'NO_COORDINATOR',
-          `no coordinator at ${this.o.url} for ${Math.round(silentFor / 1000)} s; giving up (--connect-timeout ${Math.round(giveUpAfterMs / 1000)})` + (failure ? `: ${failure}` : ''),
-          { exitCode: WORKER_NO_COORDINATOR_EXIT_CODE },
-        );
-      }
-      const delay = connected ? backoff.reset() : backoff.next();
-      (told ? this.o.log.debug : this.o.log.info)(`reconnecting to ${this.o.url} in ${(delay / 1000).toFixed(1)} s`);
-      await new Promise((r) => setTimeout(r, delay));
-    }
+    await keepConnected({
+      url: this.o.url,
+      log: this.o.log,
+      giveUpAfterMs: this.o.giveUpAfterMs,
+      connectOnce: () => this.connectOnce(),
+      lastFailure: () => this.lastFailure,
+      finished: () => this.finished,
+    });
     this.replica?.dispose();
     this.logDataRead();
     await this.training?.examples.close();
@@ -145,8 +117,7 @@ class RemoteWorker {
       let opened = false;
       let byeReason: string | undefined;
       let socketError: Error | undefined;
-      // Until the coordinator has proven the token, it may send a handshake-sized frame only.
-      const socket = new WebSocket(this.o.url, { maxPayload: HANDSHAKE_MAX_PAYLOAD_BYTES, handshakeTimeout: CONNECT_ATTEMPT_TIMEOUT_MS, ...(this.o.tlsCa ? { ca: this.o.tlsCa } : {}) });
+      const socket = openCoordinatorSocket(this.o.url, this.o.tlsCa);
       const send = (message: WorkerMessage) => socket.send(encodeMessage(message), { binary: true });
       const stopWatching = watchForSilence(socket, this.o.coordinatorSilenceMs ?? DEFAULT_COORDINATOR_SILENCE_MS, this.o.log);
       const handshake = new WorkerHandshake(this.o.token);
@@ -248,8 +219,7 @@ class RemoteWorker {
           this.lastFailure = undefined;
           return resolve(welcomed);
         }
-        const closedHow = opened ? new WorkerError('HANDSHAKE_CLOSED', `the connection closed during the handshake (code ${code}${reason.length ? `, ${reason}` : ''})`) : undefined;
-        void diagnoseConnectFailure(this.o.url, { error: socketError ?? closedHow, tlsCaGiven: this.o.tlsCa !== undefined }).then((why) => {
+        void describeFailedAttempt(this.o.url, { opened, code, reason: reason.toString(), socketError, tlsCaGiven: this.o.tlsCa !== undefined }).then((why) => {
           this.lastFailure = why;
           resolve(false);
         });

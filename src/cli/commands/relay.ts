@@ -10,7 +10,7 @@ import { LocalWorkers } from '../../launcher/localWorkers.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../../log/logger.js';
 import { runRelay } from '../../relay/relay.js';
 import { WORKER_NO_COORDINATOR_EXIT_CODE } from '../../worker/exitCodes.js';
-import { DEFAULT_GIVE_UP_AFTER_MS } from '../../worker/remoteWorker.js';
+import { DEFAULT_GIVE_UP_AFTER_MS } from '../../worker/coordinatorLink.js';
 import { logFailure, stopSignal } from '../output.js';
 import { readTlsCa } from '../tlsFiles.js';
 import { checkTokenStrength, workerToken } from '../token.js';

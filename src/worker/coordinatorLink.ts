@@ -1,0 +1,83 @@
+// The link to a coordinator that a worker and a relay share: how one connection attempt is opened,
+// how a failed one is put into words, and the loop that keeps reconnecting with backoff until the
+// run is over or no coordinator answered for --connect-timeout.
+import { WebSocket } from 'ws';
+import type { Logger } from '../log/logger.js';
+import { HANDSHAKE_MAX_PAYLOAD_BYTES } from '../protocol/index.js';
+import { Backoff } from './backoff.js';
+import { diagnoseConnectFailure } from './connectDiagnosis.js';
+import { WorkerError } from './errors.js';
+import { WORKER_NO_COORDINATOR_EXIT_CODE } from './exitCodes.js';
+
+/** --connect-timeout's default: long enough for a supervisor to restart a coordinator from its checkpoint. */
+export const DEFAULT_GIVE_UP_AFTER_MS = 120_000;
+/**
+ * A connection attempt (TCP connect and the HTTP upgrade) that has no answer in this time is
+ * abandoned and retried with backoff: a SYN lost in a partition is otherwise retried by the kernel
+ * with doubling gaps, for about two minutes, long after the network is back.
+ */
+export const CONNECT_ATTEMPT_TIMEOUT_MS = 10_000;
+
+/** Until the coordinator has proven the token, it may send a handshake-sized frame only. */
+export function openCoordinatorSocket(url: string, tlsCa: Buffer | string | undefined): WebSocket {
+  return new WebSocket(url, { maxPayload: HANDSHAKE_MAX_PAYLOAD_BYTES, handshakeTimeout: CONNECT_ATTEMPT_TIMEOUT_MS, ...(tlsCa ? { ca: tlsCa } : {}) });
+}
+
+/** Why an attempt that never got a welcome failed, in words with the fix. */
+export function describeFailedAttempt(
+  url: string,
+  attempt: { opened: boolean; code: number; reason: string; socketError?: Error; tlsCaGiven: boolean },
+): Promise<string> {
+  const { opened, code, reason } = attempt;
+  const closedHow = opened ? new WorkerError('HANDSHAKE_CLOSED', `the connection closed during the handshake (code ${code}${reason.length ? `, ${reason}` : ''})`) : undefined;
+  return diagnoseConnectFailure(url, { error: attempt.socketError ?? closedHow, tlsCaGiven: attempt.tlsCaGiven });
+}
+
+export interface ReconnectLoop {
+  url: string;
+  log: Logger;
+  giveUpAfterMs?: number;
+  /** One connection's life: resolves true if it was welcomed into the run. */
+  connectOnce: () => Promise<boolean>;
+  /** Why the last attempt failed (undefined after one that worked). */
+  lastFailure: () => string | undefined;
+  /** The run is over for this side (finished, stopped, refused): no more attempts. */
+  finished: () => boolean;
+  /** Called just before giving up, so that the caller can tell those behind it. */
+  onGiveUp?: () => void;
+}
+
+/**
+ * Connects, and after every closed connection connects again with backoff, until `finished()`;
+ * throws NO_COORDINATOR (exit 3) when no coordinator answered for `giveUpAfterMs`.
+ * Each new cause of failure is said once, at warn; the same one again is only a retry.
+ */
+export async function keepConnected(o: ReconnectLoop): Promise<void> {
+  const backoff = new Backoff();
+  const giveUpAfterMs = o.giveUpAfterMs ?? DEFAULT_GIVE_UP_AFTER_MS;
+  let lastContact = Date.now();
+  let toldFailure: string | undefined;
+  while (!o.finished()) {
+    const connected = await o.connectOnce();
+    if (connected) lastContact = Date.now();
+    if (o.finished()) break;
+    const failure = connected ? undefined : o.lastFailure();
+    const told = failure !== undefined && failure === toldFailure;
+    if (failure !== undefined && !told) {
+      o.log.warn(`cannot reach the coordinator at ${o.url}: ${failure}; retrying for up to ${Math.round(giveUpAfterMs / 1000)} s (--connect-timeout)`);
+    }
+    toldFailure = failure;
+    const silentFor = Date.now() - lastContact;
+    if (silentFor > giveUpAfterMs) {
+      o.onGiveUp?.();
+      throw new WorkerError(
+        'NO_COORDINATOR',
+        `no coordinator at ${o.url} for ${Math.round(silentFor / 1000)} s; giving up (--connect-timeout ${Math.round(giveUpAfterMs / 1000)})` + (failure ? `: ${failure}` : ''),
+        { exitCode: WORKER_NO_COORDINATOR_EXIT_CODE },
+      );
+    }
+    const delay = connected ? backoff.reset() : backoff.next();
+    (told ? o.log.debug : o.log.info)(`reconnecting to ${o.url} in ${(delay / 1000).toFixed(1)} s`);
+    await new Promise((r) => setTimeout(r, delay));
+  }
+}
