@@ -15,20 +15,26 @@ import type { Logger } from '../log/logger.js';
 import { CloseCode, encodeMessage, maxPayloadBytes, type WeightsMessage } from '../protocol/index.js';
 import type { RelayRun } from './relayRun.js';
 
-export interface LocalWorkersServerOptions {
-  run: RelayRun;
+/** How a relay serves its local workers: the part of its options that the relay's own server takes. */
+export interface LocalServingOptions {
   token: string;
-  /** Local workers this relay serves (its pool's capacity). */
+  /** Local workers this relay serves (its pool's capacity), and waits for before its first step. */
   workers: number;
+  /** Where local workers connect (default loopback). */
   host: string;
   port: number;
   allowedHosts?: readonly string[];
   maxPendingHandshakes?: number;
   maxRefusedInRow?: number;
+  /** How long to wait for a local worker's gradients; keep it below the coordinator's --step-timeout. */
   stepTimeoutMs: number;
   heartbeatTimeoutMs: number;
   log: Logger;
   stop?: AbortSignal;
+}
+
+export interface LocalWorkersServerOptions extends LocalServingOptions {
+  run: RelayRun;
 }
 
 export class LocalWorkersServer {

@@ -29,7 +29,7 @@ import { WorkerHandshake } from '../worker/handshake.js';
 import { DEFAULT_COORDINATOR_SILENCE_MS, watchForSilence } from '../worker/silenceWatch.js';
 import { isCodedError } from '../errors/codedError.js';
 import { RelayError } from './errors.js';
-import { LocalWorkersServer } from './localWorkersServer.js';
+import { LocalWorkersServer, type LocalServingOptions } from './localWorkersServer.js';
 import { localRequest, upstreamGradients } from './relayPart.js';
 import { RelayRun } from './relayRun.js';
 
@@ -37,30 +37,16 @@ import { RelayRun } from './relayRun.js';
 const MAX_COORDINATOR_FRAME_BYTES = 256 * 1024 * 1024;
 export const RELAY_BACKEND_NAME = 'relay';
 
-export interface RelayOptions {
+export interface RelayOptions extends LocalServingOptions {
   /** The coordinator's URL. */
   url: string;
   /** This relay's member id at the coordinator (default relay-host-pid). */
   relayId?: string;
-  token: string;
   tlsCa?: Buffer | string;
   giveUpAfterMs?: number;
   coordinatorSilenceMs?: number;
-  /** Local workers it serves and waits for before its first step. */
-  workers: number;
-  /** Where local workers connect (default loopback). */
-  host: string;
-  port: number;
-  allowedHosts?: readonly string[];
-  maxPendingHandshakes?: number;
-  maxRefusedInRow?: number;
-  /** How long to wait for a local worker's gradients; keep it below the coordinator's --step-timeout. */
-  stepTimeoutMs: number;
-  heartbeatTimeoutMs: number;
   /** How long the first step waits for all local workers to join. */
   joinTimeoutMs?: number;
-  log: Logger;
-  stop?: AbortSignal;
   /** Called once the local port is bound, with the URL the local workers connect to. */
   onListening?: (url: string) => void;
 }
