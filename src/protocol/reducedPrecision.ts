@@ -66,15 +66,30 @@ export function bfloat16BitsOf(float32Bits: number): number {
   return ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16) & 0xffff;
 }
 
-/** Values as float16 bits; finite values beyond ±65504 saturate to ±65504 (see the header). */
-export function float32ToFloat16(values: Float32Array): Uint16Array {
+/** A 16-bit format as the narrowing loop needs it: rounding, and the bits of its infinity and largest finite value. */
+interface HalfFormat {
+  roundedBits: (float32Bits: number) => number;
+  infinityBits: number;
+  maxBits: number;
+}
+
+const FLOAT16: HalfFormat = { roundedBits: float16BitsOf, infinityBits: FLOAT16_INFINITY_BITS, maxBits: FLOAT16_MAX_BITS };
+const BFLOAT16: HalfFormat = { roundedBits: bfloat16BitsOf, infinityBits: BFLOAT16_EXPONENT_BITS, maxBits: BFLOAT16_MAX_BITS };
+
+/** Rounds every value to `format`; a finite value that rounds to infinity saturates to the largest finite one. */
+function narrow(values: Float32Array, format: HalfFormat): Uint16Array {
   const bits = bitsOf(values);
   const out = new Uint16Array(values.length);
   for (let i = 0; i < bits.length; i++) {
-    const half = float16BitsOf(bits[i]);
-    out[i] = (half & 0x7fff) === FLOAT16_INFINITY_BITS && !isFloat32Infinity(bits[i]) ? (half & 0x8000) | FLOAT16_MAX_BITS : half;
+    const rounded = format.roundedBits(bits[i]);
+    out[i] = (rounded & 0x7fff) === format.infinityBits && !isFloat32Infinity(bits[i]) ? (rounded & 0x8000) | format.maxBits : rounded;
   }
   return out;
+}
+
+/** Values as float16 bits; finite values beyond ±65504 saturate to ±65504 (see the header). */
+export function float32ToFloat16(values: Float32Array): Uint16Array {
+  return narrow(values, FLOAT16);
 }
 
 export function float16ToFloat32(halves: Uint16Array): Float32Array {
@@ -87,13 +102,7 @@ export function float16ToFloat32(halves: Uint16Array): Float32Array {
 
 /** Values as bfloat16 bits; finite values beyond bfloat16's largest (≈3.39e38) saturate to it. */
 export function float32ToBfloat16(values: Float32Array): Uint16Array {
-  const bits = bitsOf(values);
-  const out = new Uint16Array(values.length);
-  for (let i = 0; i < bits.length; i++) {
-    const b = bfloat16BitsOf(bits[i]);
-    out[i] = (b & 0x7fff) === BFLOAT16_EXPONENT_BITS && !isFloat32Infinity(bits[i]) ? (b & 0x8000) | BFLOAT16_MAX_BITS : b;
-  }
-  return out;
+  return narrow(values, BFLOAT16);
 }
 
 export function bfloat16ToFloat32(values: Uint16Array): Float32Array {
