@@ -127,8 +127,10 @@ export interface StepLine {
 export function stepRecords(runDir: string): StepLine[] {
   const file = join(runDir, 'metrics.jsonl');
   if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
+  const lines = readFileSync(file, 'utf8').split('\n');
+  // The last piece has no newline yet: a record being written as we read, not a whole one.
+  lines.pop();
+  return lines
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l))
     .filter((r) => r.type === 'step');

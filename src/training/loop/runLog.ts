@@ -2,7 +2,9 @@
 // (`type` is "step", "epoch" or "summary"). Format documented in the README.
 // The file is a record, not the run: an append that fails (a full disk, a lost permission) is a
 // warning, the records wait in memory, and they are written, in order, once an append works again.
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+// A process killed mid-append leaves a torn last line; the next run log on the file (a resumed run)
+// cuts it off before appending, so that every line of the file stays a whole record.
+import { closeSync, ftruncateSync, fstatSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeFsError } from '../../checkpoint/retryingSave.js';
 
@@ -29,6 +31,40 @@ export class RunLog {
   ) {
     mkdirSync(runDir, { recursive: true });
     this.file = join(runDir, METRICS_FILE);
+    this.cutTornTail();
+  }
+
+  /** Cuts what follows the file's last newline: the part of a record whose writer died mid-append. */
+  private cutTornTail(): void {
+    let fd: number;
+    try {
+      fd = openSync(this.file, 'r+');
+    } catch {
+      return; // No file yet, or one that cannot be opened: flush() says so when it matters.
+    }
+    try {
+      const size = fstatSync(fd).size;
+      const chunk = Buffer.alloc(64 * 1024);
+      let end = size;
+      while (end > 0) {
+        const start = Math.max(0, end - chunk.length);
+        const n = readSync(fd, chunk, 0, end - start, start);
+        const newline = chunk.subarray(0, n).lastIndexOf(0x0a);
+        if (newline >= 0) {
+          end = start + newline + 1;
+          break;
+        }
+        end = start;
+      }
+      if (end < size) {
+        ftruncateSync(fd, end);
+        this.sink.warn(`${this.file}: cut ${size - end} byte(s) of a torn last record (its writer stopped mid-line) before appending`);
+      }
+    } catch (error) {
+      this.sink.warn(`${this.file}: could not check its last line: ${(error as Error).message}`);
+    } finally {
+      closeSync(fd);
+    }
   }
 
   write(record: Record<string, unknown>): void {
