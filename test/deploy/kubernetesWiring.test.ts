@@ -5,7 +5,7 @@
 // readiness probe requested as the kubelet does, by pod IP, from another namespace.
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -15,6 +15,7 @@ import { NetLab, type LabHost } from '../../tools/netlab/index.js';
 import { netlabSkipReason } from '../helpers/netlab.js';
 import { WORKER_RUN_STOPPED_EXIT_CODE } from '../../src/worker/exitCodes.js';
 import { REPO_ROOT } from '../helpers/cli.js';
+import { stepRecords as runDirStepRecords } from '../reliability/harness.js';
 import { JobController } from './jobController.js';
 import { containerOf, containerRun, find, indexedJobPod, podSpecOf, probeUrl, readImage, readManifests, type ContainerRun } from './podSpec.js';
 
@@ -117,9 +118,7 @@ async function getFrom(host: LabHost, url: string): Promise<{ status: number; bo
 }
 
 function stepRecords(claim: string): Array<{ step: number; workers: number }> {
-  const file = join(claim, 'run', 'metrics.jsonl');
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((r) => r.type === 'step');
+  return runDirStepRecords(join(claim, 'run'));
 }
 
 describe.skipIf(skipReason !== undefined)('deploy/kubernetes run in network namespaces, one per pod', () => {

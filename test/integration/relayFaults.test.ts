@@ -3,24 +3,14 @@
 // as if they were direct, so their supervisor restarts them; and a local worker that dies
 // mid-run costs at most the relay's part of that step (reported as failed, dropped by the
 // coordinator as it drops a direct worker's), never a step lost or applied twice.
-import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SMALL_RUN, tempDir } from '../helpers/cli.js';
 import { startRelayRun } from '../helpers/relays.js';
+import { stepRecords } from '../reliability/harness.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
-
-function stepRecords(runDir: string): { step: number; examples?: number }[] {
-  const file = join(runDir, 'metrics.jsonl');
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((line) => line.trim())
-    .map((line) => JSON.parse(line))
-    .filter((r) => r.type === 'step');
-}
 
 /** Resolves once the run has recorded `count` steps (the coordinator appends one line per step). */
 function stepsRecorded(runDir: string, count: number, timeoutMs = 120_000): Promise<void> {
