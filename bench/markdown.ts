@@ -8,7 +8,7 @@ export const SECTION_START = '<!-- bench:start -->';
 export const SECTION_END = '<!-- bench:end -->';
 const NOISY_SPREAD = 0.1;
 const NOISY_FOREIGN_SHARE = 0.1;
-const PHASES = ['compute', 'encode', 'transfer', 'waitForSlowest', 'aggregate', 'apply', 'broadcast', 'total'];
+const PHASES = ['compute', 'encode', 'transfer', 'wait_for_slowest', 'aggregate', 'apply', 'broadcast', 'total'];
 
 export interface BenchReport {
   command: string;
