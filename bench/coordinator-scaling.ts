@@ -22,6 +22,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { parseMetricsLog } from '../src/report/runRecords.js';
+import { METRICS_FILE, type StepLine } from '../src/schemas/metricsRecord.js';
 import { coordinatorStepCost, fitLine, type LinearFit } from './coordinatorModel.js';
 import { loadAverage } from './machine.js';
 import { clockTicksPerSecond, TreeSampler } from './processSampler.js';
@@ -84,12 +86,6 @@ interface Measured {
   wallS: number;
 }
 
-interface StepRecord {
-  type: string;
-  bytes: number;
-  timings: Record<string, number>;
-}
-
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -119,23 +115,18 @@ async function measure(workers: number, dtype: string): Promise<Measured> {
   const cpuSamples = cpuAtStep.stop();
   try {
     if (code !== 0) throw new Error(`train --workers ${workers} --wire-dtype ${dtype} exited with ${code}:\n${stderr}`);
-    const records = readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as StepRecord)
-      .filter((r) => r.type === 'step')
-      .slice(warmup);
-    const phase = (name: string) => median(records.map((r) => r.timings[name] ?? 0));
+    const records = parseMetricsLog(readFileSync(path.join(runDir, METRICS_FILE), 'utf8')).steps.slice(warmup);
+    const phase = (name: keyof StepLine['timings_ms']) => median(records.map((r) => r.timings_ms[name] ?? 0));
     const bytesPerStep = median(records.map((r) => r.bytes));
     const coordinator = tree.processes.find((p) => p.pid === child.pid);
     const workerProcesses = tree.processes.filter((p) => p.pid !== child.pid && / worker /.test(` ${p.cmdline} `));
     return {
       workers,
       dtype,
-      aggregateMs: phase('aggregateMs'),
-      applyMs: phase('applyMs'),
-      broadcastMs: phase('broadcastMs'),
-      totalMs: phase('totalMs'),
+      aggregateMs: phase('aggregate'),
+      applyMs: phase('apply'),
+      broadcastMs: phase('broadcast'),
+      totalMs: phase('total'),
       bytesPerStep,
       frameBytes: bytesPerStep / (2 * workers),
       coordinatorCpuMsPerStep: cpuPerStep(cpuSamples),

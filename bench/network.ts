@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NetLab, netlabImpairment, netlabSupport } from '../tools/netlab/index.js';
 import { runTrainingInLab } from '../tools/netlab/trainingRun.js';
+import { parseMetricsLog } from '../src/report/runRecords.js';
+import { METRICS_FILE } from '../src/schemas/metricsRecord.js';
 import { fitStepModel, predictStepMs, type NetworkPoint } from './networkModel.js';
 
 const args = process.argv.slice(2);
@@ -46,7 +48,7 @@ async function measure(lab: NetLab, label: string, rttMs: number, rateMbit: numb
       onLine: (host, line) => (/error|fatal/i.test(line) ? process.stderr.write(`[${host}] ${line}\n`) : undefined),
     });
     if (result.coordinatorCode !== 0) throw new Error(`${label}: the coordinator exited with ${result.coordinatorCode}`);
-    const steps = readFileSync(join(runDir, 'run', 'metrics.jsonl'), 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l)).filter((r) => r.type === 'step').slice(WARMUP_STEPS);
+    const steps = parseMetricsLog(readFileSync(join(runDir, 'run', METRICS_FILE), 'utf8')).steps.slice(WARMUP_STEPS);
     const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
     // The median: on a shared machine a few steps wait for the CPU, not for the network.
     const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
@@ -54,9 +56,9 @@ async function measure(lab: NetLab, label: string, rttMs: number, rateMbit: numb
     // more from step to step than the network terms do.
     return {
       label, rttMs, rateMbit,
-      totalMs: median(steps.map((s) => s.timings.totalMs)),
-      computeMs: median(steps.map((s) => s.timings.computeMs)),
-      stepMs: median(steps.map((s) => s.timings.totalMs - s.timings.computeMs)),
+      totalMs: median(steps.map((s) => s.timings_ms.total ?? 0)),
+      computeMs: median(steps.map((s) => s.timings_ms.compute)),
+      stepMs: median(steps.map((s) => (s.timings_ms.total ?? 0) - s.timings_ms.compute)),
       bytesPerStep: mean(steps.map((s) => s.bytes)),
     };
   } finally {
