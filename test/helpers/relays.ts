@@ -44,11 +44,13 @@ export async function startRelayRun(relays: number, perRelay: number, coordinato
   const port = await freePort();
   const coordinatorProcess = startCli(['coordinator', '--workers', String(relays), '--port', String(port), ...coordinatorFlags]);
   const coordinator = collect(coordinatorProcess);
+  // A flag given twice is refused, so the default level only when the caller names none.
+  const logLevel = relayFlags.includes('--log-level') ? [] : ['--log-level', 'info'];
   const logs: string[] = [];
   const waiters: { i: number; pattern: RegExp; resolve: (m: RegExpMatchArray) => void }[] = [];
   const relayExits = Array.from({ length: relays }, (_, i) =>
     collect(
-      startCli(['relay', '--coordinator', `ws://127.0.0.1:${port}`, '--workers', String(perRelay), '--relay-id', `relay-${i}`, '--backend', 'wasm', '--log-level', 'info', ...relayFlags]),
+      startCli(['relay', '--coordinator', `ws://127.0.0.1:${port}`, '--workers', String(perRelay), '--relay-id', `relay-${i}`, '--backend', 'wasm', ...logLevel, ...relayFlags]),
       (text) => {
         logs[i] = text;
         for (const w of [...waiters]) {
