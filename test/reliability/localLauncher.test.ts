@@ -13,6 +13,23 @@ import { CliProcess, START_TIMEOUT_MS, TINY_RUN, coordinatorArgs, freePort, late
 
 const STEPS = 40;
 
+/** Starts one local worker with these options and resolves with the launcher's give-up reason and its log lines. */
+async function untilGivenUp(options: { url: string; token: string; tlsCaFile?: string }): Promise<{ reason: string; lines: string[] }> {
+  const lines: string[] = [];
+  const reason = await new Promise<string>((resolve) => {
+    new LocalWorkers({
+      ...options,
+      count: 1,
+      backend: 'wasm',
+      logLevel: 'warn',
+      log: createLogger('launcher', 'info', (l) => lines.push(l)),
+      restartDelayMs: 50,
+      onGiveUp: resolve,
+    }).start();
+  });
+  return { reason, lines };
+}
+
 describe('the local launcher of train --workers N', () => {
   const processes: CliProcess[] = [];
   afterEach(() => processes.splice(0).forEach((p) => p.stop()));
@@ -49,22 +66,10 @@ describe('the local launcher of train --workers N', () => {
   it(`gives up on a worker that fails to start ${MAX_FAILED_STARTS} times in a row, and says why`, { timeout: 120_000 }, async () => {
     // A real start-up crash (exit 1): the worker's backend refuses a kernel setting the workers
     // inherit from the launcher's environment. Restarting might help with a crash, so it is tried.
-    const lines: string[] = [];
     const before = process.env[KERNEL_MATH_ENV];
     process.env[KERNEL_MATH_ENV] = 'no-such-kernels';
     try {
-      const reason = await new Promise<string>((resolve) => {
-        new LocalWorkers({
-          url: 'ws://127.0.0.1:9',
-          count: 1,
-          token: 'unused',
-          backend: 'wasm',
-          logLevel: 'warn',
-          log: createLogger('launcher', 'info', (l) => lines.push(l)),
-          restartDelayMs: 50,
-          onGiveUp: resolve,
-        }).start();
-      });
+      const { reason, lines } = await untilGivenUp({ url: 'ws://127.0.0.1:9', token: 'unused' });
       expect(reason).toMatch(new RegExp(`worker process local-0 exited with code 1 and is not restarted: it exited ${MAX_FAILED_STARTS} times in a row`));
       expect(lines.filter((l) => /exited with code 1; starting it again/.test(l))).toHaveLength(MAX_FAILED_STARTS - 1);
     } finally {
@@ -76,20 +81,7 @@ describe('the local launcher of train --workers N', () => {
   it('does not restart a worker whose settings are wrong (a usage error): restarting cannot help', { timeout: 120_000 }, async () => {
     const notPem = join(tempDir('not-pem'), 'ca.pem');
     writeFileSync(notPem, 'this is not a certificate\n');
-    const lines: string[] = [];
-    const reason = await new Promise<string>((resolve) => {
-      new LocalWorkers({
-        url: 'wss://127.0.0.1:9',
-        count: 1,
-        token: 'unused',
-        backend: 'wasm',
-        logLevel: 'warn',
-        tlsCaFile: notPem,
-        log: createLogger('launcher', 'info', (l) => lines.push(l)),
-        restartDelayMs: 50,
-        onGiveUp: resolve,
-      }).start();
-    });
+    const { reason, lines } = await untilGivenUp({ url: 'wss://127.0.0.1:9', token: 'unused', tlsCaFile: notPem });
     expect(reason).toMatch(new RegExp(`worker process local-0 exited with code ${WORKER_REFUSED_EXIT_CODE} and is not restarted: restarting cannot help`));
     expect(lines.filter((l) => /starting it again/.test(l))).toEqual([]);
   });
@@ -99,19 +91,7 @@ describe('the local launcher of train --workers N', () => {
     const coordinator = new CliProcess('coordinator', coordinatorArgs(port, tempDir('refused'), 1, ['--max-steps', '1']), { DSDC_TOKEN: 'the-right-one' });
     processes.push(coordinator);
     await coordinator.waitForLine(/listening on ws:/, START_TIMEOUT_MS);
-    const lines: string[] = [];
-    const reason = await new Promise<string>((resolve) => {
-      new LocalWorkers({
-        url: `ws://127.0.0.1:${port}`,
-        count: 1,
-        token: 'a-wrong-one',
-        backend: 'wasm',
-        logLevel: 'warn',
-        log: createLogger('launcher', 'info', (l) => lines.push(l)),
-        restartDelayMs: 50,
-        onGiveUp: resolve,
-      }).start();
-    });
+    const { reason, lines } = await untilGivenUp({ url: `ws://127.0.0.1:${port}`, token: 'a-wrong-one' });
     expect(reason).toMatch(new RegExp(`worker process local-0 exited with code ${WORKER_REFUSED_EXIT_CODE} and is not restarted: restarting cannot help \\(the coordinator refused it`));
     expect(lines.filter((l) => /starting it again/.test(l))).toEqual([]);
   });
