@@ -61,6 +61,18 @@ describe('a validation split', () => {
     expect(JSON.parse(readFileSync(join(runDir, 'checkpoints', 'best', 'state.json'), 'utf8')).step).toBe(3);
   });
 
+  it('train --workers 2 keeps the best epoch and stops early as the standalone worker does', { timeout: RUN_TIMEOUT_MS }, async () => {
+    const runDir = join(tempDir('early-stop-train'), 'run');
+    const result = await runCli(['train', '--workers', '2', ...FROZEN_RUN.slice(2), '--save-best', 'val_accuracy', '--early-stop', '2', '--run-dir', runDir], { timeoutMs: RUN_TIMEOUT_MS });
+    expect(result.code, result.stderr.slice(-2000)).toBe(0);
+    // Epoch 1 is the best; epochs 2 and 3 do not improve on it, so the coordinator stops after 9 of the 18 steps.
+    expect(result.json!.steps).toBe(9);
+    expect(result.json!.stopped_early).toMatch(/^stopping early \(--early-stop 2\): val_accuracy has not improved for 2 epoch\(s\) since its best, [\d.]+ at epoch 1$/);
+    expect(result.json!.best_checkpoint).toBe(join(runDir, 'checkpoints', 'best'));
+    expect(JSON.parse(readFileSync(join(runDir, 'checkpoints', 'best', 'state.json'), 'utf8')).step).toBe(3);
+    expect(records(runDir).filter((r) => r.type === 'epoch').map((r) => r.val_accuracy)).toHaveLength(3);
+  });
+
   it('2 workers hold out the same examples as one process and train the same model (no batch norm, three steps)', { timeout: 2 * RUN_TIMEOUT_MS }, async () => {
     const flags = ['--backend', 'wasm', '--train-limit', '256', '--val-split', '0.25', '--batch-size', '64', '--epochs', '1', '--no-eval', '--no-batch-norm', '--seed', '3', '--log-level', 'warn', '--json'];
     const standalone = await runCli(['worker', '--standalone', ...flags, '--run-dir', join(tempDir('val-one'), 'run')], { timeoutMs: RUN_TIMEOUT_MS });
