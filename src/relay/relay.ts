@@ -23,7 +23,7 @@ import {
   type WorkerMessage,
 } from '../protocol/index.js';
 import { checkCoordinatorUrl } from '../worker/connectDiagnosis.js';
-import { describeFailedAttempt, keepConnected, openCoordinatorSocket } from '../worker/coordinatorLink.js';
+import { ConnectAttempt, keepConnected, openCoordinatorSocket } from '../worker/coordinatorLink.js';
 import { WORKER_REFUSED_EXIT_CODE, WORKER_RUN_STOPPED_EXIT_CODE } from '../worker/exitCodes.js';
 import { WorkerHandshake } from '../worker/handshake.js';
 import { DEFAULT_COORDINATOR_SILENCE_MS, watchForSilence } from '../worker/silenceWatch.js';
@@ -127,16 +127,14 @@ class Relay {
   private connectOnce(): Promise<boolean> {
     return new Promise((resolve) => {
       let welcomed = false;
-      let opened = false;
       let refused = false;
       let byeReason: string | undefined;
-      let socketError: Error | undefined;
       const socket = openCoordinatorSocket(this.o.url, this.o.tlsCa);
+      const attempt = new ConnectAttempt(socket, this.o.url, this.o.tlsCa !== undefined, this.o.log);
       this.upstream = socket;
       const stopWatching = watchForSilence(socket, this.o.coordinatorSilenceMs ?? DEFAULT_COORDINATOR_SILENCE_MS, this.o.log);
       const handshake = new WorkerHandshake(this.o.token);
       socket.on('open', () => {
-        opened = true;
         const hello = handshake.hello({ workerId: this.relayId, backend: RELAY_BACKEND_NAME, device: `relay on ${hostname()} for ${this.o.workers} workers`, pid: process.pid, resume: this.joinedOnce });
         socket.send(encodeMessage(hello), { binary: true });
       });
@@ -206,18 +204,10 @@ class Relay {
         } else if (code === CloseCode.RUN_FULL) {
           this.o.log.warn(`the run at ${this.o.url} is full (code ${code}); trying again later, in case a slot frees`);
         } else if (!this.finished && welcomed) this.o.log.warn(`connection to ${this.o.url} closed (code ${code}${reason.length ? `, ${reason}` : ''})`);
-        if (welcomed || this.finished) {
-          this.lastFailure = undefined;
-          return resolve(welcomed);
-        }
-        void describeFailedAttempt(this.o.url, { opened, code, reason, socketError, tlsCaGiven: this.o.tlsCa !== undefined }).then((why) => {
+        void attempt.failure(welcomed || this.finished, code, reason).then((why) => {
           this.lastFailure = why;
-          resolve(false);
+          resolve(welcomed);
         });
-      });
-      socket.on('error', (error) => {
-        socketError = error;
-        this.o.log.debug(`socket: ${error.message}`);
       });
     });
   }

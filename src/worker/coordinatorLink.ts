@@ -23,14 +23,33 @@ export function openCoordinatorSocket(url: string, tlsCa: Buffer | string | unde
   return new WebSocket(url, { maxPayload: HANDSHAKE_MAX_PAYLOAD_BYTES, handshakeTimeout: CONNECT_ATTEMPT_TIMEOUT_MS, ...(tlsCa ? { ca: tlsCa } : {}) });
 }
 
-/** Why an attempt that never got a welcome failed, in words with the fix. */
-export function describeFailedAttempt(
-  url: string,
-  attempt: { opened: boolean; code: number; reason: string; socketError?: Error; tlsCaGiven: boolean },
-): Promise<string> {
-  const { opened, code, reason } = attempt;
-  const closedHow = opened ? new WorkerError('HANDSHAKE_CLOSED', `the connection closed during the handshake (code ${code}${reason.length ? `, ${reason}` : ''})`) : undefined;
-  return diagnoseConnectFailure(url, { error: attempt.socketError ?? closedHow, tlsCaGiven: attempt.tlsCaGiven });
+/**
+ * One connection attempt, watched for what its failure needs to be put into words: whether the
+ * socket opened, and its error (said at debug here, in words with the fix at the end).
+ */
+export class ConnectAttempt {
+  private opened = false;
+  private socketError?: Error;
+
+  constructor(
+    socket: WebSocket,
+    private readonly url: string,
+    private readonly tlsCaGiven: boolean,
+    log: Logger,
+  ) {
+    socket.on('open', () => (this.opened = true));
+    socket.on('error', (error) => {
+      this.socketError = error;
+      log.debug(`socket: ${error.message}`);
+    });
+  }
+
+  /** Why the attempt failed, once its socket closed; undefined if it got into the run, or the run is over. */
+  failure(intoTheRun: boolean, code: number, reason: string): Promise<string | undefined> {
+    if (intoTheRun) return Promise.resolve(undefined);
+    const closedHow = this.opened ? new WorkerError('HANDSHAKE_CLOSED', `the connection closed during the handshake (code ${code}${reason.length ? `, ${reason}` : ''})`) : undefined;
+    return diagnoseConnectFailure(this.url, { error: this.socketError ?? closedHow, tlsCaGiven: this.tlsCaGiven });
+  }
 }
 
 export interface ReconnectLoop {

@@ -27,7 +27,7 @@ import { Replica, type PreparedBatch } from '../training/replica/replica.js';
 import { openTrainingExamples, type TrainingExamples } from '../training/setup/trainingData.js';
 import { variableShapes, namedVariables } from '../training/replica/variables.js';
 import { checkCoordinatorUrl } from './connectDiagnosis.js';
-import { describeFailedAttempt, keepConnected, openCoordinatorSocket } from './coordinatorLink.js';
+import { ConnectAttempt, keepConnected, openCoordinatorSocket } from './coordinatorLink.js';
 import { WorkerError } from './errors.js';
 import { WORKER_REFUSED_EXIT_CODE, WORKER_RUN_STOPPED_EXIT_CODE } from './exitCodes.js';
 import { WorkerHandshake } from './handshake.js';
@@ -114,15 +114,13 @@ class RemoteWorker {
   private connectOnce(): Promise<boolean> {
     return new Promise((resolve) => {
       let welcomed = false;
-      let opened = false;
       let byeReason: string | undefined;
-      let socketError: Error | undefined;
       const socket = openCoordinatorSocket(this.o.url, this.o.tlsCa);
+      const attempt = new ConnectAttempt(socket, this.o.url, this.o.tlsCa !== undefined, this.o.log);
       const send = (message: WorkerMessage) => socket.send(encodeMessage(message), { binary: true });
       const stopWatching = watchForSilence(socket, this.o.coordinatorSilenceMs ?? DEFAULT_COORDINATOR_SILENCE_MS, this.o.log);
       const handshake = new WorkerHandshake(this.o.token);
       socket.on('open', () => {
-        opened = true;
         send(
           handshake.hello({
             workerId: this.workerId,
@@ -215,19 +213,10 @@ class RemoteWorker {
           this.finished = true;
           process.exitCode = WORKER_REFUSED_EXIT_CODE;
         } else if (!this.finished && welcomed) this.o.log.warn(`connection to ${this.o.url} closed (code ${code}${reason.length ? `, ${reason}` : ''})`);
-        if (welcomed || this.finished) {
-          this.lastFailure = undefined;
-          return resolve(welcomed);
-        }
-        void describeFailedAttempt(this.o.url, { opened, code, reason: reason.toString(), socketError, tlsCaGiven: this.o.tlsCa !== undefined }).then((why) => {
+        void attempt.failure(welcomed || this.finished, code, reason.toString()).then((why) => {
           this.lastFailure = why;
-          resolve(false);
+          resolve(welcomed);
         });
-      });
-      // Said in words, with the fix, by diagnoseConnectFailure when the attempt is over.
-      socket.on('error', (error) => {
-        socketError = error;
-        this.o.log.debug(`socket: ${error.message}`);
       });
     });
   }
