@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeTensorValues, encodeTensor, type GradientsMessage, type WelcomeMessage } from '../../src/protocol/index.js';
 import { SMALL_RUN, runCli, tempDir } from '../helpers/cli.js';
+import { startRelayRun } from '../helpers/relays.js';
 import { CliProcess, START_TIMEOUT_MS, coordinatorArgs, freePort, stepRecords, workerArgs } from '../reliability/harness.js';
 import { RogueWorker } from '../reliability/rogueWorker.js';
 
@@ -45,6 +46,23 @@ describe('--wire-dtype float16 in a real 2-worker run', () => {
     expect(ratio).toBeLessThan(0.53);
     // Rounded weights and gradients still follow the float32 run's course.
     expect(Math.abs((half.summary.final_loss as number) - (full.summary.final_loss as number))).toBeLessThan(0.15);
+  });
+});
+
+describe('--wire-dtype float16 through a relay', () => {
+  it('the relay and its workers take the dtype from the welcome; every step counts in full, and the run trains', { timeout: RUN_TIMEOUT_MS }, async () => {
+    const runDir = tempDir('wire-relay');
+    const run = await startRelayRun(1, 2, [...SMALL_RUN, '--batch-size', '64', '--max-steps', String(STEPS), '--no-eval', '--seed', '3', '--wire-dtype', 'float16', '--run-dir', runDir, '--json']);
+    const [coordinator, relay] = await Promise.all([run.coordinator, run.relays[0]]);
+    expect(coordinator.code, coordinator.stderr.slice(-2000)).toBe(0);
+    expect(relay.code, relay.stderr.slice(-2000)).toBe(0);
+    // The coordinator refuses gradients in any other dtype than the run's: a relay that summed in
+    // float32 and sent that would lose its part of every step.
+    expect(coordinator.stderr).not.toMatch(/refused/);
+    const steps = stepRecords(runDir) as unknown as { examples: number; loss: number }[];
+    expect(steps.map((r) => r.examples)).toEqual(Array(STEPS).fill(64));
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    expect(mean(steps.slice(-3).map((r) => r.loss))).toBeLessThan(mean(steps.slice(0, 3).map((r) => r.loss)));
   });
 });
 
