@@ -82,7 +82,7 @@ async function main(): Promise<void> {
   }
   const model = fitStepModel(points);
   const lines = [
-    `Measured ${started.toISOString().slice(0, 16)}Z with \`nice -n 10 npm run bench:network -- --steps ${STEPS}\` (delay, loss: ${netlabImpairment()}; `,
+    `Measured ${started.toISOString().slice(0, 16)}Z with \`npm run bench:network -- --steps ${STEPS}\` (delay, loss: ${netlabImpairment()}; `,
     `${STEPS} steps each, the median of all but the first ${WARMUP_STEPS}; 2 workers, batch 8, model ${RUN_FLAGS.slice(RUN_FLAGS.indexOf('--widths'), RUN_FLAGS.indexOf('--max-steps')).join(' ')}).`,
     '',
     '| coordinator link | RTT (ms) | bandwidth (Mbit/s) | bytes per step | step (ms) | compute (ms) | step − compute (ms) | model (ms) |',
