@@ -23,7 +23,7 @@ import {
   type WorkerMessage,
 } from '../protocol/index.js';
 import { checkCoordinatorUrl } from '../worker/connectDiagnosis.js';
-import { ConnectAttempt, keepConnected, openCoordinatorSocket } from '../worker/coordinatorLink.js';
+import { ConnectAttempt, keepConnected, MAX_COORDINATOR_FRAME_BYTES, openCoordinatorSocket } from '../worker/coordinatorLink.js';
 import { WORKER_REFUSED_EXIT_CODE, WORKER_RUN_STOPPED_EXIT_CODE } from '../worker/exitCodes.js';
 import { WorkerHandshake } from '../worker/handshake.js';
 import { DEFAULT_COORDINATOR_SILENCE_MS, watchForSilence } from '../worker/silenceWatch.js';
@@ -33,8 +33,6 @@ import { LocalWorkersServer, type LocalServingOptions } from './localWorkersServ
 import { localRequest, upstreamGradients } from './relayPart.js';
 import { RelayRun } from './relayRun.js';
 
-/** Welcome carries every weight; allow it generously, but bounded (as a worker does). */
-const MAX_COORDINATOR_FRAME_BYTES = 256 * 1024 * 1024;
 export const RELAY_BACKEND_NAME = 'relay';
 
 export interface RelayOptions extends LocalServingOptions {

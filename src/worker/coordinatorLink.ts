@@ -17,6 +17,8 @@ export const DEFAULT_GIVE_UP_AFTER_MS = 120_000;
  * with doubling gaps, for about two minutes, long after the network is back.
  */
 export const CONNECT_ATTEMPT_TIMEOUT_MS = 10_000;
+/** Largest frame taken from a proven coordinator: a welcome carries every weight; generous, but bounded. */
+export const MAX_COORDINATOR_FRAME_BYTES = 256 * 1024 * 1024;
 
 /** Until the coordinator has proven the token, it may send a handshake-sized frame only. */
 export function openCoordinatorSocket(url: string, tlsCa: Buffer | string | undefined): WebSocket {

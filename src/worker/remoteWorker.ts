@@ -27,7 +27,7 @@ import { Replica, type PreparedBatch } from '../training/replica/replica.js';
 import { openTrainingExamples, type TrainingExamples } from '../training/setup/trainingData.js';
 import { variableShapes, namedVariables } from '../training/replica/variables.js';
 import { checkCoordinatorUrl } from './connectDiagnosis.js';
-import { ConnectAttempt, keepConnected, openCoordinatorSocket } from './coordinatorLink.js';
+import { ConnectAttempt, keepConnected, MAX_COORDINATOR_FRAME_BYTES, openCoordinatorSocket } from './coordinatorLink.js';
 import { WorkerError } from './errors.js';
 import { WORKER_REFUSED_EXIT_CODE, WORKER_RUN_STOPPED_EXIT_CODE } from './exitCodes.js';
 import { WorkerHandshake } from './handshake.js';
@@ -49,8 +49,6 @@ export interface RemoteWorkerOptions {
   coordinatorSilenceMs?: number;
 }
 
-/** Welcome carries every weight; allow it generously, but bounded. */
-const MAX_COORDINATOR_FRAME_BYTES = 256 * 1024 * 1024;
 /** Largest batch a worker agrees to compute a part of (the most indices a step may carry); its buffers are sized from the batch. */
 export const MAX_BATCH_SIZE = DEFAULT_LIMITS.maxIndices;
 
