@@ -126,6 +126,11 @@ const cases: KernelCase[] = [
     name: 'DsdcDepthwiseConv2dDilatedBackpropFilter [2,7,6,8] d=2',
     run: () => tf.tidy(() => data([depthwiseFilterGradient(t4(13, [2, 7, 6, 8]), t4(14, [2, 7, 6, 8]), 3, 2)])),
   },
+  // Dilations about the image's size: rows and columns where both, one or neither side tap exists.
+  ...([[2, 5, 3, 4, 2], [1, 4, 6, 8, 3], [2, 3, 3, 4, 4]] as const).map(([b, h, w, c, d], i) => ({
+    name: `DsdcDepthwiseConv2dDilatedBackpropFilter [${b},${h},${w},${c}] d=${d} (taps missing on both sides)`,
+    run: () => tf.tidy(() => data([depthwiseFilterGradient(t4(40 + i, [b, h, w, c]), t4(50 + i, [b, h, w, c]), 3, d)])),
+  })),
   {
     name: 'DsdcDepthwiseConv2dDilatedBackpropFilter [2,5,5,6] d=1 (channels not a multiple of 4)',
     run: () => tf.tidy(() => data([depthwiseFilterGradient(t4(15, [2, 5, 5, 6]), t4(16, [2, 5, 5, 6]), 3, 1)])),
@@ -155,6 +160,9 @@ const cases: KernelCase[] = [
   depthwiseForwardCase([2, 7, 6, 6], 3, 1, 2),
   depthwiseForwardCase([2, 7, 6, 8], 5, 1, 1),
   depthwiseForwardCase([2, 7, 6, 8], 3, 2, 1),
+  depthwiseForwardCase([2, 5, 3, 4], 3, 1, 2),
+  depthwiseForwardCase([1, 4, 6, 8], 3, 1, 3),
+  depthwiseForwardCase([2, 3, 3, 4], 3, 1, 4),
   maxPoolGradCase([2, 6, 8, 8], 2, 2, true),
   maxPoolGradCase([2, 7, 5, 6], 2, 2, true),
   maxPoolGradCase([1, 7, 7, 4], 3, 2, false),

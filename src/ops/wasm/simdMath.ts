@@ -81,13 +81,13 @@ export function createSimdMath(backend: WasmBackendLike, variant: SimdVariant): 
     },
     depthwise3x3Forward(x, filter, y, batch, height, width, channels, dilation) {
       if (channels % 4 !== 0) return js.depthwise3x3Forward(x, filter, y, batch, height, width, channels, dilation);
-      scratch(4 * (height + 2 * dilation) * (width + 2 * dilation) * channels, (p) =>
+      scratch(4 * width * channels, (p) =>
         k.depthwise3x3_forward(x, filter, y, batch, height, width, channels, dilation, p),
       );
     },
     depthwiseFilterGrad(x, dy, out, batch, height, width, channels, kernelSize, dilation) {
       if (kernelSize !== 3 || channels % 4 !== 0) return js.depthwiseFilterGrad(x, dy, out, batch, height, width, channels, kernelSize, dilation);
-      scratch(4 * (height + 2 * dilation) * (width + 2 * dilation) * channels, (p) =>
+      scratch(4 * width * channels, (p) =>
         k.depthwise3x3_filter_grad(x, dy, out, batch, height, width, channels, dilation, p),
       );
     },
