@@ -20,9 +20,22 @@ export const CONNECT_ATTEMPT_TIMEOUT_MS = 10_000;
 /** Largest frame taken from a proven coordinator: a welcome carries every weight; generous, but bounded. */
 export const MAX_COORDINATOR_FRAME_BYTES = 256 * 1024 * 1024;
 
+/**
+ * RFC 6455 has every client frame XORed with a random key so that a hostile script in a browser
+ * cannot choose the bytes a proxy sees. A worker is not a browser and chooses its own bytes, so
+ * it sends the all-zero key, with which `ws` skips the XOR on both ends: a 300 KB gradients frame
+ * reached the coordinator in 0.23 ms instead of 1.1-1.5 ms (docs/protocol.md, "Transport").
+ */
+export const skipClientMasking = (mask: Buffer): Buffer => mask.fill(0);
+
 /** Until the coordinator has proven the token, it may send a handshake-sized frame only. */
 export function openCoordinatorSocket(url: string, tlsCa: Buffer | string | undefined): WebSocket {
-  return new WebSocket(url, { maxPayload: HANDSHAKE_MAX_PAYLOAD_BYTES, handshakeTimeout: CONNECT_ATTEMPT_TIMEOUT_MS, ...(tlsCa ? { ca: tlsCa } : {}) });
+  return new WebSocket(url, {
+    maxPayload: HANDSHAKE_MAX_PAYLOAD_BYTES,
+    handshakeTimeout: CONNECT_ATTEMPT_TIMEOUT_MS,
+    generateMask: skipClientMasking,
+    ...(tlsCa ? { ca: tlsCa } : {}),
+  });
 }
 
 /**

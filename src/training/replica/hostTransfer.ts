@@ -23,9 +23,18 @@ export async function readAsOne(tensors: readonly tf.Tensor[]): Promise<Float32A
   }
 }
 
-/** Uploads `arrays` as one tensor and returns them split on the device, shaped by `shapes`; the caller disposes them. */
+/** Backends whose tensors live in this process's memory, where one upload per array is one copy. */
+const HOST_MEMORY_BACKENDS = new Set(['cpu', 'wasm']);
+
+/**
+ * Uploads `arrays` as tensors shaped by `shapes`; the caller disposes them. On a device backend
+ * they go up as one tensor, split there; on the CPU backends each is copied in as its own tensor
+ * (packing and splitting took 1.0 ms a step there for DSDC-Net's 31 variables, this 0.1 ms).
+ */
 export function uploadAsOne(arrays: readonly Float32Array[], shapes: readonly (readonly number[])[]): tf.Tensor[] {
   if (arrays.length === 0) return [];
+  // A copy each: the cpu backend would keep the caller's array itself as the tensor's data.
+  if (HOST_MEMORY_BACKENDS.has(tf.getBackend())) return arrays.map((a, i) => tf.tensor(new Float32Array(a), shapes[i] as number[], 'float32'));
   const total = arrays.reduce((s, a) => s + a.length, 0);
   const packed = new Float32Array(total);
   let offset = 0;
