@@ -571,3 +571,21 @@ void conv3x3_single_channel_input_grad(const float *dy, const float *filter, flo
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Mean over the middle axes of [B, R, C] (global average pooling of NHWC, R = H·W): out[b, c] =
+// Σ_r x[b, r, c] / R, summed in row order in float32 (as the stock Sum). One pass, in order; the
+// stock Mean transposes the whole tensor first to bring the reduced axes last. C % 4 == 0.
+EXPORT(mean_over_rows)
+void mean_over_rows(const float *x, float *out, int B, int R, int C) {
+  for (int b = 0; b < B; b++) {
+    float *o = out + b * C;
+    const float *image = x + b * R * C;
+    zero_floats(o, C);
+    for (int r = 0; r < R; r++) {
+      const float *row = image + r * C;
+      for (int c = 0; c < C; c += 4) STORE(o + c, ADD(LOAD(o + c), LOAD(row + c)));
+    }
+    for (int c = 0; c < C; c++) o[c] = o[c] / (float)R;
+  }
+}

@@ -163,6 +163,17 @@ const cases: KernelCase[] = [
   depthwiseForwardCase([2, 5, 3, 4], 3, 1, 2),
   depthwiseForwardCase([1, 4, 6, 8], 3, 1, 3),
   depthwiseForwardCase([2, 3, 3, 4], 3, 1, 4),
+  // Global average pooling (the fast path), and reductions it leaves to the stock Mean.
+  ...([
+    [[3, 5, 7, 16], [1, 2], false],
+    [[2, 4, 3, 6], [-3, -2], true],
+    [[2, 1, 1, 8], [2, 1], false],
+    [[2, 3, 4, 8], [3], false],
+    [[2, 3, 4, 8], [0, 1, 2], true],
+  ] as const).map(([shape, axes, keepDims], i) => ({
+    name: `Mean x[${shape}] over [${axes}]${keepDims ? ' keepDims' : ''}`,
+    run: () => tf.tidy(() => data([tf.mean(t4(60 + i, [...shape]), [...axes], keepDims)])),
+  })),
   maxPoolGradCase([2, 6, 8, 8], 2, 2, true),
   maxPoolGradCase([2, 7, 5, 6], 2, 2, true),
   maxPoolGradCase([1, 7, 7, 4], 3, 2, false),

@@ -130,6 +130,19 @@ export function createJsMath(heap: () => Float32Array): KernelMath {
         }
       }
     },
+    meanOverRows(x, out, batch, rows, channels) {
+      const h = heap();
+      const xi = x >> 2, oi = out >> 2;
+      for (let b = 0; b < batch; b++) {
+        const o = oi + b * channels;
+        const sums = new Float32Array(channels);
+        for (let r = 0; r < rows; r++) {
+          const row = xi + (b * rows + r) * channels;
+          for (let c = 0; c < channels; c++) sums[c] += h[row + c];
+        }
+        for (let c = 0; c < channels; c++) h[o + c] = Math.fround(sums[c] / rows);
+      }
+    },
     maxPool2x2Grad(x, dy, dx, batch, height, width, channels, outHeight, outWidth) {
       const h = heap();
       const xi = x >> 2, gi = dy >> 2, oi = dx >> 2;

@@ -39,6 +39,8 @@ export interface KernelMath {
   matMulTransposeA(a: number, b: number, out: number, m: number, k: number, n: number): void;
   /** Batch statistics over rows, then y = max(0, γ(x − μ)σ⁻¹ + β). */
   bnReluForward(x: number, gamma: number, beta: number, y: number, mean: number, variance: number, rows: number, channels: number, epsilon: number): void;
+  /** out[b, c] = Σ_r x[b, r, c] / rows: the mean over the middle axes of [batch, rows, channels]. */
+  meanOverRows(x: number, out: number, batch: number, rows: number, channels: number): void;
   /** dx of a 2×2, stride-2, unpadded max-pool: dy goes to the first maximum of each window. */
   maxPool2x2Grad(x: number, dy: number, dx: number, batch: number, height: number, width: number, channels: number, outHeight: number, outWidth: number): void;
   /**

@@ -1,6 +1,6 @@
 // Replacements for stock tfjs wasm kernels that are missing (Conv2DBackpropFilter) or slow
 // (Conv2DBackpropInput and MaxPoolGrad are scalar loops, DepthwiseConv2dNative is memory-bound
-// in XNNPACK's loop order, Identity copies). Each covers the shapes
+// in XNNPACK's loop order, Mean transposes, Identity copies). Each covers the shapes
 // DSDC-Net uses with a fast path and hands every other shape back to the stock kernel.
 import * as tf from '@tensorflow/tfjs';
 import { type KernelArgs, type WasmBackendLike, offsetOf, requireFloat32 } from './heap.js';
@@ -96,6 +96,21 @@ function maxPoolGrad(args: KernelArgs): tf.TensorInfo {
   });
 }
 
+// Global average pooling: the stock Mean transposes the reduced axes to the end (a full copy of
+// the tensor) before summing; the mean over the middle axes of NHWC needs no transpose.
+function mean(args: KernelArgs): tf.TensorInfo {
+  const { x } = args.inputs;
+  const { axis, keepDims } = args.attrs as unknown as tf.MeanAttrs;
+  const axes = x.shape.length === 4 ? tf.util.parseAxisParam(axis, x.shape).sort((a, b) => a - b) : [];
+  const [batch, height, width, channels] = x.shape;
+  return runFastPath(args, {
+    covered: () => x.dtype === 'float32' && axes.length === 2 && axes[0] === 1 && axes[1] === 2 && height * width > 0,
+    outShape: keepDims ? [batch, 1, 1, channels] : [batch, channels],
+    compute: (math, heap, out) => math.meanOverRows(heap(x), heap(out), batch, height * width, channels),
+    fallback: () => runStock('Mean', args),
+  });
+}
+
 function conv2DBackpropFilter({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
   const wasmBackend = backend as WasmBackendLike;
   const { x, dy } = inputs;
@@ -147,5 +162,6 @@ export const STOCK_REPLACEMENTS: Array<[string, (args: KernelArgs) => tf.TensorI
   ['Conv2DBackpropInput', conv2DBackpropInput],
   ['MaxPoolGrad', maxPoolGrad],
   ['DepthwiseConv2dNative', depthwiseConv2dNative],
+  ['Mean', mean],
   ['Identity', identity],
 ];
