@@ -14,6 +14,7 @@
 //                  DSDC_COMMAND=finetune DSDC_ARGS="--from runs/base --freeze all-but-last:2 --classes 5-9")
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const workers = Number(process.env.DSDC_WORKERS ?? 2);
@@ -90,6 +91,10 @@ export const apps = [
     instances: workers,
     exec_mode: 'fork',
     args: `worker --coordinator ws://127.0.0.1:${port} --backend ${backend}${tokenFlag}`,
+    // As src/launcher/workerNodeFlags.ts gives `train --workers N` (a test holds them equal):
+    // garbage collection on the main thread only, where the workers and the coordinator take
+    // every core.
+    node_args: workers + 1 > availableParallelism() ? ['--single-threaded-gc'] : [],
     env: { TF_FORCE_GPU_ALLOW_GROWTH: 'true' },
   },
 ];

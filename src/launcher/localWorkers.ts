@@ -9,6 +9,7 @@ import { ALLOW_SOFTWARE_ADAPTER_ENV, type BackendChoice, currentBackendOptions, 
 import { isSettingVariable } from '../schemas/configFile.js';
 import type { Logger } from '../log/logger.js';
 import { WORKER_REFUSED_EXIT_CODE, WORKER_RUN_STOPPED_EXIT_CODE } from '../worker/exitCodes.js';
+import { workerNodeFlags } from './workerNodeFlags.js';
 
 const CLI_ENTRY = fileURLToPath(new URL('../../bin/dsdc-dist.js', import.meta.url));
 export const WORKER_EXIT_GRACE_MS = 15_000;
@@ -79,7 +80,7 @@ export class LocalWorkers {
     const startedAt = Date.now();
     // In a process group of its own, a worker does not get the terminal's Ctrl-C: it finishes the
     // step in flight and leaves at the coordinator's bye, after its checkpoint, like on SIGTERM.
-    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'inherit', 'inherit'], detached: true });
+    const child = spawn(process.execPath, [...workerNodeFlags(this.o.count), ...args], { env, stdio: ['ignore', 'inherit', 'inherit'], detached: true });
     this.children[i] = child;
     child.on('exit', (code, signal) => {
       if (code === 0 || this.stopping) return;
