@@ -5,6 +5,8 @@ import * as tf from '@tensorflow/tfjs';
 import { BatchNormReLU } from './batchNormRelu.js';
 import { SeparableDilatedConv2D } from './separableDilatedConv2d.js';
 import { type ModelSpec, DEFAULT_MODEL_SPEC, validateModelSpec } from './spec.js';
+// Global average pooling's backward without a JavaScript-filled tensor of ones.
+import '../ops/meanGradient.js';
 
 export function buildDsdcNet(spec: ModelSpec = DEFAULT_MODEL_SPEC, seedName = 'dsdc'): tf.LayersModel {
   validateModelSpec(spec);
