@@ -589,3 +589,16 @@ void mean_over_rows(const float *x, float *out, int B, int R, int C) {
     for (int c = 0; c < C; c++) o[c] = o[c] / (float)R;
   }
 }
+
+// The backward of that mean: out[b, r, c] = v[b, c] for r < R (v already divided by R). C % 4 == 0.
+EXPORT(spread_over_rows)
+void spread_over_rows(const float *v, float *out, int B, int R, int C) {
+  for (int b = 0; b < B; b++) {
+    const float *src = v + b * C;
+    float *image = out + b * R * C;
+    for (int r = 0; r < R; r++) {
+      float *row = image + r * C;
+      for (int c = 0; c < C; c += 4) STORE(row + c, LOAD(src + c));
+    }
+  }
+}

@@ -18,6 +18,7 @@ interface KernelCase {
   reference?: () => ArrayLike<number>[];
 }
 
+const t2 = (seed: number, shape: [number, number]) => tf.tensor2d(seeded(seed, shape[0] * shape[1]), shape);
 const t4 = (seed: number, shape: [number, number, number, number], low = -1, high = 1) => tf.tensor4d(seeded(seed, shape.reduce((a, b) => a * b), low, high), shape);
 const data = (ts: tf.Tensor[]) => ts.map((t) => t.dataSync() as Float32Array);
 
@@ -173,6 +174,11 @@ const cases: KernelCase[] = [
   ] as const).map(([shape, axes, keepDims], i) => ({
     name: `Mean x[${shape}] over [${axes}]${keepDims ? ' keepDims' : ''}`,
     run: () => tf.tidy(() => data([tf.mean(t4(60 + i, [...shape]), [...axes], keepDims)])),
+  })),
+  // Its gradient: DsdcSpreadOverRows (channels a multiple of 4, and not).
+  ...([[3, 5, 7, 16], [2, 4, 3, 6]] as const).map((shape, i) => ({
+    name: `DsdcSpreadOverRows: the gradient of Mean x[${shape}] over [1,2]`,
+    run: () => tf.tidy(() => data([tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.mean(x, [1, 2]), t2(70 + i, [shape[0], shape[3]]))))(t4(65 + i, [...shape]))])),
   })),
   maxPoolGradCase([2, 6, 8, 8], 2, 2, true),
   maxPoolGradCase([2, 7, 5, 6], 2, 2, true),

@@ -1,10 +1,11 @@
 // The kernels the ops in src/ops call by name (DEPTHWISE_FILTER_GRAD, MATMUL, MATMUL_TRANSPOSE_A,
-// BN_RELU_FORWARD, BN_RELU_BACKWARD, BN_RELU_POINTWISE_BACKWARD), for the wasm backend. Each kernelFunc does the tfjs
+// BN_RELU_FORWARD, BN_RELU_BACKWARD, BN_RELU_POINTWISE_BACKWARD, SPREAD_OVER_ROWS), for the wasm backend. Each kernelFunc does the tfjs
 // plumbing (shapes, outputs, heap offsets) and leaves the arithmetic to the KernelMath in use.
 import * as tf from '@tensorflow/tfjs';
 import { BN_RELU_BACKWARD, BN_RELU_FORWARD, BN_RELU_POINTWISE_BACKWARD } from '../batchNormRelu.js';
 import { DEPTHWISE_FILTER_GRAD } from '../depthwiseDilated.js';
 import { MATMUL, MATMUL_TRANSPOSE_A } from '../pointwise.js';
+import { SPREAD_OVER_ROWS } from '../meanGradient.js';
 import { type KernelArgs, type WasmBackendLike, offsetOf, requireFloat32, withScratch } from './heap.js';
 import { runFastPath } from './fastPath.js';
 import { mathFor } from './kernelMathChoice.js';
@@ -130,6 +131,21 @@ function bnReluPointwiseBackward({ inputs, backend, attrs }: KernelArgs): tf.Ten
   return [da, dw, dgamma, dbeta];
 }
 
+function spreadOverRows({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
+  const wasmBackend = backend as WasmBackendLike;
+  const { v } = inputs;
+  requireFloat32(SPREAD_OVER_ROWS, { v });
+  const { outShape } = attrs as { outShape: number[] };
+  const [batch, channels] = v.shape;
+  const rows = outShape.slice(1, -1).reduce((p, q) => p * q, 1);
+  if (v.shape.length !== 2 || outShape[0] !== batch || outShape[outShape.length - 1] !== channels) {
+    throw new KernelError('KERNEL_INPUT', `${SPREAD_OVER_ROWS}: v is [${v.shape}] and outShape [${outShape}]; expected v [batch, channels] and outShape [batch, …, channels]`);
+  }
+  const out = wasmBackend.makeOutput(outShape, 'float32');
+  mathFor(wasmBackend).spreadOverRows(offsetOf(wasmBackend, v), offsetOf(wasmBackend, out), batch, rows, channels);
+  return out;
+}
+
 export const DSDC_KERNELS: Array<[string, (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[]]> = [
   [DEPTHWISE_FILTER_GRAD, depthwiseFilterGrad],
   [MATMUL, matMul],
@@ -137,4 +153,5 @@ export const DSDC_KERNELS: Array<[string, (args: KernelArgs) => tf.TensorInfo | 
   [BN_RELU_FORWARD, bnReluForward],
   [BN_RELU_BACKWARD, bnReluBackward],
   [BN_RELU_POINTWISE_BACKWARD, bnReluPointwiseBackward],
+  [SPREAD_OVER_ROWS, spreadOverRows],
 ];

@@ -143,6 +143,13 @@ export function createJsMath(heap: () => Float32Array): KernelMath {
         for (let c = 0; c < channels; c++) h[o + c] = Math.fround(sums[c] / rows);
       }
     },
+    spreadOverRows(v, out, batch, rows, channels) {
+      const h = heap();
+      const vi = v >> 2, oi = out >> 2;
+      for (let b = 0; b < batch; b++) {
+        for (let r = 0; r < rows; r++) h.copyWithin(oi + (b * rows + r) * channels, vi + b * channels, vi + (b + 1) * channels);
+      }
+    },
     maxPool2x2Grad(x, dy, dx, batch, height, width, channels, outHeight, outWidth) {
       const h = heap();
       const xi = x >> 2, gi = dy >> 2, oi = dx >> 2;

@@ -41,6 +41,8 @@ export interface KernelMath {
   bnReluForward(x: number, gamma: number, beta: number, y: number, mean: number, variance: number, rows: number, channels: number, epsilon: number): void;
   /** out[b, c] = Σ_r x[b, r, c] / rows: the mean over the middle axes of [batch, rows, channels]. */
   meanOverRows(x: number, out: number, batch: number, rows: number, channels: number): void;
+  /** out[b, r, c] = v[b, c] for every row r: meanOverRows' backward, v already divided by rows. */
+  spreadOverRows(v: number, out: number, batch: number, rows: number, channels: number): void;
   /** dx of a 2×2, stride-2, unpadded max-pool: dy goes to the first maximum of each window. */
   maxPool2x2Grad(x: number, dy: number, dx: number, batch: number, height: number, width: number, channels: number, outHeight: number, outWidth: number): void;
   /**

@@ -15,6 +15,8 @@ export type KernelMathChoice = (typeof KERNEL_MATH_CHOICES)[number];
 export const KERNEL_MATH_ENV = 'DSDC_WASM_KERNELS';
 
 let forced: KernelMathChoice | undefined;
+/** DSDC_WASM_KERNELS as read once: mathFor runs on every kernel call, and process.env is slow to read. */
+let fromEnv: KernelMathChoice | undefined;
 const mathByBackend = new WeakMap<object, Map<KernelMathChoice, KernelMath>>();
 
 /** For tests and benchmarks: force one implementation, or 'auto' (over DSDC_WASM_KERNELS). */
@@ -38,7 +40,7 @@ export function activeKernelMath(backend: unknown = tf.backend()): string {
 }
 
 export function mathFor(backend: WasmBackendLike): KernelMath {
-  const choice = forced ?? kernelMathFromEnv();
+  const choice = forced ?? (fromEnv ??= kernelMathFromEnv());
   let byChoice = mathByBackend.get(backend);
   if (byChoice === undefined) mathByBackend.set(backend, (byChoice = new Map()));
   let math = byChoice.get(choice);

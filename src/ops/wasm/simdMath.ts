@@ -28,6 +28,7 @@ interface KernelExports {
   conv3x3_single_channel_input_grad(dy: number, filter: number, dx: number, b: number, h: number, w: number, cout: number, scratch: number): void;
   maxpool2x2_grad(x: number, dy: number, dx: number, b: number, h: number, w: number, c: number, outH: number, outW: number): void;
   mean_over_rows(x: number, out: number, b: number, rows: number, c: number): void;
+  spread_over_rows(v: number, out: number, b: number, rows: number, c: number): void;
   conv3x3_single_channel_filter_grad(x: number, dy: number, out: number, b: number, inH: number, inW: number, outH: number, outW: number, cout: number, padTop: number, padLeft: number, scratch: number): void;
 }
 
@@ -104,6 +105,10 @@ export function createSimdMath(backend: WasmBackendLike, variant: SimdVariant): 
     meanOverRows(x, out, batch, rows, channels) {
       if (channels % 4 !== 0) return js.meanOverRows(x, out, batch, rows, channels);
       k.mean_over_rows(x, out, batch, rows, channels);
+    },
+    spreadOverRows(v, out, batch, rows, channels) {
+      if (channels % 4 !== 0) return js.spreadOverRows(v, out, batch, rows, channels);
+      k.spread_over_rows(v, out, batch, rows, channels);
     },
     maxPool2x2Grad(x, dy, dx, batch, height, width, channels, outHeight, outWidth) {
       if (channels % 4 !== 0) return js.maxPool2x2Grad(x, dy, dx, batch, height, width, channels, outHeight, outWidth);
