@@ -129,48 +129,70 @@ void matmul_ta(const float *a, const float *b, float *out, int M, int K, int N) 
 // float64 across blocks. scratch: 64·C bytes, 8-byte aligned.
 #define STAT_BLOCK 64
 
-EXPORT(bn_relu_forward)
-void bn_relu_forward(const float *x, const float *gamma, const float *beta, float *y, float *mean,
-                     float *variance, int rows, int C, float epsilon, void *scratch) {
-  double *s1 = (double *)scratch;
-  double *s2 = s1 + C;
-  float *b1 = (float *)(s2 + C);
-  float *b2 = b1 + C;
-  float *shift_by = b2 + C;
-  float *scale = shift_by + C;
-  float *shift = scale + C;
+// The running sums behind the statistics, in scratch: s1, s2 (double[C]) then shift, b1, b2
+// (float[C]). Rows are added in order; every STAT_BLOCK rows (counted from the first row of the
+// tensor) the float32 block sums go into the float64 ones. Kept as one state so that the matrix
+// product that makes x can add its rows while they are in cache (matmul_with_moments) and give
+// the same mean and variance, bit for bit, as a pass over x afterwards.
+static inline double *moment_sums(void *state) { return (double *)state; }
+static inline float *moment_floats(void *state, int C) { return (float *)((double *)state + 2 * C); }
+
+static void moments_begin(const float *first_row, int C, void *state) {
+  double *s = moment_sums(state);
+  float *shift = moment_floats(state, C);
   for (int c = 0; c < C; c++) {
-    s1[c] = 0.0;
-    s2[c] = 0.0;
-    shift_by[c] = x[c];
+    s[c] = 0.0;
+    s[C + c] = 0.0;
+    shift[c] = first_row[c];
   }
-  for (int r0 = 0; r0 < rows; r0 += STAT_BLOCK) {
-    int r1 = rows - r0 < STAT_BLOCK ? rows : r0 + STAT_BLOCK;
-    zero_floats(b1, C);
-    zero_floats(b2, C);
-    for (int r = r0; r < r1; r++) {
-      const float *row = x + r * C;
-      for (int c = 0; c < C; c += 4) {
-        v128_t v = SUB(LOAD(row + c), LOAD(shift_by + c));
-        STORE(b1 + c, ADD(LOAD(b1 + c), v));
-        STORE(b2 + c, MADD(LOAD(b2 + c), v, v));
+}
+
+// Adds rows [r0, r0 + count) of a tensor of `rows` rows; x points at row r0.
+static void moments_add_rows(const float *x, int r0, int count, int rows, int C, void *state) {
+  double *s1 = moment_sums(state), *s2 = s1 + C;
+  float *shift = moment_floats(state, C), *b1 = shift + C, *b2 = b1 + C;
+  for (int i = 0; i < count; i++) {
+    int r = r0 + i;
+    if (r % STAT_BLOCK == 0) {
+      zero_floats(b1, C);
+      zero_floats(b2, C);
+    }
+    const float *row = x + i * C;
+    for (int c = 0; c < C; c += 4) {
+      v128_t v = SUB(LOAD(row + c), LOAD(shift + c));
+      STORE(b1 + c, ADD(LOAD(b1 + c), v));
+      STORE(b2 + c, MADD(LOAD(b2 + c), v, v));
+    }
+    if ((r + 1) % STAT_BLOCK == 0 || r + 1 == rows) {
+      for (int c = 0; c < C; c++) {
+        s1[c] += b1[c];
+        s2[c] += b2[c];
       }
     }
-    for (int c = 0; c < C; c++) {
-      s1[c] += b1[c];
-      s2[c] += b2[c];
-    }
   }
+}
+
+static void moments_finish(const void *state, int rows, int C, float *mean, float *variance) {
+  const double *s1 = (const double *)state, *s2 = s1 + C;
+  const float *shift = (const float *)(s1 + 2 * C);
   for (int c = 0; c < C; c++) {
     double m = s1[c] / rows;
     double var = s2[c] / rows - m * m;
     if (var < 0) var = 0;
-    double mu = m + shift_by[c];
-    mean[c] = (float)mu;
+    mean[c] = (float)(m + shift[c]);
     variance[c] = (float)var;
-    float inv_std = 1.0f / __builtin_sqrtf((float)var + epsilon);
+  }
+}
+
+// y = max(0, γ(x − μ)σ⁻¹ + β) from given mean and variance; scratch: 2·C floats.
+static void bn_relu_normalize(const float *x, const float *gamma, const float *beta, const float *mean,
+                              const float *variance, float *y, int rows, int C, float epsilon, float *scratch) {
+  float *scale = scratch;
+  float *shift = scratch + C;
+  for (int c = 0; c < C; c++) {
+    float inv_std = 1.0f / __builtin_sqrtf(variance[c] + epsilon);
     scale[c] = gamma[c] * inv_std;
-    shift[c] = beta[c] - (float)mu * scale[c];
+    shift[c] = beta[c] - mean[c] * scale[c];
   }
   v128_t zero = wasm_f32x4_splat(0.0f);
   for (int r = 0; r < rows; r++) {
@@ -181,6 +203,45 @@ void bn_relu_forward(const float *x, const float *gamma, const float *beta, floa
       STORE(o + c, wasm_f32x4_pmax(v, zero));  // v < 0 ? 0 : v, NaN passes through
     }
   }
+}
+
+// Batch statistics of x over its rows (written to mean and variance), then y. scratch: 64·C bytes.
+EXPORT(bn_relu_forward)
+void bn_relu_forward(const float *x, const float *gamma, const float *beta, float *y, float *mean,
+                     float *variance, int rows, int C, float epsilon, void *scratch) {
+  moments_begin(x, C, scratch);
+  moments_add_rows(x, 0, rows, rows, C, scratch);
+  moments_finish(scratch, rows, C, mean, variance);
+  bn_relu_normalize(x, gamma, beta, mean, variance, y, rows, C, epsilon, (float *)scratch);
+}
+
+// y from the mean and variance that matmul_with_moments gave for x (the same values
+// bn_relu_forward would compute): one pass over x instead of two. scratch: 8·C bytes.
+EXPORT(bn_relu_forward_with_moments)
+void bn_relu_forward_with_moments(const float *x, const float *gamma, const float *beta, float *y,
+                                  const float *mean, const float *variance, int rows, int C,
+                                  float epsilon, float *scratch) {
+  bn_relu_normalize(x, gamma, beta, mean, variance, y, rows, C, epsilon, scratch);
+}
+
+// The product, and the mean and variance of each of out's columns over its rows, as
+// bn_relu_forward computes them (the batch norm after a pointwise convolution): each block of
+// NN_ROW_BLOCK rows is added to the sums while it is in L1, which saves the batch norm a pass over
+// out. moments: mean[N] then variance[N]. scratch: 64·N bytes.
+EXPORT(matmul_with_moments)
+void matmul_with_moments(const float *a, const float *b, float *out, int M, int K, int N, float *moments,
+                         void *scratch) {
+  for (int m_block = 0; m_block < M; m_block += NN_ROW_BLOCK) {
+    int m_end = M - m_block < NN_ROW_BLOCK ? M : m_block + NN_ROW_BLOCK;
+    for (int n0 = 0; n0 < N; n0 += 16) {
+      int m0 = m_block;
+      for (; m0 + 2 <= m_end; m0 += 2) matmul_row_pair(a + m0 * K, a + (m0 + 1) * K, b + n0, out + m0 * N + n0, K, N);
+      if (m0 < m_end) matmul_row(a + m0 * K, b + n0, out + m0 * N + n0, K, N);
+    }
+    if (m_block == 0) moments_begin(out, N, scratch);
+    moments_add_rows(out + m_block * N, m_block, m_end - m_block, M, N, scratch);
+  }
+  if (M > 0) moments_finish(scratch, M, N, moments, moments + N);
 }
 
 // g = dy·[y > 0]; dβ = Σ g; dγ = σ⁻¹ Σ g (x − μ);

@@ -28,7 +28,9 @@ export function pointwiseConv(x: tf.Tensor4D, kernel: tf.Tensor4D): tf.Tensor4D 
     const rows = tf.reshape(xIn as tf.Tensor, [batch * height * width, inChannels]) as tf.Tensor2D;
     const weights = tf.reshape(kernelIn as tf.Tensor, [inChannels, outChannels]) as tf.Tensor2D;
     (save as tf.GradSaveFunc)([rows, weights]);
-    const value = tf.reshape(matMul(rows, weights), [batch, height, width, outChannels]);
+    // The batch norm that follows a pointwise convolution needs its output's column moments: a
+    // backend that can make them with the product (the wasm kernels) saves it a pass.
+    const value = tf.reshape(matMul(rows, weights, { columnMoments: true }), [batch, height, width, outChannels]);
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const [savedRows, savedWeights] = saved as [tf.Tensor2D, tf.Tensor2D];
       const dyRows = tf.reshape(dy, [batch * height * width, outChannels]) as tf.Tensor2D;
@@ -43,9 +45,9 @@ export function pointwiseConv(x: tf.Tensor4D, kernel: tf.Tensor4D): tf.Tensor4D 
   return output;
 }
 
-/** a · b for a: [M, K], b: [K, N] → [M, N]. */
-function matMul(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
-  if (hasKernel(MATMUL)) return runKernel<tf.Tensor2D>(MATMUL, { a, b });
+/** a · b for a: [M, K], b: [K, N] → [M, N]; columnMoments: see MATMUL's kernel (src/ops/wasm/dsdcKernels.ts). */
+function matMul(a: tf.Tensor2D, b: tf.Tensor2D, attrs: { columnMoments?: boolean } = {}): tf.Tensor2D {
+  if (hasKernel(MATMUL)) return runKernel<tf.Tensor2D>(MATMUL, { a, b }, attrs);
   return tf.matMul(a, b);
 }
 

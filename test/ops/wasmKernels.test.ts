@@ -212,6 +212,26 @@ describe('wasm kernels', () => {
     });
   });
 
+  // The batch norm after a pointwise convolution takes the column moments the product made
+  // (DsdcMatMul with columnMoments): bit for bit what its own pass over the data gives. A copy of
+  // the product (new data, no moments) takes that pass.
+  it.each(['fma', 'simd', 'js'] as const)('batch norm after pointwiseConv: the moments from the product equal its own pass bit for bit (%s)', (math) => {
+    useKernelMath(math);
+    for (const [shape, outChannels] of [[[2, 9, 8, 16], 32], [[3, 5, 7, 32], 64], [[1, 30, 3, 16], 16]] as const) {
+      const [withMoments, ownPass] = tf.tidy(() => {
+        const z = pointwiseConv(t4(80, [...shape]), t4(81, [1, 1, shape[3], outChannels]));
+        const copy = tf.add(z, 0) as tf.Tensor4D;
+        const gamma = tf.tensor1d(seeded(82, outChannels, 0.5, 1.5)), beta = tf.tensor1d(seeded(83, outChannels, -0.3, 0.3));
+        const run = (x: tf.Tensor4D) => {
+          const r = batchNormReluTraining(x, gamma, beta, 1e-3);
+          return data([r.output, r.mean, r.variance]);
+        };
+        return [run(z), run(copy)];
+      });
+      withMoments.forEach((values, i) => expect(Array.from(values), `output ${i} of [${shape}] → ${outChannels}`).toEqual(Array.from(ownPass[i])));
+    }
+  });
+
   it('Identity shares the buffer and keeps it alive until the last reference is disposed', () => {
     const x = tf.tensor1d([1, 2, 3]);
     const copy = x.clone();

@@ -39,8 +39,18 @@ function stockMatMul(args: KernelArgs, transposeA: boolean): tf.TensorInfo {
   return stock.kernelFunc({ ...args, attrs: { transposeA, transposeB: false } } as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
 }
 
+/**
+ * Column moments of products made with `columnMoments` (the forward pass of a pointwise
+ * convolution), by the product's data: the batch norm after it reads them instead of making a
+ * pass of its own over the data. Tensors are immutable and a data id is never reused, so an entry
+ * cannot go stale; it goes when the data does. Also which KernelMath made them: the moments are
+ * the ones that math's bnReluForward would compute.
+ */
+const momentsByData = new WeakMap<object, { math: string; values: Float64Array }>();
+
 function matMul(args: KernelArgs): tf.TensorInfo {
   const { a, b } = args.inputs;
+  const { columnMoments } = args.attrs as { columnMoments?: boolean };
   requireFloat32(MATMUL, { a, b });
   const [m, k] = a.shape;
   const [kb, n] = b.shape;
@@ -48,7 +58,10 @@ function matMul(args: KernelArgs): tf.TensorInfo {
   return runFastPath(args, {
     covered: (math) => math.coversMatMul(k, n, false),
     outShape: [m, n],
-    compute: (math, heap, out) => math.matMul(heap(a), heap(b), heap(out), m, k, n),
+    compute: (math, heap, out) => {
+      if (!columnMoments) return math.matMul(heap(a), heap(b), heap(out), m, k, n);
+      momentsByData.set(out.dataId, { math: math.name, values: math.matMulWithMoments(heap(a), heap(b), heap(out), m, k, n) });
+    },
     fallback: () => stockMatMul(args, false),
   });
 }
@@ -82,7 +95,13 @@ function bnReluForward({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] 
   const mean = wasmBackend.makeOutput([channels], 'float32');
   const variance = wasmBackend.makeOutput([channels], 'float32');
   const at = (t: tf.TensorInfo) => offsetOf(wasmBackend, t);
-  mathFor(wasmBackend).bnReluForward(at(x), at(gamma), at(beta), at(y), at(mean), at(variance), rows, channels, epsilon);
+  const math = mathFor(wasmBackend);
+  const moments = momentsByData.get(x.dataId);
+  if (moments !== undefined && moments.math === math.name && moments.values.length === 2 * channels) {
+    math.bnReluForwardWithMoments(at(x), at(gamma), at(beta), at(y), at(mean), at(variance), moments.values, rows, channels, epsilon);
+  } else {
+    math.bnReluForward(at(x), at(gamma), at(beta), at(y), at(mean), at(variance), rows, channels, epsilon);
+  }
   return [y, mean, variance];
 }
 

@@ -21,6 +21,8 @@ interface KernelExports {
   matmul(a: number, b: number, out: number, m: number, k: number, n: number): void;
   matmul_ta(a: number, b: number, out: number, m: number, k: number, n: number): void;
   bn_relu_forward(x: number, gamma: number, beta: number, y: number, mean: number, variance: number, rows: number, c: number, epsilon: number, scratch: number): void;
+  bn_relu_forward_with_moments(x: number, gamma: number, beta: number, y: number, mean: number, variance: number, rows: number, c: number, epsilon: number, scratch: number): void;
+  matmul_with_moments(a: number, b: number, out: number, m: number, k: number, n: number, moments: number, scratch: number): void;
   bn_relu_backward(dy: number, x: number, gamma: number, output: number, mean: number, variance: number, dx: number, dgamma: number, dbeta: number, rows: number, c: number, epsilon: number, scratch: number): void;
   bn_relu_pointwise_backward(dy: number, x: number, gamma: number, output: number, mean: number, variance: number, a: number, wt: number, da: number, dw: number, dgamma: number, dbeta: number, rows: number, cin: number, c: number, epsilon: number, scratch: number): void;
   depthwise3x3_forward(x: number, filter: number, y: number, b: number, h: number, w: number, c: number, d: number, scratch: number): void;
@@ -113,6 +115,20 @@ export function createSimdMath(backend: WasmBackendLike, variant: SimdVariant): 
     maxPool2x2Grad(x, dy, dx, batch, height, width, channels, outHeight, outWidth) {
       if (channels % 4 !== 0) return js.maxPool2x2Grad(x, dy, dx, batch, height, width, channels, outHeight, outWidth);
       k.maxpool2x2_grad(x, dy, dx, batch, height, width, channels, outHeight, outWidth);
+    },
+    matMulWithMoments(a, b, out, m, kk, n) {
+      if (n % 16 !== 0) return js.matMulWithMoments(a, b, out, m, kk, n);
+      return scratch(8 * n + 64 * n, (p) => {
+        k.matmul_with_moments(a, b, out, m, kk, n, p, p + 8 * n);
+        return Float64Array.from(backend.wasm.HEAPF32.subarray(p >> 2, (p >> 2) + 2 * n));
+      });
+    },
+    bnReluForwardWithMoments(x, gamma, beta, y, mean, variance, moments, rows, channels, epsilon) {
+      if (channels % 4 !== 0) return js.bnReluForwardWithMoments(x, gamma, beta, y, mean, variance, moments, rows, channels, epsilon);
+      // The moments came from float32 (matmul_with_moments): back to float32 exactly.
+      backend.wasm.HEAPF32.set(moments.subarray(0, channels), mean >> 2);
+      backend.wasm.HEAPF32.set(moments.subarray(channels), variance >> 2);
+      scratch(8 * channels, (p) => k.bn_relu_forward_with_moments(x, gamma, beta, y, mean, variance, rows, channels, epsilon, p));
     },
     bnReluForward(x, gamma, beta, y, mean, variance, rows, channels, epsilon) {
       if (channels % 4 !== 0) return js.bnReluForward(x, gamma, beta, y, mean, variance, rows, channels, epsilon);
