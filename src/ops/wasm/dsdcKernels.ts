@@ -59,7 +59,7 @@ function matMul(args: KernelArgs): tf.TensorInfo {
     covered: (math) => math.coversMatMul(k, n, false),
     outShape: [m, n],
     compute: (math, heap, out) => {
-      if (!columnMoments) return math.matMul(heap(a), heap(b), heap(out), m, k, n);
+      if (!columnMoments || math.matMulWithMoments === undefined) return math.matMul(heap(a), heap(b), heap(out), m, k, n);
       momentsByData.set(out.dataId, { math: math.name, values: math.matMulWithMoments(heap(a), heap(b), heap(out), m, k, n) });
     },
     fallback: () => stockMatMul(args, false),
@@ -97,7 +97,7 @@ function bnReluForward({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] 
   const at = (t: tf.TensorInfo) => offsetOf(wasmBackend, t);
   const math = mathFor(wasmBackend);
   const moments = momentsByData.get(x.dataId);
-  if (moments !== undefined && moments.math === math.name && moments.values.length === 2 * channels) {
+  if (moments !== undefined && math.bnReluForwardWithMoments !== undefined && moments.math === math.name && moments.values.length === 2 * channels) {
     math.bnReluForwardWithMoments(at(x), at(gamma), at(beta), at(y), at(mean), at(variance), moments.values, rows, channels, epsilon);
   } else {
     math.bnReluForward(at(x), at(gamma), at(beta), at(y), at(mean), at(variance), rows, channels, epsilon);

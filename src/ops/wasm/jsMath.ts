@@ -172,20 +172,24 @@ export function createJsMath(heap: () => Float32Array): KernelMath {
         }
       }
     },
-    matMulWithMoments(a, b, out, m, k, n) {
-      this.matMul(a, b, out, m, k, n);
-      const { mu, varc } = statistics(heap(), out >> 2, m, n);
-      const moments = new Float64Array(2 * n);
-      moments.set(mu);
-      moments.set(varc, n);
-      return moments;
-    },
     bnReluForward(x, gamma, beta, y, mean, variance, rows, channels, epsilon) {
-      const { mu, varc } = statistics(heap(), x >> 2, rows, channels);
-      normalize(heap(), { x, gamma, beta, y, mean, variance }, mu, varc, rows, channels, epsilon);
-    },
-    bnReluForwardWithMoments(x, gamma, beta, y, mean, variance, moments, rows, channels, epsilon) {
-      normalize(heap(), { x, gamma, beta, y, mean, variance }, moments.subarray(0, channels), moments.subarray(channels), rows, channels, epsilon);
+      const h = heap();
+      const xi = x >> 2, yi = y >> 2;
+      const { mu, varc } = statistics(h, xi, rows, channels);
+      const scale = new Float32Array(channels), shift = new Float32Array(channels);
+      for (let c = 0; c < channels; c++) {
+        h[(mean >> 2) + c] = mu[c];
+        h[(variance >> 2) + c] = varc[c];
+        scale[c] = h[(gamma >> 2) + c] / Math.sqrt(varc[c] + epsilon);
+        shift[c] = h[(beta >> 2) + c] - mu[c] * scale[c];
+      }
+      for (let r = 0; r < rows; r++) {
+        const base = r * channels;
+        for (let c = 0; c < channels; c++) {
+          const v = h[xi + base + c] * scale[c] + shift[c];
+          h[yi + base + c] = v > 0 ? v : 0;
+        }
+      }
     },
     bnReluBackward(dy, x, gamma, output, mean, variance, dx, dgamma, dbeta, rows, channels, epsilon) {
       const h = heap();
@@ -225,33 +229,6 @@ export function createJsMath(heap: () => Float32Array): KernelMath {
 }
 
 /** Per-channel mean and biased variance, shifted by the first row to avoid cancellation. */
-/** Writes μ and σ² to mean and variance, and y = max(0, γ(x − μ)σ⁻¹ + β). */
-function normalize(
-  h: Float32Array,
-  at: { x: number; gamma: number; beta: number; y: number; mean: number; variance: number },
-  mu: Float64Array,
-  varc: Float64Array,
-  rows: number,
-  channels: number,
-  epsilon: number,
-): void {
-  const xi = at.x >> 2, yi = at.y >> 2;
-  const scale = new Float32Array(channels), shift = new Float32Array(channels);
-  for (let c = 0; c < channels; c++) {
-    h[(at.mean >> 2) + c] = mu[c];
-    h[(at.variance >> 2) + c] = varc[c];
-    scale[c] = h[(at.gamma >> 2) + c] / Math.sqrt(varc[c] + epsilon);
-    shift[c] = h[(at.beta >> 2) + c] - mu[c] * scale[c];
-  }
-  for (let r = 0; r < rows; r++) {
-    const base = r * channels;
-    for (let c = 0; c < channels; c++) {
-      const v = h[xi + base + c] * scale[c] + shift[c];
-      h[yi + base + c] = v > 0 ? v : 0;
-    }
-  }
-}
-
 function statistics(h: Float32Array, xi: number, rows: number, channels: number): { mu: Float64Array; varc: Float64Array } {
   const s1 = new Float64Array(channels), s2 = new Float64Array(channels);
   const shiftBy = h.slice(xi, xi + channels);

@@ -116,15 +116,15 @@ export function createSimdMath(backend: WasmBackendLike, variant: SimdVariant): 
       if (channels % 4 !== 0) return js.maxPool2x2Grad(x, dy, dx, batch, height, width, channels, outHeight, outWidth);
       k.maxpool2x2_grad(x, dy, dx, batch, height, width, channels, outHeight, outWidth);
     },
+    // Called only where coversMatMul (n % 16 == 0).
     matMulWithMoments(a, b, out, m, kk, n) {
-      if (n % 16 !== 0) return js.matMulWithMoments(a, b, out, m, kk, n);
       return scratch(8 * n + 64 * n, (p) => {
         k.matmul_with_moments(a, b, out, m, kk, n, p, p + 8 * n);
         return Float64Array.from(backend.wasm.HEAPF32.subarray(p >> 2, (p >> 2) + 2 * n));
       });
     },
+    // Called only with the moments of matMulWithMoments (so channels % 16 == 0).
     bnReluForwardWithMoments(x, gamma, beta, y, mean, variance, moments, rows, channels, epsilon) {
-      if (channels % 4 !== 0) return js.bnReluForwardWithMoments(x, gamma, beta, y, mean, variance, moments, rows, channels, epsilon);
       // The moments came from float32 (matmul_with_moments): back to float32 exactly.
       backend.wasm.HEAPF32.set(moments.subarray(0, channels), mean >> 2);
       backend.wasm.HEAPF32.set(moments.subarray(channels), variance >> 2);
