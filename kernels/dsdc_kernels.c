@@ -72,15 +72,19 @@ static inline void matmul_row(const float *a0, const float *b, float *o, int K, 
   STORE(o, c00); STORE(o + 4, c01); STORE(o + 8, c02); STORE(o + 12, c03);
 }
 
+// Rows [m_block, m_end) of out, every 16-column strip.
+static inline void matmul_rows(const float *a, const float *b, float *out, int m_block, int m_end, int K, int N) {
+  for (int n0 = 0; n0 < N; n0 += 16) {
+    int m0 = m_block;
+    for (; m0 + 2 <= m_end; m0 += 2) matmul_row_pair(a + m0 * K, a + (m0 + 1) * K, b + n0, out + m0 * N + n0, K, N);
+    if (m0 < m_end) matmul_row(a + m0 * K, b + n0, out + m0 * N + n0, K, N);
+  }
+}
+
 EXPORT(matmul)
 void matmul(const float *a, const float *b, float *out, int M, int K, int N) {
   for (int m_block = 0; m_block < M; m_block += NN_ROW_BLOCK) {
-    int m_end = M - m_block < NN_ROW_BLOCK ? M : m_block + NN_ROW_BLOCK;
-    for (int n0 = 0; n0 < N; n0 += 16) {
-      int m0 = m_block;
-      for (; m0 + 2 <= m_end; m0 += 2) matmul_row_pair(a + m0 * K, a + (m0 + 1) * K, b + n0, out + m0 * N + n0, K, N);
-      if (m0 < m_end) matmul_row(a + m0 * K, b + n0, out + m0 * N + n0, K, N);
-    }
+    matmul_rows(a, b, out, m_block, M - m_block < NN_ROW_BLOCK ? M : m_block + NN_ROW_BLOCK, K, N);
   }
 }
 
@@ -233,11 +237,7 @@ void matmul_with_moments(const float *a, const float *b, float *out, int M, int 
                          void *scratch) {
   for (int m_block = 0; m_block < M; m_block += NN_ROW_BLOCK) {
     int m_end = M - m_block < NN_ROW_BLOCK ? M : m_block + NN_ROW_BLOCK;
-    for (int n0 = 0; n0 < N; n0 += 16) {
-      int m0 = m_block;
-      for (; m0 + 2 <= m_end; m0 += 2) matmul_row_pair(a + m0 * K, a + (m0 + 1) * K, b + n0, out + m0 * N + n0, K, N);
-      if (m0 < m_end) matmul_row(a + m0 * K, b + n0, out + m0 * N + n0, K, N);
-    }
+    matmul_rows(a, b, out, m_block, m_end, K, N);
     if (m_block == 0) moments_begin(out, N, scratch);
     moments_add_rows(out + m_block * N, m_block, m_end - m_block, M, N, scratch);
   }
