@@ -11,10 +11,7 @@ import { DEFAULT_JOIN_TIMEOUT_MS } from '../coordinator/coordinator.js';
 import type { Logger } from '../log/logger.js';
 import {
   CloseCode,
-  HANDSHAKE_MAX_PAYLOAD_BYTES,
-  decodeFrame,
   encodeMessage,
-  setMaxPayload,
   type FrameData,
   type Message,
   type StepMessage,
@@ -23,7 +20,7 @@ import {
   type WorkerMessage,
 } from '../protocol/index.js';
 import { checkCoordinatorUrl } from '../worker/connectDiagnosis.js';
-import { ConnectAttempt, keepConnected, MAX_COORDINATOR_FRAME_BYTES, openCoordinatorSocket } from '../worker/coordinatorLink.js';
+import { ConnectAttempt, CoordinatorMessages, keepConnected, openCoordinatorSocket } from '../worker/coordinatorLink.js';
 import { WORKER_REFUSED_EXIT_CODE, WORKER_RUN_STOPPED_EXIT_CODE } from '../worker/exitCodes.js';
 import { WorkerHandshake } from '../worker/handshake.js';
 import { DEFAULT_COORDINATOR_SILENCE_MS, watchForSilence } from '../worker/silenceWatch.js';
@@ -125,7 +122,6 @@ class Relay {
   private connectOnce(): Promise<boolean> {
     return new Promise((resolve) => {
       let welcomed = false;
-      let refused = false;
       let byeReason: string | undefined;
       const socket = openCoordinatorSocket(this.o.url, this.o.tlsCa);
       const attempt = new ConnectAttempt(socket, this.o.url, this.o.tlsCa !== undefined, this.o.log);
@@ -136,28 +132,13 @@ class Relay {
         const hello = handshake.hello({ workerId: this.relayId, backend: RELAY_BACKEND_NAME, device: `relay on ${hostname()} for ${this.o.workers} workers`, pid: process.pid, resume: this.joinedOnce });
         socket.send(encodeMessage(hello), { binary: true });
       });
+      const messages = new CoordinatorMessages(socket, handshake, this.o.url, this.o.log, (why) => {
+        this.finish(`relay refused its coordinator: ${why}`, CloseCode.RUN_FAILED);
+        this.exitCode = WORKER_REFUSED_EXIT_CODE;
+      });
       socket.on('message', (data: FrameData, isBinary: boolean) => {
-        if (refused) return;
-        const decoded = decodeFrame(data, isBinary, { maxPayloadBytes: handshake.done ? MAX_COORDINATOR_FRAME_BYTES : HANDSHAKE_MAX_PAYLOAD_BYTES });
-        if (!decoded.ok) {
-          this.o.log.warn(`refused a message from the coordinator: ${decoded.error.code}: ${decoded.error.message}`);
-          return;
-        }
-        const message = decoded.message;
-        if (!handshake.done) {
-          const answer = handshake.receive(message);
-          if (answer.kind === 'refused') {
-            refused = true;
-            this.o.log.error(`${this.o.url}: ${answer.why}; sent it nothing but a nonce, and not retrying`);
-            this.finish(`relay refused its coordinator: ${answer.why}`, CloseCode.RUN_FAILED);
-            this.exitCode = WORKER_REFUSED_EXIT_CODE;
-            socket.close(CloseCode.BAD_TOKEN, 'coordinator failed to prove the token');
-            return;
-          }
-          setMaxPayload(socket, MAX_COORDINATOR_FRAME_BYTES);
-          socket.send(encodeMessage(answer.auth), { binary: true });
-          return;
-        }
+        const message = messages.read(data, isBinary);
+        if (message === undefined) return;
         if (message.type === 'bye') {
           byeReason = message.reason;
           return;

@@ -1,13 +1,15 @@
 // The link to a coordinator that a worker and a relay share: how one connection attempt is opened,
-// how a failed one is put into words, and the loop that keeps reconnecting with backoff until the
-// run is over or no coordinator answered for --connect-timeout.
+// how what the coordinator sends is read through the handshake, how a failed attempt is put into
+// words, and the loop that keeps reconnecting with backoff until the run is over or no
+// coordinator answered for --connect-timeout.
 import { WebSocket } from 'ws';
 import type { Logger } from '../log/logger.js';
-import { HANDSHAKE_MAX_PAYLOAD_BYTES } from '../protocol/index.js';
+import { CloseCode, HANDSHAKE_MAX_PAYLOAD_BYTES, type FrameData, type Message, decodeFrame, encodeMessage, setMaxPayload } from '../protocol/index.js';
 import { Backoff } from './backoff.js';
 import { diagnoseConnectFailure } from './connectDiagnosis.js';
 import { WorkerError } from './errors.js';
 import { WORKER_NO_COORDINATOR_EXIT_CODE } from './exitCodes.js';
+import type { WorkerHandshake } from './handshake.js';
 
 /** --connect-timeout's default: long enough for a supervisor to restart a coordinator from its checkpoint. */
 export const DEFAULT_GIVE_UP_AFTER_MS = 120_000;
@@ -36,6 +38,51 @@ export function openCoordinatorSocket(url: string, tlsCa: Buffer | string | unde
     generateMask: skipClientMasking,
     ...(tlsCa ? { ca: tlsCa } : {}),
   });
+}
+
+/**
+ * What a coordinator sends on one connection: each frame decoded (handshake-sized until the
+ * coordinator has proven the token), the challenge answered, and every message after that given
+ * back to handle. A coordinator that fails the proof is refused once: `onRefused` runs, the socket
+ * closes with BAD_TOKEN, and nothing more is read from it.
+ */
+export class CoordinatorMessages {
+  private refusedProof = false;
+
+  constructor(
+    private readonly socket: WebSocket,
+    private readonly handshake: WorkerHandshake,
+    private readonly url: string,
+    private readonly log: Logger,
+    private readonly onRefused: (why: string) => void,
+  ) {}
+
+  /** Whether the coordinator failed to prove the token (and so was refused). */
+  get refused(): boolean {
+    return this.refusedProof;
+  }
+
+  /** The message to handle, or undefined: an undecodable frame (said at warn), a handshake step, or a refused coordinator. */
+  read(data: FrameData, isBinary: boolean): Message | undefined {
+    if (this.refusedProof) return undefined;
+    const decoded = decodeFrame(data, isBinary, { maxPayloadBytes: this.handshake.done ? MAX_COORDINATOR_FRAME_BYTES : HANDSHAKE_MAX_PAYLOAD_BYTES });
+    if (!decoded.ok) {
+      this.log.warn(`refused a message from the coordinator: ${decoded.error.code}: ${decoded.error.message}`);
+      return undefined;
+    }
+    if (this.handshake.done) return decoded.message;
+    const answer = this.handshake.receive(decoded.message);
+    if (answer.kind === 'refused') {
+      this.refusedProof = true;
+      this.log.error(`${this.url}: ${answer.why}; sent it nothing but a nonce, and not retrying`);
+      this.onRefused(answer.why);
+      this.socket.close(CloseCode.BAD_TOKEN, 'coordinator failed to prove the token');
+      return undefined;
+    }
+    setMaxPayload(this.socket, MAX_COORDINATOR_FRAME_BYTES);
+    this.socket.send(encodeMessage(answer.auth), { binary: true });
+    return undefined;
+  }
 }
 
 /**

@@ -8,12 +8,9 @@ import { checkModelSpec } from '../model/spec.js';
 import {
   CloseCode,
   DEFAULT_LIMITS,
-  HANDSHAKE_MAX_PAYLOAD_BYTES,
   TensorContract,
   DEFAULT_WIRE_DTYPE,
   type WireDtype,
-  setMaxPayload,
-  decodeFrame,
   encodeMessage,
   mapFromTensors,
   tensorsFromMap,
@@ -27,7 +24,7 @@ import { Replica, type PreparedBatch } from '../training/replica/replica.js';
 import { openTrainingExamples, type TrainingExamples } from '../training/setup/trainingData.js';
 import { variableShapes, namedVariables } from '../training/replica/variables.js';
 import { checkCoordinatorUrl } from './connectDiagnosis.js';
-import { ConnectAttempt, keepConnected, MAX_COORDINATOR_FRAME_BYTES, openCoordinatorSocket } from './coordinatorLink.js';
+import { ConnectAttempt, CoordinatorMessages, keepConnected, openCoordinatorSocket } from './coordinatorLink.js';
 import { WorkerError } from './errors.js';
 import { WORKER_REFUSED_EXIT_CODE, WORKER_RUN_STOPPED_EXIT_CODE } from './exitCodes.js';
 import { WorkerHandshake } from './handshake.js';
@@ -131,32 +128,16 @@ class RemoteWorker {
       });
       // Messages are handled one at a time, in order: a step must wait for the welcome before it.
       let queue = Promise.resolve();
-      let refused = false;
+      const messages = new CoordinatorMessages(socket, handshake, this.o.url, this.o.log, () => {
+        this.finished = true;
+        process.exitCode = WORKER_REFUSED_EXIT_CODE;
+      });
       socket.on('message', (data: FrameData, isBinary: boolean) => {
         queue = queue.then(() => handle(data, isBinary));
       });
       const handle = async (data: FrameData, isBinary: boolean) => {
-        if (refused) return;
-        const decoded = decodeFrame(data, isBinary, { maxPayloadBytes: handshake.done ? MAX_COORDINATOR_FRAME_BYTES : HANDSHAKE_MAX_PAYLOAD_BYTES });
-        if (!decoded.ok) {
-          this.o.log.warn(`refused a message from the coordinator: ${decoded.error.code}: ${decoded.error.message}`);
-          return;
-        }
-        const message = decoded.message;
-        if (!handshake.done) {
-          const answer = handshake.receive(message);
-          if (answer.kind === 'refused') {
-            refused = true;
-            this.o.log.error(`${this.o.url}: ${answer.why}; sent it nothing but a nonce, and not retrying`);
-            this.finished = true;
-            process.exitCode = WORKER_REFUSED_EXIT_CODE;
-            socket.close(CloseCode.BAD_TOKEN, 'coordinator failed to prove the token');
-            return;
-          }
-          setMaxPayload(socket, MAX_COORDINATOR_FRAME_BYTES);
-          send(answer.auth);
-          return;
-        }
+        const message = messages.read(data, isBinary);
+        if (message === undefined) return;
         try {
           switch (message.type) {
             case 'welcome':
@@ -200,7 +181,7 @@ class RemoteWorker {
               'so that a supervisor (pm2, train) starts this worker again for the restarted coordinator',
           );
           process.exitCode = WORKER_RUN_STOPPED_EXIT_CODE;
-        } else if (refused) {
+        } else if (messages.refused) {
           // Already said why.
         } else if (code === CloseCode.RUN_FULL) {
           this.o.log.warn(`the run at ${this.o.url} is full (code ${code}); trying again later, in case a slot frees`);
