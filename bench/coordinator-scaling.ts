@@ -169,7 +169,7 @@ function cpuPerStep(samples: CpuSample[]): number | null {
   return ((to.cpuTicks - from.cpuTicks) / clockTicksPerSecond) * 1000 / (to.steps - from.steps);
 }
 
-const cpuMs = (m: Measured) => m.aggregateMs + m.applyMs + m.broadcastMs;
+const phasesMs = (m: Measured) => m.aggregateMs + m.applyMs + m.broadcastMs;
 const f = (x: number, digits = 1) => x.toFixed(digits);
 
 function measuredTable(rows: Measured[]): string {
@@ -178,7 +178,7 @@ function measuredTable(rows: Measured[]): string {
     '|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const m of rows) {
-    lines.push(`| ${m.workers} | ${m.dtype} | ${f(m.aggregateMs, 2)} | ${f(m.applyMs, 2)} | ${f(m.broadcastMs, 2)} | ${f(cpuMs(m), 2)} | ${m.coordinatorCpuMsPerStep === null ? '–' : f(m.coordinatorCpuMsPerStep)} | ${f(m.totalMs)} | ${Math.round(m.bytesPerStep).toLocaleString('en-US')} | ${f(m.coordinatorPeakRssMiB, 0)} | ${f(m.workerPeakRssMiB, 0)} |`);
+    lines.push(`| ${m.workers} | ${m.dtype} | ${f(m.aggregateMs, 2)} | ${f(m.applyMs, 2)} | ${f(m.broadcastMs, 2)} | ${f(phasesMs(m), 2)} | ${m.coordinatorCpuMsPerStep === null ? '–' : f(m.coordinatorCpuMsPerStep)} | ${f(m.totalMs)} | ${Math.round(m.bytesPerStep).toLocaleString('en-US')} | ${f(m.coordinatorPeakRssMiB, 0)} | ${f(m.workerPeakRssMiB, 0)} |`);
   }
   return lines.join('\n');
 }
@@ -208,13 +208,13 @@ for (const { n, dtype } of plan) {
   try {
     const m = await measure(n, dtype);
     rows.push(m);
-    console.error(`    coordinator CPU ${f(cpuMs(m), 2)} ms/step, ${Math.round(m.bytesPerStep)} B/step, RSS ${f(m.coordinatorPeakRssMiB, 0)} MiB, ${f(m.wallS, 0)} s`);
+    console.error(`    phases ${f(phasesMs(m), 2)} ms/step, coordinator CPU ${m.coordinatorCpuMsPerStep === null ? '–' : f(m.coordinatorCpuMsPerStep)} ms/step, ${Math.round(m.bytesPerStep)} B/step, RSS ${f(m.coordinatorPeakRssMiB, 0)} MiB, ${f(m.wallS, 0)} s`);
   } catch (error) {
     console.error(`    failed: ${(error as Error).message.slice(0, 2000)}`);
   }
 }
 const float32Rows = rows.filter((r) => r.dtype === 'float32');
-const phaseFit = fitLine(float32Rows.map((m) => ({ x: m.workers, y: cpuMs(m) })));
+const phaseFit = fitLine(float32Rows.map((m) => ({ x: m.workers, y: phasesMs(m) })));
 // The process's CPU time is the better model input on a loaded machine (waiting for a core is not cost); the phases are the fallback.
 const cpuRows = float32Rows.filter((m) => m.coordinatorCpuMsPerStep !== null);
 const cpuFit = cpuRows.length >= 2 ? fitLine(cpuRows.map((m) => ({ x: m.workers, y: m.coordinatorCpuMsPerStep! }))) : null;
