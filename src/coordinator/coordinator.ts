@@ -187,7 +187,7 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<{ summary: 
     if (status.phase === 'finished' && !stoppedEarly) pool.closeAll('run finished', CloseCode.RUN_FINISHED);
     else if (failure !== undefined) pool.closeAll(`run stopped: ${failure}`, CloseCode.RUN_FAILED);
     else pool.closeAll(`run stopped: ${stopReason(o.stop)}`, CloseCode.RUN_STOPPED);
-    await closeServers(wss, http);
+    await closeServers(wss, http, log);
     run.localModel.dispose();
   }
 }
@@ -224,7 +224,29 @@ export function listen(http: Server, host: string, port: number, scheme: 'ws' | 
   });
 }
 
-export async function closeServers(wss: WebSocketServer, http: Server): Promise<void> {
-  await new Promise<void>((resolve) => wss.close(() => resolve()));
-  await new Promise<void>((resolve) => http.close(() => resolve()));
+/** How long the connections still open at the end (worker sockets closing, a dashboard) get to end by themselves. */
+export const CLOSE_GRACE_MS = 5_000;
+
+/**
+ * Stops taking connections and waits for the open ones to end, for at most `graceMs`: then the
+ * rest are cut (said at warn), so that a finished run exits even when a peer never completes its
+ * close (an HTTP server's close waits for every connection, upgraded ones too, and `ws` waits
+ * 30 s for a close frame).
+ */
+export async function closeServers(wss: WebSocketServer, http: Server, log?: Logger, graceMs = CLOSE_GRACE_MS): Promise<void> {
+  const closed = Promise.all([
+    new Promise<void>((resolve) => wss.close(() => resolve())),
+    new Promise<void>((resolve) => http.close(() => resolve())),
+  ]);
+  const cut = setTimeout(() => {
+    const sockets = wss.clients.size;
+    for (const client of wss.clients) client.terminate();
+    http.closeAllConnections();
+    log?.warn(`connections still open ${graceMs / 1000} s after the end (${sockets} WebSocket, the rest HTTP) were cut`);
+  }, graceMs);
+  try {
+    await closed;
+  } finally {
+    clearTimeout(cut);
+  }
 }

@@ -113,6 +113,6 @@ export class LocalWorkersServer {
   /** Ends the local workers' connections with the coordinator's verdict (bye + close code) and stops serving. */
   async close(reason: string, code: CloseCode): Promise<void> {
     this.pool.closeAll(reason, code);
-    await closeServers(this.wss, this.http);
+    await closeServers(this.wss, this.http, this.o.log);
   }
 }

@@ -62,8 +62,12 @@ describe.skipIf(skip !== undefined)('netlab', () => {
     const sink = await startProbe(lossy, 'udp-sink', [7002]);
     const received = jsonLine(sink, (value) => 'received' in value, 30_000);
     await runProbe(lab.host('w0'), 'udp-send', ['lossy', 7002, 2000]);
-    const share = ((await received).received as number) / 2000;
-    // 80% ± 4 standard deviations of the binomial (0.9 points each); the sink may also miss a few on a busy machine.
+    // Out of what crossed the link: datagrams the sink's own full buffer dropped (a busy machine
+    // leaving it unscheduled) are not the link's loss.
+    const { received: count, droppedByReceiver } = (await received) as { received: number; droppedByReceiver: number };
+    expect(droppedByReceiver, 'datagrams dropped by the receiver itself').toBeLessThan(200);
+    const share = count / (2000 - droppedByReceiver);
+    // 80% ± 4 standard deviations of the binomial (0.9 points each).
     expect(share, `share received ${share}`).toBeGreaterThan(0.7);
     expect(share, `share received ${share}`).toBeLessThan(0.84);
   });
