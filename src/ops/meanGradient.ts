@@ -11,9 +11,13 @@ import { hasKernel, runKernel } from './kernelRegistry.js';
 /** out[b, …, c] = v[b, c] over the middle axes of outShape (attrs: { outShape }). */
 export const SPREAD_OVER_ROWS = 'DsdcSpreadOverRows';
 
+/** Whether sorted `axes` are all the axes but the first and the last (global average pooling of NHWC). */
+export function reducesMiddleAxes(axes: readonly number[], rank: number): boolean {
+  return rank >= 3 && axes.length === rank - 2 && axes.every((axis, i) => axis === i + 1);
+}
+
 function spread(scaled: tf.Tensor, x: tf.Tensor, axes: number[]): tf.Tensor {
-  const middleAxes = x.rank >= 3 && axes.length === x.rank - 2 && axes.every((axis, i) => axis === i + 1);
-  if (middleAxes && hasKernel(SPREAD_OVER_ROWS)) {
+  if (reducesMiddleAxes(axes, x.rank) && hasKernel(SPREAD_OVER_ROWS)) {
     return runKernel(SPREAD_OVER_ROWS, { v: tf.reshape(scaled, [x.shape[0], x.shape[x.rank - 1]]) }, { outShape: x.shape });
   }
   return tf.mul(scaled, tf.fill(x.shape, 1, 'float32'));
@@ -29,9 +33,5 @@ function meanGradient(dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf
   };
 }
 
-/** Replaces tfjs's gradient of Mean for every backend; idempotent. */
-export function registerMeanGradient(): void {
-  tf.registerGradient({ kernelName: 'Mean', inputsToSave: ['x'], gradFunc: meanGradient as tf.GradConfig['gradFunc'] });
-}
-
-registerMeanGradient();
+// Replaces tfjs's gradient of Mean for every backend, once this module is loaded (src/model does).
+tf.registerGradient({ kernelName: 'Mean', inputsToSave: ['x'], gradFunc: meanGradient as tf.GradConfig['gradFunc'] });

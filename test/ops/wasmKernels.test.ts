@@ -171,9 +171,12 @@ const cases: KernelCase[] = [
     [[2, 1, 1, 8], [2, 1], false],
     [[2, 3, 4, 8], [3], false],
     [[2, 3, 4, 8], [0, 1, 2], true],
+    [[3, 7, 8], [1], true],
+    [[2, 3, 2, 2, 8], [1, 2, 3], false],
+    [[2, 3, 2, 2, 8], [1, 2], false],
   ] as const).map(([shape, axes, keepDims], i) => ({
     name: `Mean x[${shape}] over [${axes}]${keepDims ? ' keepDims' : ''}`,
-    run: () => tf.tidy(() => data([tf.mean(t4(60 + i, [...shape]), [...axes], keepDims)])),
+    run: () => tf.tidy(() => data([tf.mean(tf.tensor(seeded(60 + i, shape.reduce((p: number, q: number) => p * q, 1)), [...shape]), [...axes], keepDims)])),
   })),
   // Its gradient: DsdcSpreadOverRows (channels a multiple of 4, and not).
   ...([[3, 5, 7, 16], [2, 4, 3, 6]] as const).map((shape, i) => ({

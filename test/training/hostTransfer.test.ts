@@ -1,8 +1,8 @@
-// uploadAsOne / readAsOne on the CPU backends: the right values in the right shapes, and tensors
+// uploadArrays / readAsOne on the CPU backends: the right values in the right shapes, and tensors
 // that own their data (a later change to the host arrays must not reach the variables).
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readAsOne, uploadAsOne } from '../../src/training/replica/hostTransfer.js';
+import { readAsOne, uploadArrays } from '../../src/training/replica/hostTransfer.js';
 import { TEST_BACKENDS, seeded, useBackend } from '../ops/helpers.js';
 
 describe.each(TEST_BACKENDS)('host transfer on %s', (backend) => {
@@ -13,7 +13,7 @@ describe.each(TEST_BACKENDS)('host transfer on %s', (backend) => {
     const arrays = [seeded(1, 6), seeded(2, 1), seeded(3, 24)];
     const shapes = [[2, 3], [1], [2, 3, 4]];
     const expected = arrays.map((a) => Array.from(a));
-    const tensors = uploadAsOne(arrays, shapes);
+    const tensors = uploadArrays(arrays, shapes);
     arrays.forEach((a) => a.fill(99));
     expect(tensors.map((t) => t.shape)).toEqual(shapes);
     const back = await readAsOne(tensors);

@@ -46,7 +46,7 @@ function stockMatMul(args: KernelArgs, transposeA: boolean): tf.TensorInfo {
  * cannot go stale; it goes when the data does. Also which KernelMath made them: the moments are
  * the ones that math's bnReluForward would compute.
  */
-const momentsByData = new WeakMap<object, { math: string; values: Float64Array }>();
+const momentsByData = new WeakMap<object, { math: string; values: Float32Array }>();
 
 function matMul(args: KernelArgs): tf.TensorInfo {
   const { a, b } = args.inputs;

@@ -42,7 +42,7 @@ export interface KernelMath {
    * would compute them from out: [mean × n, variance × n]. Absent, the batch norm after a
    * pointwise convolution makes its own pass (as with bnReluForwardWithMoments absent).
    */
-  matMulWithMoments?(a: number, b: number, out: number, m: number, k: number, n: number): Float64Array;
+  matMulWithMoments?(a: number, b: number, out: number, m: number, k: number, n: number): Float32Array;
   /** Batch statistics over rows, then y = max(0, γ(x − μ)σ⁻¹ + β). */
   bnReluForward(x: number, gamma: number, beta: number, y: number, mean: number, variance: number, rows: number, channels: number, epsilon: number): void;
   /** out[b, c] = Σ_r x[b, r, c] / rows: the mean over the middle axes of [batch, rows, channels]. */
@@ -50,7 +50,7 @@ export interface KernelMath {
   /** out[b, r, c] = v[b, c] for every row r: meanOverRows' backward, v already divided by rows. */
   spreadOverRows(v: number, out: number, batch: number, rows: number, channels: number): void;
   /** bnReluForward with the moments matMulWithMoments gave for x (written to mean and variance as well). */
-  bnReluForwardWithMoments?(x: number, gamma: number, beta: number, y: number, mean: number, variance: number, moments: Float64Array, rows: number, channels: number, epsilon: number): void;
+  bnReluForwardWithMoments?(x: number, gamma: number, beta: number, y: number, mean: number, variance: number, moments: Float32Array, rows: number, channels: number, epsilon: number): void;
   /** dx of a 2×2, stride-2, unpadded max-pool: dy goes to the first maximum of each window. */
   maxPool2x2Grad(x: number, dy: number, dx: number, batch: number, height: number, width: number, channels: number, outHeight: number, outWidth: number): void;
   /**

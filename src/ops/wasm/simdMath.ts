@@ -120,12 +120,11 @@ export function createSimdMath(backend: WasmBackendLike, variant: SimdVariant): 
     matMulWithMoments(a, b, out, m, kk, n) {
       return scratch(8 * n + 64 * n, (p) => {
         k.matmul_with_moments(a, b, out, m, kk, n, p, p + 8 * n);
-        return Float64Array.from(backend.wasm.HEAPF32.subarray(p >> 2, (p >> 2) + 2 * n));
+        return backend.wasm.HEAPF32.slice(p >> 2, (p >> 2) + 2 * n);
       });
     },
     // Called only with the moments of matMulWithMoments (so channels % 16 == 0).
     bnReluForwardWithMoments(x, gamma, beta, y, mean, variance, moments, rows, channels, epsilon) {
-      // The moments came from float32 (matmul_with_moments): back to float32 exactly.
       backend.wasm.HEAPF32.set(moments.subarray(0, channels), mean >> 2);
       backend.wasm.HEAPF32.set(moments.subarray(channels), variance >> 2);
       scratch(8 * channels, (p) => k.bn_relu_forward_with_moments(x, gamma, beta, y, mean, variance, rows, channels, epsilon, p));

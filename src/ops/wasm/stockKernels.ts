@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { type KernelArgs, type WasmBackendLike, offsetOf, requireFloat32 } from './heap.js';
 import { runFastPath } from './fastPath.js';
+import { reducesMiddleAxes } from '../meanGradient.js';
 import { mathFor } from './kernelMathChoice.js';
 import { KernelError } from '../errors.js';
 
@@ -101,12 +102,13 @@ function maxPoolGrad(args: KernelArgs): tf.TensorInfo {
 function mean(args: KernelArgs): tf.TensorInfo {
   const { x } = args.inputs;
   const { axis, keepDims } = args.attrs as unknown as tf.MeanAttrs;
-  const axes = x.shape.length === 4 ? tf.util.parseAxisParam(axis, x.shape).sort((a, b) => a - b) : [];
-  const [batch, height, width, channels] = x.shape;
+  const axes = tf.util.parseAxisParam(axis, x.shape).sort((a, b) => a - b);
+  const batch = x.shape[0], channels = x.shape[x.shape.length - 1];
+  const rows = x.shape.slice(1, -1).reduce((p, q) => p * q, 1);
   return runFastPath(args, {
-    covered: () => x.dtype === 'float32' && axes.length === 2 && axes[0] === 1 && axes[1] === 2 && height * width > 0,
-    outShape: keepDims ? [batch, 1, 1, channels] : [batch, channels],
-    compute: (math, heap, out) => math.meanOverRows(heap(x), heap(out), batch, height * width, channels),
+    covered: () => x.dtype === 'float32' && reducesMiddleAxes(axes, x.shape.length) && rows > 0,
+    outShape: keepDims ? x.shape.map((size, i) => (i === 0 || i === x.shape.length - 1 ? size : 1)) : [batch, channels],
+    compute: (math, heap, out) => math.meanOverRows(heap(x), heap(out), batch, rows, channels),
     fallback: () => runStock('Mean', args),
   });
 }

@@ -31,7 +31,7 @@ const HOST_MEMORY_BACKENDS = new Set(['cpu', 'wasm']);
  * they go up as one tensor, split there; on the CPU backends each is copied in as its own tensor
  * (packing and splitting took 1.0 ms a step there for DSDC-Net's 31 variables, this 0.1 ms).
  */
-export function uploadAsOne(arrays: readonly Float32Array[], shapes: readonly (readonly number[])[]): tf.Tensor[] {
+export function uploadArrays(arrays: readonly Float32Array[], shapes: readonly (readonly number[])[]): tf.Tensor[] {
   if (arrays.length === 0) return [];
   // A copy each: the cpu backend would keep the caller's array itself as the tensor's data.
   if (HOST_MEMORY_BACKENDS.has(tf.getBackend())) return arrays.map((a, i) => tf.tensor(new Float32Array(a), shapes[i] as number[], 'float32'));

@@ -9,7 +9,7 @@ import type { ModelSpec } from '../../model/spec.js';
 import type { StepContribution } from '../optimizer/aggregate.js';
 import { freezeLayers } from './freeze.js';
 import { batchTensors, computeGradients } from './gradientStep.js';
-import { readAsOne, uploadAsOne } from './hostTransfer.js';
+import { readAsOne, uploadArrays } from './hostTransfer.js';
 import { movingStatisticVariables, namedVariables, trainableVariables, type NamedVariable } from './variables.js';
 import { TrainingError } from '../errors.js';
 
@@ -64,7 +64,7 @@ export class Replica {
       }
       return target;
     });
-    const uploaded = uploadAsOne([...weights.values()], targets.map((t) => t.variable.shape));
+    const uploaded = uploadArrays([...weights.values()], targets.map((t) => t.variable.shape));
     targets.forEach((t, i) => t.variable.assign(uploaded[i]));
     tf.dispose(uploaded);
   }
